@@ -21,6 +21,9 @@ struct Driver<'s> {
     conversation: Conversation,
     lines: Vec<Line>,
     firings: usize,
+    /// The latest virtual instant reached; time never runs backwards, so a
+    /// deadline moved into the past fires now.
+    clock: Timestamp,
 }
 
 /// Runs the scenario: events in order, each deadline at its instant (an event
@@ -33,6 +36,7 @@ pub fn simulate(scenario: &Scenario) -> Result<Vec<Line>, SimError> {
         conversation: Conversation::new(),
         lines: Vec::new(),
         firings: 0,
+        clock: scenario.start,
     };
     for (index, event) in scenario.events.iter().enumerate() {
         let now = driver.instant(event.at);
@@ -61,9 +65,11 @@ impl Driver<'_> {
             if self.firings > MAX_TIMER_FIRINGS {
                 return Err(SimError("simulation did not settle: too many deadlines".into()));
             }
+            let now = due.max(self.clock);
+            self.clock = now;
             self.conversation
-                .handle_timeout(due, &context(self.scenario, &self.policy));
-            self.collect(due);
+                .handle_timeout(now, &context(self.scenario, &self.policy));
+            self.collect(now);
         }
         Ok(())
     }
@@ -93,6 +99,7 @@ impl Driver<'_> {
                 Input::SettingsChanged
             }
         };
+        self.clock = now;
         let result = self
             .conversation
             .handle(now, input, &context(self.scenario, &self.policy));
