@@ -1,0 +1,19 @@
+//! Test support for Replyline's black-box end-to-end suite (see `tests/`).
+//!
+//! The suite runs the real `replyline serve` binary (build it first with
+//! `cargo build -p replyline`, or point `REPLYLINE_BIN` at it) against a
+//! temporary SQLite database with the manual clock, a fake WhatsApp Graph API
+//! ([`FakeGraph`]) and signed webhooks, and checks only what `shared/API.md`
+//! and `shared/SPEC.md` promise.
+
+pub mod api;
+pub mod fake_graph;
+pub mod poll;
+pub mod server;
+pub mod setup;
+pub mod webhook;
+
+pub use api::{Api, Resp, StatusCode, expect_error, expect_status};
+pub use fake_graph::{FakeGraph, Failure, Outcome, Recorded};
+pub use server::{Clock, Server, ServerOpts};
+pub use setup::{Env, Person};

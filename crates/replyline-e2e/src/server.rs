@@ -1,0 +1,261 @@
+//! Runs the real `replyline serve` binary as a child process on a temporary database.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+use crate::api::Api;
+
+/// The manual clock's start: Wednesday 2026-11-25 10:00 in Moscow.
+pub const DEFAULT_CLOCK_START: &str = "2026-11-25T07:00:00Z";
+/// The first admin created on the first start.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// The first admin's password.
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+/// `company_name` of every test server.
+pub const COMPANY_NAME: &str = "Ромашка";
+
+/// How long `serve` may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The manual clock as the tests know it: Unix seconds, shared between the
+/// server handle (to restart at the same instant) and the API clients (which
+/// update it from `POST /api/v1/clock/advance`).
+#[derive(Clone, Debug)]
+pub struct Clock(Arc<AtomicI64>);
+
+impl Clock {
+    /// A clock at `rfc3339`.
+    ///
+    /// # Panics
+    /// When `rfc3339` is not a valid timestamp.
+    #[must_use]
+    pub fn at(rfc3339: &str) -> Self {
+        Self(Arc::new(AtomicI64::new(parse_rfc3339(rfc3339))))
+    }
+
+    /// Unix seconds now.
+    #[must_use]
+    pub fn unix(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Sets the clock to `unix` seconds.
+    pub fn set_unix(&self, unix: i64) {
+        self.0.store(unix, Ordering::SeqCst);
+    }
+
+    /// Now as RFC 3339 in UTC.
+    ///
+    /// # Panics
+    /// When the stored seconds are out of range.
+    #[must_use]
+    pub fn rfc3339(&self) -> String {
+        jiff::Timestamp::from_second(self.unix())
+            .expect("clock in range")
+            .to_string()
+    }
+}
+
+/// Unix seconds of an RFC 3339 timestamp.
+///
+/// # Panics
+/// When `s` is not RFC 3339.
+#[must_use]
+pub fn parse_rfc3339(s: &str) -> i64 {
+    s.parse::<jiff::Timestamp>()
+        .unwrap_or_else(|e| panic!("not an RFC 3339 timestamp {s:?}: {e}"))
+        .as_second()
+}
+
+/// Options of a test server.
+#[derive(Clone, Debug)]
+pub struct ServerOpts {
+    /// `REPLYLINE__MANUAL_CLOCK_START`.
+    pub clock_start: String,
+    /// Extra `REPLYLINE__*` variables, e.g. `("PUBLIC_URL", "...")` (the prefix is added).
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Default for ServerOpts {
+    fn default() -> Self {
+        Self { clock_start: DEFAULT_CLOCK_START.to_owned(), extra_env: Vec::new() }
+    }
+}
+
+/// A running `replyline serve` with its own temporary directory and database.
+pub struct Server {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    opts: ServerOpts,
+    base_url: String,
+    clock: Clock,
+    generation: u32,
+}
+
+/// Path of the `replyline` binary under test.
+///
+/// `REPLYLINE_BIN` wins; else `$CARGO_TARGET_DIR/debug/replyline`; else the
+/// workspace's `target/debug/replyline`.
+#[must_use]
+pub fn binary_path() -> PathBuf {
+    if let Some(bin) = std::env::var_os("REPLYLINE_BIN") {
+        return PathBuf::from(bin);
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(target).join("debug").join("replyline");
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/replyline")
+}
+
+impl Server {
+    /// Starts a server with `opts` on a fresh temporary database.
+    ///
+    /// # Panics
+    /// When the binary is missing or the server does not print its address within 30 s.
+    pub async fn start(opts: ServerOpts) -> Self {
+        let dir = tempfile::Builder::new().prefix("replyline-e2e-").tempdir().expect("temp dir");
+        let clock = Clock::at(&opts.clock_start);
+        let mut server =
+            Self { child: None, dir, opts, base_url: String::new(), clock, generation: 0 };
+        server.spawn().await;
+        server
+    }
+
+    /// Starts a server with default options.
+    pub async fn start_default() -> Self {
+        Self::start(ServerOpts::default()).await
+    }
+
+    /// `http://127.0.0.1:PORT` of the running server (changes on restart).
+    #[must_use]
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The manual clock as known to the tests.
+    #[must_use]
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
+    /// The SQLite database URL.
+    #[must_use]
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("replyline.db").display())
+    }
+
+    /// An unauthenticated API client for this server.
+    #[must_use]
+    pub fn api(&self) -> Api {
+        Api::new(&self.base_url, self.clock.clone())
+    }
+
+    /// An API client logged in as the first admin.
+    ///
+    /// # Panics
+    /// When the login fails.
+    pub async fn admin(&self) -> Api {
+        self.api().logged_in(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Kills the server with SIGKILL (no graceful shutdown) and waits for it to exit.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+    }
+
+    /// Kills the server (if running) and starts it again on the same database,
+    /// with the manual clock starting where the tests last saw it.
+    pub async fn restart(&mut self) {
+        self.kill().await;
+        self.spawn().await;
+    }
+
+    async fn spawn(&mut self) {
+        let bin = binary_path();
+        assert!(
+            bin.exists(),
+            "the replyline binary is missing at {}: run `cargo build -p replyline` first \
+             (or set REPLYLINE_BIN)",
+            bin.display()
+        );
+        self.generation += 1;
+        let mut cmd = Command::new(&bin);
+        cmd.arg("serve")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("REPLYLINE__") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("REPLYLINE__LISTEN", "127.0.0.1:0")
+            .env("REPLYLINE__DATABASE_URL", self.database_url())
+            .env("REPLYLINE__CLOCK", "manual")
+            .env("REPLYLINE__MANUAL_CLOCK_START", self.clock.rfc3339())
+            .env("REPLYLINE__ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("REPLYLINE__ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("REPLYLINE__COMPANY_NAME", COMPANY_NAME);
+        for (key, value) in &self.opts.extra_env {
+            cmd.env(format!("REPLYLINE__{}", key.to_uppercase()), value);
+        }
+        let mut child =
+            cmd.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let tag = format!("[replyline#{}]", self.generation);
+        forward(child.stdout.take().expect("stdout"), tag.clone(), tx.clone());
+        forward(child.stderr.take().expect("stderr"), tag, tx);
+        let addr = tokio::time::timeout(START_TIMEOUT, rx.recv()).await;
+        match addr {
+            Ok(Some(addr)) => self.base_url = format!("http://{addr}"),
+            Ok(None) => {
+                let status = child.wait().await;
+                panic!("replyline serve exited before listening: {status:?}");
+            }
+            Err(_) => {
+                let _ = child.start_kill();
+                panic!("replyline serve did not print `listening on http://ADDR` within 30 s");
+            }
+        }
+        self.child = Some(child);
+    }
+}
+
+/// Copies the child's output to the test's stderr and reports the listening address.
+fn forward(
+    stream: impl AsyncRead + Unpin + Send + 'static,
+    tag: String,
+    tx: mpsc::UnboundedSender<String>,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("{tag} {line}");
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr: String =
+                    rest.chars().take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c)).collect();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Crash safety: SIGKILL in the middle of a webhook stream, restart on the same database.
+//!
+//! Every acknowledged webhook must survive; every conversation gets exactly
+//! one greeting and exactly one no-reply; nothing is sent twice across the restart.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use replyline_e2e::setup::{APP_SECRET, NO_REPLY, id_of};
+use replyline_e2e::webhook::digits;
+use replyline_e2e::{Api, Env, StatusCode, poll};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+const CONTACTS: usize = 200;
+const KILL_AFTER_ACKS: usize = 70;
+const IN_FLIGHT: usize = 16;
+
+fn wa(i: usize) -> String {
+    format!("7900{:07}", 1_000_000 + i)
+}
+
+/// Inbound messages per contact (digits of the address), over every conversation.
+async fn inbound_by_contact(env: &Env) -> BTreeMap<String, Vec<Value>> {
+    let mut map: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for conv in env.all_conversations().await {
+        let who = digits(conv["contact"]["address"].as_str().unwrap_or_default());
+        let msgs = env.messages(&id_of(&conv)).await;
+        map.entry(who).or_default().extend(msgs.into_iter().filter(|m| m["direction"] == "in"));
+    }
+    map
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_mid_stream_loses_nothing_acknowledged_and_sends_nothing_twice() {
+    let mut env = Env::start(&json!({
+        "greeting": {"enabled": true, "text": "Здравствуйте! Чем можем помочь?"},
+        "no_reply": {"enabled": true, "after_seconds": 60}
+    }))
+    .await;
+    let bodies: Vec<Value> =
+        (0..CONTACTS).map(|i| env.text(&wa(i), Some("Клиент"), &format!("Сообщение {i}")).to_webhook()).collect();
+
+    // Fire the stream concurrently; kill the server mid-stream.
+    let api: Api = env.server.api();
+    let channel = env.channel_id.clone();
+    let acks = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut tasks = Vec::new();
+    for (i, body) in bodies.iter().cloned().enumerate() {
+        let (api, channel, acks, gate) = (api.clone(), channel.clone(), acks.clone(), gate.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await.expect("semaphore");
+            let ok = matches!(
+                api.try_whatsapp_webhook(&channel, APP_SECRET, &body).await,
+                Ok((StatusCode::OK, _))
+            );
+            if ok {
+                acks.fetch_add(1, Ordering::SeqCst);
+            }
+            (i, ok)
+        }));
+    }
+    poll::until("enough acknowledged webhooks before the kill", Duration::from_secs(30), || async {
+        (acks.load(Ordering::SeqCst) >= KILL_AFTER_ACKS).then_some(())
+    })
+    .await;
+    env.server.kill().await;
+    let mut acked = BTreeSet::new();
+    for task in tasks {
+        let (i, ok) = task.await.expect("poster task");
+        if ok {
+            acked.insert(i);
+        }
+    }
+    eprintln!("acknowledged before the kill: {} of {CONTACTS}", acked.len());
+    assert!(acked.len() < CONTACTS, "the kill came too late to test anything");
+    let sent_before_restart = env.graph.messages().len();
+
+    env.restart().await;
+
+    // Every acknowledged message survived, exactly once.
+    let stored = poll::until("acknowledged messages after restart", Duration::from_secs(20), || async {
+        let stored = inbound_by_contact(&env).await;
+        acked.iter().all(|i| stored.contains_key(&wa(*i))).then_some(stored)
+    })
+    .await;
+    for i in &acked {
+        let n = stored.get(&wa(*i)).map_or(0, Vec::len);
+        assert_eq!(n, 1, "acknowledged message of {} stored {n} times", wa(*i));
+    }
+
+    // Meta re-delivers what was not acknowledged (and may repeat the rest).
+    for body in &bodies {
+        let (status, resp) = env.post_webhook(body).await;
+        assert_eq!(status, StatusCode::OK, "re-delivery after restart: {resp}");
+    }
+    let stored = poll::until("all messages after re-delivery", Duration::from_secs(20), || async {
+        let stored = inbound_by_contact(&env).await;
+        (0..CONTACTS).all(|i| stored.contains_key(&wa(i))).then_some(stored)
+    })
+    .await;
+    let dupes: Vec<_> = stored.iter().filter(|(_, m)| m.len() != 1).map(|(k, m)| (k.clone(), m.len())).collect();
+    assert!(dupes.is_empty(), "contacts with other than one stored message: {dupes:?}");
+
+    // Exactly one greeting per contact, across the restart.
+    env.graph
+        .wait_for_matching(CONTACTS, Duration::from_secs(30), "greetings", |r| {
+            r.text() == Some("Здравствуйте! Чем можем помочь?")
+        })
+        .await;
+
+    // Past the no-reply deadline: exactly one no-reply per contact.
+    env.advance(61).await;
+    env.graph
+        .wait_for_matching(CONTACTS, Duration::from_secs(30), "no-reply messages", |r| r.text() == Some(NO_REPLY))
+        .await;
+    poll::settle().await;
+
+    let mut per_contact: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for r in env.graph.messages() {
+        let entry = per_contact.entry(r.to()).or_default();
+        match r.text() {
+            Some(NO_REPLY) => entry.1 += 1,
+            _ => entry.0 += 1,
+        }
+    }
+    let wrong: Vec<_> = per_contact.iter().filter(|(_, c)| **c != (1, 1)).collect();
+    assert!(
+        wrong.is_empty() && per_contact.len() == CONTACTS,
+        "(greetings, no-replies) per contact must be (1, 1) for all {CONTACTS} contacts \
+         ({} sent before the kill); wrong: {wrong:?}",
+        sent_before_restart
+    );
+    let accepted = env.graph.messages().iter().filter(|r| r.accepted_id().is_some()).count();
+    assert_eq!(accepted, 2 * CONTACTS, "total accepted sends");
+}
