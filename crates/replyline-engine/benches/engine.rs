@@ -3,7 +3,7 @@
 //! Run with `cargo bench -p replyline-engine`; results and method are recorded
 //! in docs/benchmarks.md.
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use jiff::{SignedDuration, Timestamp};
 use replyline_engine::{
     ChannelKind, Context, Conversation, EmployeeId, Input, Member, Policy, Role, Settings, Team,
@@ -33,11 +33,23 @@ fn team() -> Team {
     let mut team = Team::default();
     team.insert(
         EmployeeId::new("ivan"),
-        Member { name: "Иван Петров".into(), display_name: None, role: Role::Employee, manager: Some(EmployeeId::new("olga")), active: true },
+        Member {
+            name: "Иван Петров".into(),
+            display_name: None,
+            role: Role::Employee,
+            manager: Some(EmployeeId::new("olga")),
+            active: true,
+        },
     );
     team.insert(
         EmployeeId::new("olga"),
-        Member { name: "Ольга Смирнова".into(), display_name: None, role: Role::Manager, manager: None, active: true },
+        Member {
+            name: "Ольга Смирнова".into(),
+            display_name: None,
+            role: Role::Manager,
+            manager: None,
+            active: true,
+        },
     );
     team
 }
@@ -53,10 +65,13 @@ fn play(conversations: &mut [Conversation], ctx: &Context<'_>, start: Timestamp)
         let round = event / conversations.len() as u64;
         let now = start + SignedDuration::from_secs(event as i64 / 10);
         let conversation = &mut conversations[index];
-        let input = if round % 2 == 0 {
+        let input = if round.is_multiple_of(2) {
             Input::ClientMessage
         } else {
-            Input::EmployeeMessage { employee: ivan.clone(), text: "Отвечаю".into() }
+            Input::EmployeeMessage {
+                employee: ivan.clone(),
+                text: "Отвечаю".into(),
+            }
         };
         let _ = conversation.handle(now, input, ctx);
         if conversation.poll_timeout().is_some_and(|due| due <= now) {
@@ -72,7 +87,13 @@ fn throughput(c: &mut Criterion) {
     let start: Timestamp = "2026-11-25T07:00:00Z".parse().expect("start");
     for (name, working_hours) in [("events_wall_clock", false), ("events_working_hours", true)] {
         let policy = policy(working_hours);
-        let ctx = Context { policy: &policy, team: &team, channel: ChannelKind::Whatsapp, company_name: "Ромашка", contact_name: Some("Анна") };
+        let ctx = Context {
+            policy: &policy,
+            team: &team,
+            channel: ChannelKind::Whatsapp,
+            company_name: "Ромашка",
+            contact_name: Some("Анна"),
+        };
         let mut group = c.benchmark_group("engine");
         group.throughput(Throughput::Elements(EVENTS));
         group.bench_function(name, |b| {

@@ -242,7 +242,10 @@ pub enum Action {
     /// An automatic message was not sent.
     Skip { kind: MessageKind, reason: Reason },
     /// An employee's message cannot be sent (e.g. the 24-hour window is closed).
-    Reject { employee: EmployeeId, reason: Reason },
+    Reject {
+        employee: EmployeeId,
+        reason: Reason,
+    },
     /// Notify managers.
     Notify(Notification),
     /// Explain a rule decision on the timeline.

@@ -1,5 +1,6 @@
 //! One conversation's reply clock: the sans-IO state machine of SPEC §3.
 
+use crate::WHATSAPP_WINDOW_SECONDS;
 use crate::action::{
     Action, Decision, MessageKind, Notification, NotifyReason, Outcome, Payload, Reason, Rule,
     StateChange,
@@ -9,7 +10,6 @@ use crate::policy::Policy;
 use crate::settings::{SignMode, TemplateRef};
 use crate::team::Team;
 use crate::template::{Template, Vars};
-use crate::WHATSAPP_WINDOW_SECONDS;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -137,7 +137,11 @@ struct Wait {
 
 impl Wait {
     fn notify_rule(&self) -> Rule {
-        if self.first { Rule::NotifyFirst } else { Rule::NotifyNext }
+        if self.first {
+            Rule::NotifyFirst
+        } else {
+            Rule::NotifyNext
+        }
     }
 }
 
@@ -243,7 +247,12 @@ impl Conversation {
 
     /// Applies an input at `now`. Deadlines that fell due strictly before
     /// `now` fire first; one due exactly at `now` is checked after the input.
-    pub fn handle(&mut self, now: Timestamp, input: Input, ctx: &Context<'_>) -> Result<(), InputError> {
+    pub fn handle(
+        &mut self,
+        now: Timestamp,
+        input: Input,
+        ctx: &Context<'_>,
+    ) -> Result<(), InputError> {
         self.fire_due(now, ctx, false);
         match input {
             Input::ClientMessage => self.on_client_message(now, ctx),
@@ -361,7 +370,9 @@ impl Conversation {
     fn escalate(&mut self, now: Timestamp, ctx: &Context<'_>) {
         let Some(wait) = &mut self.wait else { return };
         wait.escalation = Step::Done;
-        let Some(notified) = &wait.notified else { return };
+        let Some(notified) = &wait.notified else {
+            return;
+        };
         let managers = ctx.team.escalation_targets(&notified.managers);
         let reason = if wait.first {
             NotifyReason::FirstMessageEscalated
@@ -402,7 +413,11 @@ impl Conversation {
                 self.start_wait(now, ctx.policy);
                 if self.out_of_hours(now, ctx) {
                     if ctx.policy.settings().greeting.enabled {
-                        self.decide(Rule::Greeting, Outcome::Suppressed, Reason::ReplacedByOutOfHours);
+                        self.decide(
+                            Rule::Greeting,
+                            Outcome::Suppressed,
+                            Reason::ReplacedByOutOfHours,
+                        );
                     }
                 } else if ctx.policy.settings().greeting.enabled {
                     self.send_auto(MessageKind::Greeting, Reason::ConversationOpened, now, ctx);
@@ -439,21 +454,36 @@ impl Conversation {
     /// non-working period and not after an employee wrote in that period.
     /// Returns true when the rule fired.
     fn out_of_hours(&mut self, now: Timestamp, ctx: &Context<'_>) -> bool {
-        let Some(hours) = ctx.policy.hours() else { return false };
+        let Some(hours) = ctx.policy.hours() else {
+            return false;
+        };
         if !ctx.policy.settings().out_of_hours.enabled || hours.is_working(now) {
             return false;
         }
         let period = Some(hours.next_working_start(now).unwrap_or(Timestamp::MAX));
         if self.out_of_hours_period == period {
-            self.decide(Rule::OutOfHours, Outcome::Suppressed, Reason::AlreadySentThisPeriod);
+            self.decide(
+                Rule::OutOfHours,
+                Outcome::Suppressed,
+                Reason::AlreadySentThisPeriod,
+            );
             return false;
         }
         if self.employee_period == period {
-            self.decide(Rule::OutOfHours, Outcome::Suppressed, Reason::EmployeeActiveThisPeriod);
+            self.decide(
+                Rule::OutOfHours,
+                Outcome::Suppressed,
+                Reason::EmployeeActiveThisPeriod,
+            );
             return false;
         }
         self.out_of_hours_period = period;
-        self.send_auto(MessageKind::OutOfHours, Reason::OutsideWorkingHours, now, ctx);
+        self.send_auto(
+            MessageKind::OutOfHours,
+            Reason::OutsideWorkingHours,
+            now,
+            ctx,
+        );
         true
     }
 
@@ -539,7 +569,11 @@ impl Conversation {
             }
         }
         if self.auto_close_at.take().is_some() {
-            self.decide(Rule::AutoClose, Outcome::Suppressed, Reason::ConversationClosed);
+            self.decide(
+                Rule::AutoClose,
+                Outcome::Suppressed,
+                Reason::ConversationClosed,
+            );
         }
         let closing = &ctx.policy.settings().closing;
         let auto = closer == Closer::Auto;
@@ -548,7 +582,9 @@ impl Conversation {
         }
         match (closing.enabled, auto) {
             (false, _) => {}
-            (true, false) => self.send_auto(MessageKind::Closing, Reason::ClosedByEmployee, now, ctx),
+            (true, false) => {
+                self.send_auto(MessageKind::Closing, Reason::ClosedByEmployee, now, ctx)
+            }
             (true, true) if closing.on_auto_close => {
                 self.send_auto(MessageKind::Closing, Reason::AutoClosed, now, ctx)
             }
@@ -586,7 +622,13 @@ impl Conversation {
                 .enabled
                 .then(|| deadline(policy, wait.started_at, no_reply.after_seconds))
                 .flatten();
-            reschedule(&mut wait.no_reply, no_reply.enabled, due, Rule::NoReply, &mut disabled);
+            reschedule(
+                &mut wait.no_reply,
+                no_reply.enabled,
+                due,
+                Rule::NoReply,
+                &mut disabled,
+            );
             let notify = if wait.first {
                 &settings.notify_manager_first
             } else {
@@ -600,17 +642,27 @@ impl Conversation {
             reschedule(&mut wait.notify, notify.enabled, due, rule, &mut disabled);
             let escalation_on = notify.enabled && notify.escalate_after_seconds.is_some();
             let due = match (&wait.notified, notify.escalate_after_seconds) {
-                (Some(notified), Some(after)) if escalation_on => deadline(policy, notified.at, after),
+                (Some(notified), Some(after)) if escalation_on => {
+                    deadline(policy, notified.at, after)
+                }
                 _ => None,
             };
-            reschedule(&mut wait.escalation, escalation_on, due, Rule::Escalation, &mut disabled);
+            reschedule(
+                &mut wait.escalation,
+                escalation_on,
+                due,
+                Rule::Escalation,
+                &mut disabled,
+            );
         }
         let auto_close = &settings.auto_close;
-        let idle_since = self.last_employee_at.filter(|_| self.status == Status::Open && self.wait.is_none());
+        let idle_since = self
+            .last_employee_at
+            .filter(|_| self.status == Status::Open && self.wait.is_none());
         self.auto_close_at = match idle_since {
-            Some(since) if auto_close.enabled => {
-                since.checked_add(SignedDuration::from_secs(auto_close.after_seconds as i64)).ok()
-            }
+            Some(since) if auto_close.enabled => since
+                .checked_add(SignedDuration::from_secs(auto_close.after_seconds as i64))
+                .ok(),
             _ => {
                 if self.auto_close_at.is_some() && !auto_close.enabled {
                     disabled.push(Rule::AutoClose);
@@ -684,8 +736,16 @@ impl Conversation {
 fn auto_message(kind: MessageKind, policy: &Policy) -> (Rule, &Template, Option<&TemplateRef>) {
     let s = policy.settings();
     match kind {
-        MessageKind::Greeting => (Rule::Greeting, &policy.greeting, s.greeting.template.as_ref()),
-        MessageKind::NoReply => (Rule::NoReply, &policy.no_reply, s.no_reply.template.as_ref()),
+        MessageKind::Greeting => (
+            Rule::Greeting,
+            &policy.greeting,
+            s.greeting.template.as_ref(),
+        ),
+        MessageKind::NoReply => (
+            Rule::NoReply,
+            &policy.no_reply,
+            s.no_reply.template.as_ref(),
+        ),
         MessageKind::Closing => (Rule::Closing, &policy.closing, s.closing.template.as_ref()),
         MessageKind::OutOfHours | MessageKind::Employee => (
             Rule::OutOfHours,
@@ -701,13 +761,21 @@ fn deadline(policy: &Policy, from: Timestamp, seconds: u64) -> Option<Timestamp>
         Some(hours) if policy.settings().working_hours.count_working_time_only => {
             hours.add_working(from, seconds)
         }
-        _ => from.checked_add(SignedDuration::from_secs(seconds as i64)).ok(),
+        _ => from
+            .checked_add(SignedDuration::from_secs(seconds as i64))
+            .ok(),
     }
 }
 
 /// Moves a step to its new deadline; a done step stays done. A pending step
 /// whose rule was disabled is recorded in `disabled`.
-fn reschedule(step: &mut Step, enabled: bool, due: Option<Timestamp>, rule: Rule, disabled: &mut Vec<Rule>) {
+fn reschedule(
+    step: &mut Step,
+    enabled: bool,
+    due: Option<Timestamp>,
+    rule: Rule,
+    disabled: &mut Vec<Rule>,
+) {
     match (*step, due) {
         (Step::Done, _) => {}
         (_, Some(at)) => *step = Step::Pending(at),

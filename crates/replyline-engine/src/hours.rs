@@ -89,7 +89,11 @@ impl WorkingHours {
     /// The days from `at`'s local date onwards, bounded.
     fn days_from(&self, at: Timestamp) -> impl Iterator<Item = Date> {
         let first = self.local_date(at);
-        let limit = if self.has_any_working_time() { MAX_DAYS_AHEAD } else { 0 };
+        let limit = if self.has_any_working_time() {
+            MAX_DAYS_AHEAD
+        } else {
+            0
+        };
         std::iter::successors(Some(first), |date| date.tomorrow().ok()).take(limit as usize + 1)
     }
 
@@ -141,8 +145,14 @@ fn parse_day(day: &str, ranges: &[String]) -> Result<Vec<Span>, ValidationError>
                 format!("expected HH:MM-HH:MM with start before end, got {range:?}"),
             )
         })?;
-        if spans.iter().any(|other: &Span| span.start < other.end && other.start < span.end) {
-            return Err(ValidationError::new(field(), format!("{range:?} overlaps another range")));
+        if spans
+            .iter()
+            .any(|other: &Span| span.start < other.end && other.start < span.end)
+        {
+            return Err(ValidationError::new(
+                field(),
+                format!("{range:?} overlaps another range"),
+            ));
         }
         spans.push(span);
     }
@@ -187,14 +197,18 @@ mod tests {
     #[test]
     fn friday_evening_delay_lands_on_monday() {
         let hours = moscow();
-        let due = hours.add_working(ts("2026-11-27T17:58:00+03:00"), 300).unwrap();
+        let due = hours
+            .add_working(ts("2026-11-27T17:58:00+03:00"), 300)
+            .unwrap();
         assert_eq!(due, ts("2026-11-30T09:03:00+03:00"));
     }
 
     #[test]
     fn holidays_are_skipped() {
         let hours = moscow();
-        let due = hours.add_working(ts("2026-12-30T17:59:00+03:00"), 120).unwrap();
+        let due = hours
+            .add_working(ts("2026-12-30T17:59:00+03:00"), 120)
+            .unwrap();
         assert_eq!(due, ts("2027-01-01T09:01:00+03:00"));
     }
 
@@ -213,10 +227,16 @@ mod tests {
     fn rejects_bad_ranges_and_zones() {
         let mut s = Settings::default().working_hours;
         s.week.mon = vec!["18:00-09:00".into()];
-        assert_eq!(WorkingHours::new(&s).unwrap_err().field, "working_hours.week.mon[0]");
+        assert_eq!(
+            WorkingHours::new(&s).unwrap_err().field,
+            "working_hours.week.mon[0]"
+        );
         let mut s = Settings::default().working_hours;
         s.timezone = "Mars/Olympus".into();
-        assert_eq!(WorkingHours::new(&s).unwrap_err().field, "working_hours.timezone");
+        assert_eq!(
+            WorkingHours::new(&s).unwrap_err().field,
+            "working_hours.timezone"
+        );
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! Validated, compiled settings: what the engine runs on.
 
+use crate::MAX_DELAY_SECONDS;
 use crate::hours::WorkingHours;
 use crate::ids::EmployeeId;
 use crate::settings::{Settings, TemplateRef, ValidationError};
 use crate::template::{Template, Var};
-use crate::MAX_DELAY_SECONDS;
 
 const MAX_TEXT_CHARS: usize = 4096;
 const AUTO_VARS: &[Var] = &[Var::ClientName, Var::EmployeeName, Var::CompanyName];
-const SIGN_VARS: &[Var] = &[Var::ClientName, Var::EmployeeName, Var::CompanyName, Var::Text];
+const SIGN_VARS: &[Var] = &[
+    Var::ClientName,
+    Var::EmployeeName,
+    Var::CompanyName,
+    Var::Text,
+];
 
 /// Settings that passed validation, with templates parsed and hours compiled.
 #[derive(Clone, Debug)]
@@ -37,7 +42,10 @@ impl Policy {
         let out_of_hours = text("out_of_hours.text", &s.out_of_hours.text, AUTO_VARS)?;
         let signature = text("sign_outgoing.format", &s.sign_outgoing.format, SIGN_VARS)?;
         if !signature.uses(Var::Text) {
-            return Err(ValidationError::new("sign_outgoing.format", "must contain {text}"));
+            return Err(ValidationError::new(
+                "sign_outgoing.format",
+                "must contain {text}",
+            ));
         }
         delay("no_reply.after_seconds", s.no_reply.after_seconds)?;
         for (group, rule) in [
@@ -149,15 +157,51 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let cases = [
-            (json!({"greeting": {"text": "Hi {client_nmae}"}}), "greeting.text", "unknown variable {client_nmae}"),
-            (json!({"greeting": {"text": ""}}), "greeting.text", "1 to 4096"),
-            (json!({"no_reply": {"after_seconds": 0}}), "no_reply.after_seconds", "7 days"),
-            (json!({"notify_manager_next": {"escalate_after_seconds": 604801}}), "notify_manager_next.escalate_after_seconds", "7 days"),
-            (json!({"sign_outgoing": {"format": "*{employee_name}*"}}), "sign_outgoing.format", "{text}"),
-            (json!({"closing": {"text": "{text}"}}), "closing.text", "unknown variable {text}"),
-            (json!({"supervisors": ["olga", "nobody"]}), "supervisors[1]", "nobody"),
-            (json!({"working_hours": {"holidays": ["31.12.2026"]}}), "working_hours.holidays[0]", "YYYY-MM-DD"),
-            (json!({"closing": {"template": {"name": "", "language": "ru"}}}), "closing.template.name", "1 to 512"),
+            (
+                json!({"greeting": {"text": "Hi {client_nmae}"}}),
+                "greeting.text",
+                "unknown variable {client_nmae}",
+            ),
+            (
+                json!({"greeting": {"text": ""}}),
+                "greeting.text",
+                "1 to 4096",
+            ),
+            (
+                json!({"no_reply": {"after_seconds": 0}}),
+                "no_reply.after_seconds",
+                "7 days",
+            ),
+            (
+                json!({"notify_manager_next": {"escalate_after_seconds": 604801}}),
+                "notify_manager_next.escalate_after_seconds",
+                "7 days",
+            ),
+            (
+                json!({"sign_outgoing": {"format": "*{employee_name}*"}}),
+                "sign_outgoing.format",
+                "{text}",
+            ),
+            (
+                json!({"closing": {"text": "{text}"}}),
+                "closing.text",
+                "unknown variable {text}",
+            ),
+            (
+                json!({"supervisors": ["olga", "nobody"]}),
+                "supervisors[1]",
+                "nobody",
+            ),
+            (
+                json!({"working_hours": {"holidays": ["31.12.2026"]}}),
+                "working_hours.holidays[0]",
+                "YYYY-MM-DD",
+            ),
+            (
+                json!({"closing": {"template": {"name": "", "language": "ru"}}}),
+                "closing.template.name",
+                "1 to 512",
+            ),
         ];
         for (patch, field, message) in cases {
             let err = check(patch.clone()).unwrap_err();

@@ -300,7 +300,8 @@ mod tests {
 
     #[test]
     fn shape_errors_name_the_field() {
-        let err = Settings::from_partial(&json!({"no_reply": {"after_seconds": "soon"}})).unwrap_err();
+        let err =
+            Settings::from_partial(&json!({"no_reply": {"after_seconds": "soon"}})).unwrap_err();
         assert_eq!(err.field, "no_reply.after_seconds");
         let err = Settings::from_partial(&json!({"greting": {}})).unwrap_err();
         assert!(err.message.contains("greting"), "{err}");
@@ -308,9 +309,14 @@ mod tests {
 
     #[test]
     fn null_clears_an_optional_field() {
-        let s = Settings::from_partial(&json!({"notify_manager_first": {"escalate_after_seconds": 60}})).unwrap();
+        let s = Settings::from_partial(
+            &json!({"notify_manager_first": {"escalate_after_seconds": 60}}),
+        )
+        .unwrap();
         assert_eq!(s.notify_manager_first.escalate_after_seconds, Some(60));
-        let s = s.patched(&json!({"notify_manager_first": {"escalate_after_seconds": null}})).unwrap();
+        let s = s
+            .patched(&json!({"notify_manager_first": {"escalate_after_seconds": null}}))
+            .unwrap();
         assert_eq!(s.notify_manager_first.escalate_after_seconds, None);
     }
 }

@@ -77,9 +77,12 @@ impl Template {
                 rest = after;
                 continue;
             }
-            let end = after
-                .find('}')
-                .ok_or_else(|| format!("unclosed {{ at character {}", source.len() - rest.len() + pos))?;
+            let end = after.find('}').ok_or_else(|| {
+                format!(
+                    "unclosed {{ at character {}",
+                    source.len() - rest.len() + pos
+                )
+            })?;
             let inner = &after[..end];
             let (name, fallback) = match inner.split_once('|') {
                 Some((name, fallback)) => (name.trim(), Some(fallback.to_owned())),
@@ -134,7 +137,11 @@ mod tests {
     #[test]
     fn renders_values_and_fallbacks() {
         let t = Template::parse("Здравствуйте, {client_name|клиент}! {company_name}", ALL).unwrap();
-        let known = Vars { client_name: Some("Анна"), company_name: Some("Ромашка"), ..Vars::default() };
+        let known = Vars {
+            client_name: Some("Анна"),
+            company_name: Some("Ромашка"),
+            ..Vars::default()
+        };
         assert_eq!(t.render(&known), "Здравствуйте, Анна! Ромашка");
         assert_eq!(t.render(&Vars::default()), "Здравствуйте, клиент! ");
     }

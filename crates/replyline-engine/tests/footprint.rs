@@ -19,15 +19,40 @@ fn conversation_state_fits_in_512_bytes() {
     .unwrap();
     let policy = Policy::new(settings, |_| true).unwrap();
     let mut team = Team::default();
-    for (id, name, role, manager) in [("ivan", "Иван", Role::Employee, Some("olga")), ("olga", "Ольга", Role::Manager, None)] {
-        let member = Member { name: name.into(), display_name: None, role, manager: manager.map(EmployeeId::new), active: true };
+    for (id, name, role, manager) in [
+        ("ivan", "Иван", Role::Employee, Some("olga")),
+        ("olga", "Ольга", Role::Manager, None),
+    ] {
+        let member = Member {
+            name: name.into(),
+            display_name: None,
+            role,
+            manager: manager.map(EmployeeId::new),
+            active: true,
+        };
         team.insert(EmployeeId::new(id), member);
     }
-    let ctx = Context { policy: &policy, team: &team, channel: ChannelKind::Telegram, company_name: "X", contact_name: None };
+    let ctx = Context {
+        policy: &policy,
+        team: &team,
+        channel: ChannelKind::Telegram,
+        company_name: "X",
+        contact_name: None,
+    };
     let start: Timestamp = "2026-11-25T07:00:00Z".parse().unwrap();
     let mut conversation = Conversation::new();
-    conversation.handle(start, Input::ClientMessage, &ctx).unwrap();
-    conversation.handle(start, Input::Assign { employee: Some("ivan".into()) }, &ctx).unwrap();
+    conversation
+        .handle(start, Input::ClientMessage, &ctx)
+        .unwrap();
+    conversation
+        .handle(
+            start,
+            Input::Assign {
+                employee: Some("ivan".into()),
+            },
+            &ctx,
+        )
+        .unwrap();
     conversation.handle_timeout(conversation.poll_timeout().unwrap(), &ctx);
     assert!(conversation.manager_notified());
     let _ = conversation.drain_actions().count();

@@ -5,7 +5,7 @@ mod output;
 mod run;
 mod scenario;
 
-pub use run::{simulate, Line};
+pub use run::{Line, simulate};
 pub use scenario::{Event, EventKind, Scenario};
 
 /// A scenario that cannot run, with the line or field at fault.

@@ -78,7 +78,11 @@ pub fn render(lines: &[Line], explain: bool) -> String {
 fn render_line(line: &Line, explain: bool) -> Option<String> {
     let at = line.at;
     let json = match &line.action {
-        Action::Send { kind, employee, payload } => {
+        Action::Send {
+            kind,
+            employee,
+            payload,
+        } => {
             let (text, template) = match payload {
                 Payload::Text(text) => (Some(text.as_str()), None),
                 Payload::Template { name, .. } => (None, Some(name.as_str())),
@@ -144,7 +148,9 @@ fn describe(change: &StateChange) -> (&'static str, Option<&str>) {
         StateChange::Reopened => ("reopened", None),
         StateChange::Closed { auto: true } => ("auto_closed", None),
         StateChange::Closed { auto: false } => ("closed", None),
-        StateChange::Assigned { employee } => ("assigned", employee.as_ref().map(EmployeeId::as_str)),
+        StateChange::Assigned { employee } => {
+            ("assigned", employee.as_ref().map(EmployeeId::as_str))
+        }
         StateChange::WaitStarted { first: true } => ("first_wait_started", None),
         StateChange::WaitStarted { first: false } => ("next_wait_started", None),
         StateChange::WaitEnded => ("wait_ended", None),

@@ -1,7 +1,7 @@
 //! The virtual-time driver: feeds scenario events and due deadlines to the engine.
 
-use crate::scenario::{EventKind, Scenario};
 use crate::SimError;
+use crate::scenario::{EventKind, Scenario};
 use jiff::{SignedDuration, Timestamp};
 use replyline_engine::{Action, Closer, Context, Conversation, Input, Policy, Status};
 
@@ -58,12 +58,13 @@ impl Driver<'_> {
             .unwrap_or(Timestamp::MAX)
     }
 
-
     fn run_timers(&mut self, due_now: impl Fn(Timestamp) -> bool) -> Result<(), SimError> {
         while let Some(due) = self.conversation.poll_timeout().filter(|due| due_now(*due)) {
             self.firings += 1;
             if self.firings > MAX_TIMER_FIRINGS {
-                return Err(SimError("simulation did not settle: too many deadlines".into()));
+                return Err(SimError(
+                    "simulation did not settle: too many deadlines".into(),
+                ));
             }
             let now = due.max(self.clock);
             self.clock = now;
@@ -74,7 +75,11 @@ impl Driver<'_> {
         Ok(())
     }
 
-    fn apply(&mut self, now: Timestamp, kind: &EventKind) -> Result<(), replyline_engine::InputError> {
+    fn apply(
+        &mut self,
+        now: Timestamp,
+        kind: &EventKind,
+    ) -> Result<(), replyline_engine::InputError> {
         let input = match kind {
             EventKind::Client => {
                 if !self.conversation.accepts_client_message(now, &self.policy) {
@@ -86,10 +91,17 @@ impl Driver<'_> {
                 if self.conversation.status() == Status::Closed {
                     self.start_new_conversation();
                 }
-                Input::EmployeeMessage { employee: employee.clone(), text: text.clone() }
+                Input::EmployeeMessage {
+                    employee: employee.clone(),
+                    text: text.clone(),
+                }
             }
-            EventKind::Note { employee } => Input::Note { employee: employee.clone() },
-            EventKind::Assign(employee) => Input::Assign { employee: employee.clone() },
+            EventKind::Note { employee } => Input::Note {
+                employee: employee.clone(),
+            },
+            EventKind::Assign(employee) => Input::Assign {
+                employee: employee.clone(),
+            },
             EventKind::Close(closer) => Input::Close(match closer {
                 Some(employee) => Closer::Employee(employee.clone()),
                 None => Closer::Auto,
@@ -113,8 +125,11 @@ impl Driver<'_> {
 
     fn collect(&mut self, now: Timestamp) {
         let at = now.duration_since(self.scenario.start).as_secs();
-        self.lines
-            .extend(self.conversation.drain_actions().map(|action| Line { at, action }));
+        self.lines.extend(
+            self.conversation
+                .drain_actions()
+                .map(|action| Line { at, action }),
+        );
     }
 }
 

@@ -59,8 +59,13 @@ struct RawEvent {
 #[derive(Clone, Debug)]
 pub enum EventKind {
     Client,
-    Employee { employee: EmployeeId, text: String },
-    Note { employee: EmployeeId },
+    Employee {
+        employee: EmployeeId,
+        text: String,
+    },
+    Note {
+        employee: EmployeeId,
+    },
     Assign(Option<EmployeeId>),
     /// `None` closes automatically.
     Close(Option<EmployeeId>),
@@ -91,16 +96,18 @@ pub struct Scenario {
 impl Scenario {
     /// Parses YAML (or JSON, a subset of YAML) and checks every field.
     pub fn parse(source: &str) -> Result<Self, SimError> {
-        let raw: RawScenario = serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(source))
-            .map_err(|err| {
-                let path = err.path().to_string();
-                let inner = err.into_inner();
-                if path == "." {
-                    SimError(format!("scenario: {inner}"))
-                } else {
-                    SimError(format!("{path}: {inner}"))
-                }
-            })?;
+        let raw: RawScenario = serde_path_to_error::deserialize(
+            serde_yaml::Deserializer::from_str(source),
+        )
+        .map_err(|err| {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if path == "." {
+                SimError(format!("scenario: {inner}"))
+            } else {
+                SimError(format!("{path}: {inner}"))
+            }
+        })?;
         raw.check()
     }
 }
@@ -108,12 +115,18 @@ impl Scenario {
 impl RawScenario {
     fn check(self) -> Result<Scenario, SimError> {
         let start_text = self.start.as_deref().unwrap_or(DEFAULT_START);
-        let start: Timestamp = start_text
-            .parse()
-            .map_err(|err| SimError(format!("start: expected an RFC 3339 time with offset: {err}")))?;
+        let start: Timestamp = start_text.parse().map_err(|err| {
+            SimError(format!(
+                "start: expected an RFC 3339 time with offset: {err}"
+            ))
+        })?;
         let team = team(&self.employees)?;
-        let settings = Settings::from_partial(self.settings.as_ref().unwrap_or(&Value::Object(Default::default())))
-            .map_err(|err| SimError(format!("settings.{err}")))?;
+        let settings = Settings::from_partial(
+            self.settings
+                .as_ref()
+                .unwrap_or(&Value::Object(Default::default())),
+        )
+        .map_err(|err| SimError(format!("settings.{err}")))?;
         let policy = Policy::new(settings, |id| team.get(id).is_some())
             .map_err(|err| SimError(format!("settings.{err}")))?;
         let mut events = Vec::with_capacity(self.events.len());
@@ -122,7 +135,10 @@ impl RawScenario {
         for (index, raw) in self.events.into_iter().enumerate() {
             let field = format!("events[{index}]");
             if raw.at < previous_at {
-                return Err(SimError(format!("{field}.at: {} is before the previous event ({previous_at})", raw.at)));
+                return Err(SimError(format!(
+                    "{field}.at: {} is before the previous event ({previous_at})",
+                    raw.at
+                )));
             }
             previous_at = raw.at;
             let at = raw.at;
@@ -132,7 +148,9 @@ impl RawScenario {
         if let Some(until) = self.until
             && until < 0
         {
-            return Err(SimError(format!("until: must not be negative, got {until}")));
+            return Err(SimError(format!(
+                "until: must not be negative, got {until}"
+            )));
         }
         Ok(Scenario {
             start,
@@ -155,7 +173,10 @@ impl RawEvent {
         let employee = |key: &str, id: String| -> Result<EmployeeId, SimError> {
             let id = EmployeeId::new(id);
             if team.get(&id).is_none() {
-                return Err(SimError(format!("{field}.{key}: unknown employee {:?}", id.as_str())));
+                return Err(SimError(format!(
+                    "{field}.{key}: unknown employee {:?}",
+                    id.as_str()
+                )));
             }
             Ok(id)
         };
@@ -177,15 +198,22 @@ impl RawEvent {
             )));
         }
         if self.text.is_some() && self.employee.is_none() && self.note.is_none() {
-            return Err(SimError(format!("{field}.text: only with `employee` or `note`")));
+            return Err(SimError(format!(
+                "{field}.text: only with `employee` or `note`"
+            )));
         }
         Ok(if self.client.is_some() {
             EventKind::Client
         } else if let Some(id) = self.employee {
-            EventKind::Employee { employee: employee("employee", id)?, text: text(self.text, "employee")? }
+            EventKind::Employee {
+                employee: employee("employee", id)?,
+                text: text(self.text, "employee")?,
+            }
         } else if let Some(id) = self.note {
             text(self.text, "note")?;
-            EventKind::Note { employee: employee("note", id)? }
+            EventKind::Note {
+                employee: employee("note", id)?,
+            }
         } else if let Some(id) = self.assign {
             EventKind::Assign(Some(employee("assign", id)?))
         } else if let Some(unassign) = self.unassign {
@@ -216,7 +244,10 @@ fn team(employees: &[RawEmployee]) -> Result<Team, SimError> {
     for (index, e) in employees.iter().enumerate() {
         let id = EmployeeId::new(&e.id);
         if team.get(&id).is_some() {
-            return Err(SimError(format!("employees[{index}].id: duplicate id {:?}", e.id)));
+            return Err(SimError(format!(
+                "employees[{index}].id: duplicate id {:?}",
+                e.id
+            )));
         }
         team.insert(
             id,
@@ -233,7 +264,9 @@ fn team(employees: &[RawEmployee]) -> Result<Team, SimError> {
         if let Some(manager) = &e.manager
             && team.get(&EmployeeId::new(manager)).is_none()
         {
-            return Err(SimError(format!("employees[{index}].manager: unknown employee {manager:?}")));
+            return Err(SimError(format!(
+                "employees[{index}].manager: unknown employee {manager:?}"
+            )));
         }
     }
     Ok(team)

@@ -4,10 +4,9 @@
 use jiff::Timestamp;
 use proptest::prelude::*;
 use replyline_engine::{
-    Action, ChannelKind, EmployeeId, Member, MessageKind, Policy, Role, Settings, StateChange,
-    Team,
+    Action, ChannelKind, EmployeeId, Member, MessageKind, Policy, Role, Settings, StateChange, Team,
 };
-use replyline_sim::{simulate, Event, EventKind, Line, Scenario};
+use replyline_sim::{Event, EventKind, Line, Scenario, simulate};
 use serde_json::json;
 
 const EMPLOYEES: [&str; 3] = ["ivan", "olga", "boss"];
@@ -37,7 +36,13 @@ fn policy(settings: serde_json::Value) -> Policy {
     Policy::new(Settings::from_partial(&settings).unwrap(), |_| true).unwrap()
 }
 
-fn all_on(no_reply: u64, notify: u64, escalate: u64, auto_close: u64, reopen: bool) -> serde_json::Value {
+fn all_on(
+    no_reply: u64,
+    notify: u64,
+    escalate: u64,
+    auto_close: u64,
+    reopen: bool,
+) -> serde_json::Value {
     json!({
         "greeting": {"enabled": true},
         "no_reply": {"enabled": true, "after_seconds": no_reply},
@@ -85,26 +90,28 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         any::<bool>(),
         prop::sample::select(vec![ChannelKind::Whatsapp, ChannelKind::Telegram]),
     )
-        .prop_map(|(steps, no_reply, notify, escalate, auto_close, reopen, channel)| {
-            let mut at = 0;
-            let events = steps
-                .into_iter()
-                .map(|(gap, kind)| {
-                    at += gap;
-                    Event { at, kind }
-                })
-                .collect();
-            Scenario {
-                start: "2026-11-25T07:00:00Z".parse().unwrap(),
-                company_name: "Ромашка".into(),
-                policy: policy(all_on(no_reply, notify, escalate, auto_close, reopen)),
-                team: team(),
-                contact_name: Some("Анна".into()),
-                channel,
-                events,
-                until: None,
-            }
-        })
+        .prop_map(
+            |(steps, no_reply, notify, escalate, auto_close, reopen, channel)| {
+                let mut at = 0;
+                let events = steps
+                    .into_iter()
+                    .map(|(gap, kind)| {
+                        at += gap;
+                        Event { at, kind }
+                    })
+                    .collect();
+                Scenario {
+                    start: "2026-11-25T07:00:00Z".parse().unwrap(),
+                    company_name: "Ромашка".into(),
+                    policy: policy(all_on(no_reply, notify, escalate, auto_close, reopen)),
+                    team: team(),
+                    contact_name: Some("Анна".into()),
+                    channel,
+                    events,
+                    until: None,
+                }
+            },
+        )
 }
 
 /// Runs the scenario; events that do not apply (e.g. closing a closed chat) are skipped.
@@ -139,7 +146,10 @@ fn check_invariants(lines: &[Line], scenario: &Scenario) -> Result<(), TestCaseE
         last_at = line.at;
         match &line.action {
             Action::Changed(StateChange::Opened { .. }) => {
-                watch = Watch { open: true, ..Watch::default() };
+                watch = Watch {
+                    open: true,
+                    ..Watch::default()
+                };
             }
             Action::Changed(StateChange::Reopened) => watch.open = true,
             Action::Changed(StateChange::Closed { .. }) => {
@@ -153,23 +163,56 @@ fn check_invariants(lines: &[Line], scenario: &Scenario) -> Result<(), TestCaseE
                 watch.wait_started = line.at;
             }
             Action::Changed(StateChange::WaitEnded) => watch.in_wait = false,
-            Action::Send { kind: MessageKind::Greeting, .. } => {
+            Action::Send {
+                kind: MessageKind::Greeting,
+                ..
+            } => {
                 watch.greetings_in_conversation += 1;
-                prop_assert!(watch.greetings_in_conversation <= 1, "two greetings at {}", line.at);
+                prop_assert!(
+                    watch.greetings_in_conversation <= 1,
+                    "two greetings at {}",
+                    line.at
+                );
             }
-            Action::Send { kind: MessageKind::NoReply, .. } | Action::Skip { kind: MessageKind::NoReply, .. } => {
-                prop_assert!(watch.open && watch.in_wait, "no-reply outside an open wait at {}", line.at);
+            Action::Send {
+                kind: MessageKind::NoReply,
+                ..
+            }
+            | Action::Skip {
+                kind: MessageKind::NoReply,
+                ..
+            } => {
+                prop_assert!(
+                    watch.open && watch.in_wait,
+                    "no-reply outside an open wait at {}",
+                    line.at
+                );
                 watch.no_replies_in_wait += 1;
-                prop_assert!(watch.no_replies_in_wait <= 1, "two no-replies in one wait at {}", line.at);
+                prop_assert!(
+                    watch.no_replies_in_wait <= 1,
+                    "two no-replies in one wait at {}",
+                    line.at
+                );
                 let min_delay = 1;
-                prop_assert!(line.at >= watch.wait_started + min_delay, "no-reply before its time");
+                prop_assert!(
+                    line.at >= watch.wait_started + min_delay,
+                    "no-reply before its time"
+                );
             }
             Action::Notify(n) => {
-                prop_assert!(watch.open && watch.in_wait, "notification outside an open wait at {}", line.at);
+                prop_assert!(
+                    watch.open && watch.in_wait,
+                    "notification outside an open wait at {}",
+                    line.at
+                );
                 let escalated = n.reason.as_str().ends_with("_escalated");
                 if !escalated {
                     watch.notifies_in_wait += 1;
-                    prop_assert!(watch.notifies_in_wait <= 1, "two notifications in one wait at {}", line.at);
+                    prop_assert!(
+                        watch.notifies_in_wait <= 1,
+                        "two notifications in one wait at {}",
+                        line.at
+                    );
                 }
                 let started = n.wait_started.duration_since(scenario.start).as_secs();
                 prop_assert_eq!(started, watch.wait_started);

@@ -27,7 +27,9 @@ fn check(path: &Path) -> Result<(), String> {
             if output == want {
                 Ok(())
             } else {
-                Err(format!("output differs\n--- expected\n{want}--- actual\n{output}"))
+                Err(format!(
+                    "output differs\n--- expected\n{want}--- actual\n{output}"
+                ))
             }
         }
         (Err(err), false, true) => {
