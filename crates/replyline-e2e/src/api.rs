@@ -39,7 +39,12 @@ impl Api {
             .no_proxy()
             .build()
             .expect("reqwest client");
-        Self { http, base: base.trim_end_matches('/').to_owned(), token: None, clock }
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token: None,
+            clock,
+        }
     }
 
     /// The server's base URL.
@@ -57,7 +62,10 @@ impl Api {
     /// The same server with another (or no) token.
     #[must_use]
     pub fn with_token(&self, token: Option<String>) -> Self {
-        Self { token, ..self.clone() }
+        Self {
+            token,
+            ..self.clone()
+        }
     }
 
     /// The manual clock known to the tests.
@@ -69,7 +77,11 @@ impl Api {
     /// `POST /api/v1/auth/login` without keeping the token.
     pub async fn login(&self, email: &str, password: &str) -> Resp {
         self.without_token()
-            .call(Method::POST, "/api/v1/auth/login", Some(&json!({"email": email, "password": password})))
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                Some(&json!({"email": email, "password": password})),
+            )
             .await
     }
 
@@ -215,12 +227,14 @@ impl Api {
 
     /// `GET /api/v1/channels/{id}/settings`.
     pub async fn settings(&self, channel_id: &str) -> Resp {
-        self.get(&format!("/api/v1/channels/{channel_id}/settings")).await
+        self.get(&format!("/api/v1/channels/{channel_id}/settings"))
+            .await
     }
 
     /// `PUT /api/v1/channels/{id}/settings`.
     pub async fn put_settings(&self, channel_id: &str, settings: &Value) -> Resp {
-        self.put(&format!("/api/v1/channels/{channel_id}/settings"), settings).await
+        self.put(&format!("/api/v1/channels/{channel_id}/settings"), settings)
+            .await
     }
 
     /// `GET /api/v1/conversations?QUERY` (`query` without the `?`, may be empty).
@@ -233,7 +247,12 @@ impl Api {
     }
 
     /// `POST /api/v1/conversations` (employee-opened).
-    pub async fn open_conversation(&self, channel_id: &str, contact_address: &str, text: &str) -> Resp {
+    pub async fn open_conversation(
+        &self,
+        channel_id: &str,
+        contact_address: &str,
+        text: &str,
+    ) -> Resp {
         self.post(
             "/api/v1/conversations",
             &json!({"channel_id": channel_id, "contact_address": contact_address, "text": text}),
@@ -248,19 +267,26 @@ impl Api {
 
     /// `GET /api/v1/conversations/{id}/messages`.
     pub async fn messages(&self, conversation_id: &str) -> Resp {
-        self.get(&format!("/api/v1/conversations/{conversation_id}/messages")).await
+        self.get(&format!("/api/v1/conversations/{conversation_id}/messages"))
+            .await
     }
 
     /// `POST /api/v1/conversations/{id}/messages` as the caller.
     pub async fn reply(&self, conversation_id: &str, text: &str) -> Resp {
-        self.post(&format!("/api/v1/conversations/{conversation_id}/messages"), &json!({"text": text}))
-            .await
+        self.post(
+            &format!("/api/v1/conversations/{conversation_id}/messages"),
+            &json!({"text": text}),
+        )
+        .await
     }
 
     /// `POST /api/v1/conversations/{id}/notes`.
     pub async fn note(&self, conversation_id: &str, text: &str) -> Resp {
-        self.post(&format!("/api/v1/conversations/{conversation_id}/notes"), &json!({"text": text}))
-            .await
+        self.post(
+            &format!("/api/v1/conversations/{conversation_id}/notes"),
+            &json!({"text": text}),
+        )
+        .await
     }
 
     /// `POST /api/v1/conversations/{id}/assign` (`None` unassigns).
@@ -274,12 +300,17 @@ impl Api {
 
     /// `POST /api/v1/conversations/{id}/close`.
     pub async fn close(&self, conversation_id: &str) -> Resp {
-        self.post(&format!("/api/v1/conversations/{conversation_id}/close"), &json!({})).await
+        self.post(
+            &format!("/api/v1/conversations/{conversation_id}/close"),
+            &json!({}),
+        )
+        .await
     }
 
     /// `GET /api/v1/conversations/{id}/events`.
     pub async fn events(&self, conversation_id: &str) -> Resp {
-        self.get(&format!("/api/v1/conversations/{conversation_id}/events")).await
+        self.get(&format!("/api/v1/conversations/{conversation_id}/events"))
+            .await
     }
 
     /// `GET /api/v1/notifications` (all, or `?unread=true`).
@@ -293,12 +324,15 @@ impl Api {
 
     /// `POST /api/v1/notifications/{id}/read`.
     pub async fn read_notification(&self, id: &str) -> Resp {
-        self.post(&format!("/api/v1/notifications/{id}/read"), &json!({})).await
+        self.post(&format!("/api/v1/notifications/{id}/read"), &json!({}))
+            .await
     }
 
     /// `POST /api/v1/clock/advance {"seconds": N}`; on 200 the tests' clock takes the answered `now`.
     pub async fn advance_raw(&self, seconds: i64) -> Resp {
-        let (status, body) = self.post("/api/v1/clock/advance", &json!({"seconds": seconds})).await;
+        let (status, body) = self
+            .post("/api/v1/clock/advance", &json!({"seconds": seconds}))
+            .await;
         if status == StatusCode::OK
             && let Some(now) = body["now"].as_str()
         {
@@ -314,8 +348,15 @@ impl Api {
     pub async fn advance(&self, seconds: i64) -> String {
         let before = self.clock.unix();
         let (status, body) = self.advance_raw(seconds).await;
-        assert_eq!(status, StatusCode::OK, "clock advance by {seconds}s failed: {body}");
-        let now = body["now"].as_str().unwrap_or_else(|| panic!("no `now` in {body}")).to_owned();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "clock advance by {seconds}s failed: {body}"
+        );
+        let now = body["now"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `now` in {body}"))
+            .to_owned();
         assert_eq!(
             parse_rfc3339(&now),
             before + seconds,
@@ -342,7 +383,11 @@ impl Api {
         let resp = self
             .http
             .get(self.url(&format!("/webhooks/whatsapp/{channel_id}")))
-            .query(&[("hub.mode", mode), ("hub.verify_token", verify_token), ("hub.challenge", challenge)])
+            .query(&[
+                ("hub.mode", mode),
+                ("hub.verify_token", verify_token),
+                ("hub.challenge", challenge),
+            ])
             .send()
             .await
             .expect("handshake request");
@@ -373,7 +418,8 @@ impl Api {
     ) -> Result<Resp, reqwest::Error> {
         let bytes = serde_json::to_vec(body).expect("serialize webhook");
         let signature = webhook::sign(app_secret, &bytes);
-        self.whatsapp_webhook_raw(channel_id, bytes, Some(signature)).await
+        self.whatsapp_webhook_raw(channel_id, bytes, Some(signature))
+            .await
     }
 
     /// POSTs raw bytes to `/webhooks/whatsapp/{channel}` with an optional signature header.
@@ -416,7 +462,11 @@ async fn read(resp: reqwest::Response) -> Result<Resp, reqwest::Error> {
 /// When the status differs.
 #[track_caller]
 pub fn expect_status(resp: &Resp, status: StatusCode, what: &str) {
-    assert_eq!(resp.0, status, "{what}: expected {status}, got {} with body {}", resp.0, resp.1);
+    assert_eq!(
+        resp.0, status,
+        "{what}: expected {status}, got {} with body {}",
+        resp.0, resp.1
+    );
 }
 
 /// Panics unless `resp` is a JSON error `{"error":{"code":"..."}}` with `status`;

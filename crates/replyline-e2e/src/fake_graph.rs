@@ -131,12 +131,18 @@ impl FakeGraph {
             .route("/{version}/{phone_number_id}/messages", post(messages))
             .fallback(other)
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake graph");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake graph");
         let addr = listener.local_addr().expect("fake graph address");
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { inner, base_url: format!("http://{addr}"), task }
+        Self {
+            inner,
+            base_url: format!("http://{addr}"),
+            task,
+        }
     }
 
     /// `http://127.0.0.1:PORT`, the channel's `api_base_url`.
@@ -146,7 +152,9 @@ impl FakeGraph {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Fails the next `n` requests with `failure` (queued after earlier failures).
@@ -159,7 +167,13 @@ impl FakeGraph {
 
     /// Fails the next `n` requests with a Graph error of `code`.
     pub fn fail_next_with_code(&self, n: usize, code: i64, message: &str) {
-        self.fail_next(n, &Failure::GraphError { code, message: message.to_owned() });
+        self.fail_next(
+            n,
+            &Failure::GraphError {
+                code,
+                message: message.to_owned(),
+            },
+        );
     }
 
     /// Every request to `/{version}/{phone_number_id}/messages`, in arrival order.
@@ -171,14 +185,20 @@ impl FakeGraph {
     /// Message sends only (mark-as-read requests left out).
     #[must_use]
     pub fn messages(&self) -> Vec<Recorded> {
-        self.requests().into_iter().filter(Recorded::is_message).collect()
+        self.requests()
+            .into_iter()
+            .filter(Recorded::is_message)
+            .collect()
     }
 
     /// Message sends to `to` (compared by digits).
     #[must_use]
     pub fn messages_to(&self, to: &str) -> Vec<Recorded> {
         let to = digits(to);
-        self.messages().into_iter().filter(|r| r.to() == to).collect()
+        self.messages()
+            .into_iter()
+            .filter(|r| r.to() == to)
+            .collect()
     }
 
     /// Requests to any other path: `(method, path)`.
@@ -193,7 +213,8 @@ impl FakeGraph {
     /// # Panics
     /// When fewer than `n` arrived in time.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Recorded> {
-        self.wait_for_matching(n, timeout, "message sends", |_| true).await
+        self.wait_for_matching(n, timeout, "message sends", |_| true)
+            .await
     }
 
     /// Polls until at least `n` message sends to `to` were recorded.
@@ -202,8 +223,10 @@ impl FakeGraph {
     /// When fewer than `n` arrived in time.
     pub async fn wait_for_to(&self, to: &str, n: usize, timeout: Duration) -> Vec<Recorded> {
         let to_digits = digits(to);
-        self.wait_for_matching(n, timeout, &format!("message sends to {to}"), |r| r.to() == to_digits)
-            .await
+        self.wait_for_matching(n, timeout, &format!("message sends to {to}"), |r| {
+            r.to() == to_digits
+        })
+        .await
     }
 
     /// Polls until at least `n` message sends matching `pred` were recorded.
@@ -249,19 +272,29 @@ async fn messages(
     body: axum::body::Bytes,
 ) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let authorization =
-        headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let (outcome, delay) = {
-        let mut inner = inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inner = inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let outcome = match inner.failures.pop_front() {
             Some(Failure::Delay(d)) => {
                 inner.next_id += 1;
-                (Outcome::Accepted(format!("wamid.fake-{}", inner.next_id)), Some(d))
+                (
+                    Outcome::Accepted(format!("wamid.fake-{}", inner.next_id)),
+                    Some(d),
+                )
             }
             Some(failure) => (Outcome::Failed(failure), None),
             None => {
                 inner.next_id += 1;
-                (Outcome::Accepted(format!("wamid.fake-{}", inner.next_id)), None)
+                (
+                    Outcome::Accepted(format!("wamid.fake-{}", inner.next_id)),
+                    None,
+                )
             }
         };
         inner.requests.push(Recorded {

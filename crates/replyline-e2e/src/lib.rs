@@ -14,6 +14,6 @@ pub mod setup;
 pub mod webhook;
 
 pub use api::{Api, Resp, StatusCode, expect_error, expect_status};
-pub use fake_graph::{FakeGraph, Failure, Outcome, Recorded};
+pub use fake_graph::{Failure, FakeGraph, Outcome, Recorded};
 pub use server::{Clock, Server, ServerOpts};
 pub use setup::{Env, Person};

@@ -85,7 +85,10 @@ pub struct ServerOpts {
 
 impl Default for ServerOpts {
     fn default() -> Self {
-        Self { clock_start: DEFAULT_CLOCK_START.to_owned(), extra_env: Vec::new() }
+        Self {
+            clock_start: DEFAULT_CLOCK_START.to_owned(),
+            extra_env: Vec::new(),
+        }
     }
 }
 
@@ -120,10 +123,19 @@ impl Server {
     /// # Panics
     /// When the binary is missing or the server does not print its address within 30 s.
     pub async fn start(opts: ServerOpts) -> Self {
-        let dir = tempfile::Builder::new().prefix("replyline-e2e-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("replyline-e2e-")
+            .tempdir()
+            .expect("temp dir");
         let clock = Clock::at(&opts.clock_start);
-        let mut server =
-            Self { child: None, dir, opts, base_url: String::new(), clock, generation: 0 };
+        let mut server = Self {
+            child: None,
+            dir,
+            opts,
+            base_url: String::new(),
+            clock,
+            generation: 0,
+        };
         server.spawn().await;
         server
     }
@@ -148,7 +160,10 @@ impl Server {
     /// The SQLite database URL.
     #[must_use]
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("replyline.db").display())
+        format!(
+            "sqlite://{}",
+            self.dir.path().join("replyline.db").display()
+        )
     }
 
     /// An unauthenticated API client for this server.
@@ -211,11 +226,16 @@ impl Server {
         for (key, value) in &self.opts.extra_env {
             cmd.env(format!("REPLYLINE__{}", key.to_uppercase()), value);
         }
-        let mut child =
-            cmd.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
         let (tx, mut rx) = mpsc::unbounded_channel();
         let tag = format!("[replyline#{}]", self.generation);
-        forward(child.stdout.take().expect("stdout"), tag.clone(), tx.clone());
+        forward(
+            child.stdout.take().expect("stdout"),
+            tag.clone(),
+            tx.clone(),
+        );
         forward(child.stderr.take().expect("stderr"), tag, tx);
         let addr = tokio::time::timeout(START_TIMEOUT, rx.recv()).await;
         match addr {
@@ -244,8 +264,10 @@ fn forward(
         while let Ok(Some(line)) = lines.next_line().await {
             eprintln!("{tag} {line}");
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr: String =
-                    rest.chars().take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c)).collect();
+                let addr: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c))
+                    .collect();
                 let _ = tx.send(addr);
             }
         }

@@ -149,7 +149,14 @@ impl Env {
         let server = Server::start(opts).await;
         let admin = server.admin().await;
         let dmitry = create_person(&admin, "dmitry", "Дмитрий Соколов", "manager", None).await;
-        let olga = create_person(&admin, "olga", "Ольга Смирнова", "manager", Some(&dmitry.id)).await;
+        let olga = create_person(
+            &admin,
+            "olga",
+            "Ольга Смирнова",
+            "manager",
+            Some(&dmitry.id),
+        )
+        .await;
         let ivan = create_person(&admin, "ivan", "Иван Петров", "employee", Some(&olga.id)).await;
         let (status, channel) = admin
             .create_channel(&json!({
@@ -200,12 +207,18 @@ impl Env {
 
     /// A client logged in as `person`.
     pub async fn login(&self, person: &Person) -> Api {
-        self.server.api().logged_in(&person.email, &person.password).await
+        self.server
+            .api()
+            .logged_in(&person.email, &person.password)
+            .await
     }
 
     /// A fresh provider message id.
     pub fn next_wamid(&self) -> String {
-        format!("wamid.e2e-{}", self.wamid.fetch_add(1, Ordering::SeqCst) + 1)
+        format!(
+            "wamid.e2e-{}",
+            self.wamid.fetch_add(1, Ordering::SeqCst) + 1
+        )
     }
 
     /// Unix seconds of the manual clock.
@@ -229,7 +242,9 @@ impl Env {
 
     /// POSTs a signed webhook body to this channel.
     pub async fn post_webhook(&self, body: &Value) -> Resp {
-        self.admin.whatsapp_webhook(&self.channel_id, APP_SECRET, body).await
+        self.admin
+            .whatsapp_webhook(&self.channel_id, APP_SECRET, body)
+            .await
     }
 
     /// The client `wa_id` writes `body`; asserts 200 and answers the provider id used.
@@ -271,9 +286,11 @@ impl Env {
     /// # Panics
     /// When none shows up within the wait bound.
     pub async fn conversation_of(&self, wa_id: &str) -> Value {
-        poll::until(&format!("a conversation with {wa_id}"), poll::WAIT, || async {
-            self.conversations_of(wa_id).await.into_iter().last()
-        })
+        poll::until(
+            &format!("a conversation with {wa_id}"),
+            poll::WAIT,
+            || async { self.conversations_of(wa_id).await.into_iter().last() },
+        )
         .await
     }
 
@@ -301,17 +318,29 @@ impl Env {
         pred: impl Fn(&Value) -> bool,
     ) -> Vec<Value> {
         let pred = &pred;
-        poll::until(&format!("{n} {what} in conversation {conversation_id}"), poll::WAIT, || async move {
-            let found: Vec<Value> =
-                self.messages(conversation_id).await.into_iter().filter(|m| pred(m)).collect();
-            (found.len() >= n).then_some(found)
-        })
+        poll::until(
+            &format!("{n} {what} in conversation {conversation_id}"),
+            poll::WAIT,
+            || async move {
+                let found: Vec<Value> = self
+                    .messages(conversation_id)
+                    .await
+                    .into_iter()
+                    .filter(|m| pred(m))
+                    .collect();
+                (found.len() >= n).then_some(found)
+            },
+        )
         .await
     }
 
     /// Messages of a given `kind`.
     pub async fn messages_of_kind(&self, conversation_id: &str, kind: &str) -> Vec<Value> {
-        self.messages(conversation_id).await.into_iter().filter(|m| m["kind"] == kind).collect()
+        self.messages(conversation_id)
+            .await
+            .into_iter()
+            .filter(|m| m["kind"] == kind)
+            .collect()
     }
 
     /// Waits until a message of `kind` has `status`; answers it.
@@ -325,9 +354,16 @@ impl Env {
         status: &str,
         timeout: Duration,
     ) -> Value {
-        poll::until(&format!("a {kind} message with status {status}"), timeout, || async {
-            self.messages_of_kind(conversation_id, kind).await.into_iter().find(|m| m["status"] == status)
-        })
+        poll::until(
+            &format!("a {kind} message with status {status}"),
+            timeout,
+            || async {
+                self.messages_of_kind(conversation_id, kind)
+                    .await
+                    .into_iter()
+                    .find(|m| m["status"] == status)
+            },
+        )
         .await
     }
 
@@ -375,6 +411,14 @@ async fn create_person(
             "password": password
         }))
         .await;
-    assert!(status.is_success(), "create employee {login}: {status} {body}");
-    Person { id: id_of(&body), name: name.to_owned(), email, password }
+    assert!(
+        status.is_success(),
+        "create employee {login}: {status} {body}"
+    );
+    Person {
+        id: id_of(&body),
+        name: name.to_owned(),
+        email,
+        password,
+    }
 }

@@ -28,7 +28,9 @@ async fn inbound_by_contact(env: &Env) -> BTreeMap<String, Vec<Value>> {
     for conv in env.all_conversations().await {
         let who = digits(conv["contact"]["address"].as_str().unwrap_or_default());
         let msgs = env.messages(&id_of(&conv)).await;
-        map.entry(who).or_default().extend(msgs.into_iter().filter(|m| m["direction"] == "in"));
+        map.entry(who)
+            .or_default()
+            .extend(msgs.into_iter().filter(|m| m["direction"] == "in"));
     }
     map
 }
@@ -40,8 +42,12 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged_and_sends_nothing_twice()
         "no_reply": {"enabled": true, "after_seconds": 60}
     }))
     .await;
-    let bodies: Vec<Value> =
-        (0..CONTACTS).map(|i| env.text(&wa(i), Some("Клиент"), &format!("Сообщение {i}")).to_webhook()).collect();
+    let bodies: Vec<Value> = (0..CONTACTS)
+        .map(|i| {
+            env.text(&wa(i), Some("Клиент"), &format!("Сообщение {i}"))
+                .to_webhook()
+        })
+        .collect();
 
     // Fire the stream concurrently; kill the server mid-stream.
     let api: Api = env.server.api();
@@ -63,9 +69,11 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged_and_sends_nothing_twice()
             (i, ok)
         }));
     }
-    poll::until("enough acknowledged webhooks before the kill", Duration::from_secs(30), || async {
-        (acks.load(Ordering::SeqCst) >= KILL_AFTER_ACKS).then_some(())
-    })
+    poll::until(
+        "enough acknowledged webhooks before the kill",
+        Duration::from_secs(30),
+        || async { (acks.load(Ordering::SeqCst) >= KILL_AFTER_ACKS).then_some(()) },
+    )
     .await;
     env.server.kill().await;
     let mut acked = BTreeSet::new();
@@ -75,17 +83,30 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged_and_sends_nothing_twice()
             acked.insert(i);
         }
     }
-    eprintln!("acknowledged before the kill: {} of {CONTACTS}", acked.len());
-    assert!(acked.len() < CONTACTS, "the kill came too late to test anything");
+    eprintln!(
+        "acknowledged before the kill: {} of {CONTACTS}",
+        acked.len()
+    );
+    assert!(
+        acked.len() < CONTACTS,
+        "the kill came too late to test anything"
+    );
     let sent_before_restart = env.graph.messages().len();
 
     env.restart().await;
 
     // Every acknowledged message survived, exactly once.
-    let stored = poll::until("acknowledged messages after restart", Duration::from_secs(20), || async {
-        let stored = inbound_by_contact(&env).await;
-        acked.iter().all(|i| stored.contains_key(&wa(*i))).then_some(stored)
-    })
+    let stored = poll::until(
+        "acknowledged messages after restart",
+        Duration::from_secs(20),
+        || async {
+            let stored = inbound_by_contact(&env).await;
+            acked
+                .iter()
+                .all(|i| stored.contains_key(&wa(*i)))
+                .then_some(stored)
+        },
+    )
     .await;
     for i in &acked {
         let n = stored.get(&wa(*i)).map_or(0, Vec::len);
@@ -97,13 +118,26 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged_and_sends_nothing_twice()
         let (status, resp) = env.post_webhook(body).await;
         assert_eq!(status, StatusCode::OK, "re-delivery after restart: {resp}");
     }
-    let stored = poll::until("all messages after re-delivery", Duration::from_secs(20), || async {
-        let stored = inbound_by_contact(&env).await;
-        (0..CONTACTS).all(|i| stored.contains_key(&wa(i))).then_some(stored)
-    })
+    let stored = poll::until(
+        "all messages after re-delivery",
+        Duration::from_secs(20),
+        || async {
+            let stored = inbound_by_contact(&env).await;
+            (0..CONTACTS)
+                .all(|i| stored.contains_key(&wa(i)))
+                .then_some(stored)
+        },
+    )
     .await;
-    let dupes: Vec<_> = stored.iter().filter(|(_, m)| m.len() != 1).map(|(k, m)| (k.clone(), m.len())).collect();
-    assert!(dupes.is_empty(), "contacts with other than one stored message: {dupes:?}");
+    let dupes: Vec<_> = stored
+        .iter()
+        .filter(|(_, m)| m.len() != 1)
+        .map(|(k, m)| (k.clone(), m.len()))
+        .collect();
+    assert!(
+        dupes.is_empty(),
+        "contacts with other than one stored message: {dupes:?}"
+    );
 
     // Exactly one greeting per contact, across the restart.
     env.graph
@@ -115,7 +149,12 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged_and_sends_nothing_twice()
     // Past the no-reply deadline: exactly one no-reply per contact.
     env.advance(61).await;
     env.graph
-        .wait_for_matching(CONTACTS, Duration::from_secs(30), "no-reply messages", |r| r.text() == Some(NO_REPLY))
+        .wait_for_matching(
+            CONTACTS,
+            Duration::from_secs(30),
+            "no-reply messages",
+            |r| r.text() == Some(NO_REPLY),
+        )
         .await;
     poll::settle().await;
 
@@ -134,6 +173,11 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged_and_sends_nothing_twice()
          ({} sent before the kill); wrong: {wrong:?}",
         sent_before_restart
     );
-    let accepted = env.graph.messages().iter().filter(|r| r.accepted_id().is_some()).count();
+    let accepted = env
+        .graph
+        .messages()
+        .iter()
+        .filter(|r| r.accepted_id().is_some())
+        .count();
     assert_eq!(accepted, 2 * CONTACTS, "total accepted sends");
 }

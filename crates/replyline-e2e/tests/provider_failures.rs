@@ -42,10 +42,26 @@ async fn transient_500s_are_retried_and_the_message_is_sent_once() {
     settle().await;
 
     let requests = env.graph.messages_to(WA);
-    assert_eq!(requests.len(), 3, "two failures and one success: {requests:#?}");
-    assert_eq!(requests.iter().filter(|r| r.accepted_id().is_some()).count(), 1);
-    assert!(requests.iter().all(|r| r.text() == requests[0].text()), "retries must resend the same text");
-    assert!(greeting["error"].is_null() || greeting["error"] == "", "sent message keeps an error: {greeting}");
+    assert_eq!(
+        requests.len(),
+        3,
+        "two failures and one success: {requests:#?}"
+    );
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.accepted_id().is_some())
+            .count(),
+        1
+    );
+    assert!(
+        requests.iter().all(|r| r.text() == requests[0].text()),
+        "retries must resend the same text"
+    );
+    assert!(
+        greeting["error"].is_null() || greeting["error"] == "",
+        "sent message keeps an error: {greeting}"
+    );
     assert_eq!(env.messages_of_kind(&conv, "greeting").await.len(), 1);
 }
 
@@ -56,34 +72,51 @@ async fn window_expired_131047_falls_back_to_the_configured_template() {
     }))
     .await;
     let conv = open(&env).await;
-    env.graph.fail_next_with_code(1, 131047, "Re-engagement message");
+    env.graph
+        .fail_next_with_code(1, 131047, "Re-engagement message");
     expect_status(&env.admin.close(&conv).await, StatusCode::OK, "close");
     env.graph.wait_for_to(WA, 1, WAIT).await;
     advance_until_requests(&env, 2).await;
 
     let requests = env.graph.messages_to(WA);
-    assert_eq!(requests[0].text(), Some(CLOSING), "first attempt is the free-form text");
+    assert_eq!(
+        requests[0].text(),
+        Some(CLOSING),
+        "first attempt is the free-form text"
+    );
     let template = &requests[1];
     assert_eq!(template.kind(), Some("template"), "{:?}", template.body);
     assert_eq!(template.template_name(), Some("chat_closed"));
     assert_eq!(template.body["template"]["language"]["code"], "ru");
     env.wait_status(&conv, "closing", "sent", WAIT).await;
     settle().await;
-    assert_eq!(env.graph.messages_to(WA).len(), 2, "no free-form retry after 131047");
+    assert_eq!(
+        env.graph.messages_to(WA).len(),
+        2,
+        "no free-form retry after 131047"
+    );
 }
 
 #[tokio::test]
 async fn window_expired_131047_without_template_is_skipped_and_not_retried() {
     let env = Env::start(&json!({"closing": {"enabled": true}})).await;
     let conv = open(&env).await;
-    env.graph.fail_next_with_code(1, 131047, "Re-engagement message");
+    env.graph
+        .fail_next_with_code(1, 131047, "Re-engagement message");
     expect_status(&env.admin.close(&conv).await, StatusCode::OK, "close");
     env.graph.wait_for_to(WA, 1, WAIT).await;
     let closing = env.wait_status(&conv, "closing", "skipped", WAIT).await;
     env.advance(600).await;
     settle().await;
-    assert_eq!(env.graph.messages_to(WA).len(), 1, "free text blindly retried after 131047");
-    assert!(!closing["error"].is_null(), "skipped message should say why: {closing}");
+    assert_eq!(
+        env.graph.messages_to(WA).len(),
+        1,
+        "free text blindly retried after 131047"
+    );
+    assert!(
+        !closing["error"].is_null(),
+        "skipped message should say why: {closing}"
+    );
 }
 
 #[tokio::test]
@@ -94,11 +127,18 @@ async fn outside_the_window_an_automatic_message_is_not_attempted_and_recorded_s
     expect_status(&env.admin.close(&conv).await, StatusCode::OK, "close");
     env.wait_status(&conv, "closing", "skipped", WAIT).await;
     settle().await;
-    assert!(env.graph.messages_to(WA).is_empty(), "a free-form message was attempted outside the window");
+    assert!(
+        env.graph.messages_to(WA).is_empty(),
+        "a free-form message was attempted outside the window"
+    );
     let events = env.events(&conv).await;
     assert!(
-        events.iter().any(|e| is_decision(e, &["closing", "r3"], "suppressed")
-            && e["reason"].as_str().is_some_and(|r| r.contains("24h") || r.contains("window"))),
+        events
+            .iter()
+            .any(|e| is_decision(e, &["closing", "r3"], "suppressed")
+                && e["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("24h") || r.contains("window"))),
         "no suppressed closing decision with the window reason: {events:#?}"
     );
 }
@@ -122,8 +162,13 @@ async fn outside_the_window_an_automatic_message_uses_its_template() {
 async fn permanent_131026_marks_the_message_failed_with_the_error() {
     let env = Env::start(&json!({})).await;
     let conv = open(&env).await;
-    expect_status(&env.admin.assign(&conv, Some(&env.ivan.id)).await, StatusCode::OK, "assign");
-    env.graph.fail_next_with_code(1, 131026, "Message undeliverable");
+    expect_status(
+        &env.admin.assign(&conv, Some(&env.ivan.id)).await,
+        StatusCode::OK,
+        "assign",
+    );
+    env.graph
+        .fail_next_with_code(1, 131026, "Message undeliverable");
     let ivan = env.login(&env.ivan).await;
     let (status, msg) = ivan.reply(&conv, "Добрый день!").await;
     assert_eq!(status, StatusCode::CREATED, "{msg}");
@@ -136,7 +181,11 @@ async fn permanent_131026_marks_the_message_failed_with_the_error() {
     );
     env.advance(600).await;
     settle().await;
-    assert_eq!(env.graph.messages_to(WA).len(), 1, "a permanent error was retried");
+    assert_eq!(
+        env.graph.messages_to(WA).len(),
+        1,
+        "a permanent error was retried"
+    );
 }
 
 #[tokio::test]
@@ -144,8 +193,12 @@ async fn out_of_order_statuses_never_downgrade() {
     let env = Env::start(&json!({"greeting": {"enabled": true}})).await;
     let conv = open(&env).await;
     let sent = env.graph.wait_for_to(WA, 1, WAIT).await;
-    let Outcome::Accepted(wamid) = &sent[0].outcome else { panic!("fake did not accept") };
-    let opaque = sent[0].body["biz_opaque_callback_data"].as_str().map(str::to_owned);
+    let Outcome::Accepted(wamid) = &sent[0].outcome else {
+        panic!("fake did not accept")
+    };
+    let opaque = sent[0].body["biz_opaque_callback_data"]
+        .as_str()
+        .map(str::to_owned);
     env.wait_status(&conv, "greeting", "sent", WAIT).await;
 
     let status = |s: &str| {
@@ -154,24 +207,31 @@ async fn out_of_order_statuses_never_downgrade() {
         st
     };
     expect_status(
-        &env.post_webhook(&status_webhook(PHONE_NUMBER_ID, &[status("read")])).await,
+        &env.post_webhook(&status_webhook(PHONE_NUMBER_ID, &[status("read")]))
+            .await,
         StatusCode::OK,
         "read status",
     );
     env.wait_status(&conv, "greeting", "read", WAIT).await;
     for s in ["delivered", "sent"] {
         expect_status(
-            &env.post_webhook(&status_webhook(PHONE_NUMBER_ID, &[status(s)])).await,
+            &env.post_webhook(&status_webhook(PHONE_NUMBER_ID, &[status(s)]))
+                .await,
             StatusCode::OK,
             s,
         );
     }
     // Barrier: a later inbound message is processed after the stale statuses.
     env.client_says(WA, Some("Анна"), "Спасибо").await;
-    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in").await;
+    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in")
+        .await;
     settle().await;
     let greeting = env.messages_of_kind(&conv, "greeting").await;
-    assert_eq!(greeting[0]["status"], "read", "status downgraded: {}", greeting[0]);
+    assert_eq!(
+        greeting[0]["status"], "read",
+        "status downgraded: {}",
+        greeting[0]
+    );
 }
 
 #[tokio::test]
@@ -183,9 +243,16 @@ async fn delivered_and_read_in_one_batch_end_as_read() {
     env.wait_status(&conv, "greeting", "sent", WAIT).await;
     let body = status_webhook(
         PHONE_NUMBER_ID,
-        &[Status::new(&wamid, "read", env.now(), WA), Status::new(&wamid, "delivered", env.now(), WA)],
+        &[
+            Status::new(&wamid, "read", env.now(), WA),
+            Status::new(&wamid, "delivered", env.now(), WA),
+        ],
     );
-    expect_status(&env.post_webhook(&body).await, StatusCode::OK, "batched statuses");
+    expect_status(
+        &env.post_webhook(&body).await,
+        StatusCode::OK,
+        "batched statuses",
+    );
     env.wait_status(&conv, "greeting", "read", WAIT).await;
 }
 
@@ -210,11 +277,20 @@ async fn duplicate_inbound_deliveries_are_stored_once() {
     env.graph.wait_for_to(WA, 1, WAIT).await;
     // Barrier: a distinct message is stored after the duplicates.
     env.client_says(WA, Some("Анна"), "Второе").await;
-    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in").await;
+    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in")
+        .await;
     settle().await;
-    let inbound: Vec<Value> =
-        env.messages(&conv).await.into_iter().filter(|m| m["direction"] == "in").collect();
+    let inbound: Vec<Value> = env
+        .messages(&conv)
+        .await
+        .into_iter()
+        .filter(|m| m["direction"] == "in")
+        .collect();
     assert_eq!(inbound.len(), 2, "duplicates stored: {inbound:#?}");
     assert_eq!(env.conversations_of(WA).await.len(), 1);
-    assert_eq!(env.graph.messages_to(WA).len(), 1, "greeting sent more than once");
+    assert_eq!(
+        env.graph.messages_to(WA).len(),
+        1,
+        "greeting sent more than once"
+    );
 }

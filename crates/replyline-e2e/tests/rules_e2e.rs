@@ -15,7 +15,12 @@ fn texts_to(env: &Env, to: &str) -> Vec<String> {
     env.graph
         .messages_to(to)
         .iter()
-        .map(|r| r.text().or(r.template_name()).unwrap_or("<no text>").to_owned())
+        .map(|r| {
+            r.text()
+                .or(r.template_name())
+                .unwrap_or("<no text>")
+                .to_owned()
+        })
         .collect()
 }
 
@@ -32,13 +37,19 @@ async fn assign_ivan(env: &Env, conv: &str) {
 
 /// Notifications of `person` with `reason`.
 async fn notifications(env: &Env, person: &replyline_e2e::Person, reason: &str) -> Vec<Value> {
-    env.notifications_of(person).await.into_iter().filter(|n| n["reason"] == reason).collect()
+    env.notifications_of(person)
+        .await
+        .into_iter()
+        .filter(|n| n["reason"] == reason)
+        .collect()
 }
 
 async fn wait_notification(env: &Env, person: &replyline_e2e::Person, reason: &str) -> Value {
-    poll::until(&format!("a {reason} notification for {}", person.name), WAIT, || async {
-        notifications(env, person, reason).await.into_iter().next()
-    })
+    poll::until(
+        &format!("a {reason} notification for {}", person.name),
+        WAIT,
+        || async { notifications(env, person, reason).await.into_iter().next() },
+    )
     .await
 }
 
@@ -58,26 +69,43 @@ async fn r1_greeting_is_sent_once_when_a_client_opens_a_conversation() {
 
     let sent = env.graph.wait_for_to(WA, 1, WAIT).await;
     let greeting = &sent[0];
-    assert_eq!(greeting.text(), Some("Здравствуйте, Анна! Чем можем помочь?"), "{:?}", greeting.body);
+    assert_eq!(
+        greeting.text(),
+        Some("Здравствуйте, Анна! Чем можем помочь?"),
+        "{:?}",
+        greeting.body
+    );
     assert_eq!(greeting.kind(), Some("text"));
-    assert_eq!(greeting.path, format!("/{API_VERSION}/{PHONE_NUMBER_ID}/messages"));
+    assert_eq!(
+        greeting.path,
+        format!("/{API_VERSION}/{PHONE_NUMBER_ID}/messages")
+    );
     assert_eq!(greeting.authorization.as_deref(), Some("Bearer tok"));
     assert_eq!(greeting.body["messaging_product"], "whatsapp");
     env.wait_status(&conv, "greeting", "sent", WAIT).await;
 
     // A second client message in the same conversation gets no greeting.
     env.client_says(WA, Some("Анна"), "Ещё вопрос").await;
-    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in").await;
+    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in")
+        .await;
     settle().await;
     assert_eq!(env.messages_of_kind(&conv, "greeting").await.len(), 1);
-    assert_eq!(texts_to(&env, WA).len(), 1, "sent: {:?}", texts_to(&env, WA));
+    assert_eq!(
+        texts_to(&env, WA).len(),
+        1,
+        "sent: {:?}",
+        texts_to(&env, WA)
+    );
     assert_fired(&env, &conv, &["greeting", "r1"]).await;
 
     // Unknown name: the fallback of {client_name|клиент}.
     let other = "79005550000";
     open(&env, other, None, "Добрый день").await;
     let sent = env.graph.wait_for_to(other, 1, WAIT).await;
-    assert_eq!(sent[0].text(), Some("Здравствуйте, клиент! Чем можем помочь?"));
+    assert_eq!(
+        sent[0].text(),
+        Some("Здравствуйте, клиент! Чем можем помочь?")
+    );
 }
 
 #[tokio::test]
@@ -88,7 +116,11 @@ async fn r2_no_reply_fires_once_per_wait_at_the_deadline() {
 
     env.advance(299).await;
     settle().await;
-    assert!(texts_to(&env, WA).is_empty(), "sent before the deadline: {:?}", texts_to(&env, WA));
+    assert!(
+        texts_to(&env, WA).is_empty(),
+        "sent before the deadline: {:?}",
+        texts_to(&env, WA)
+    );
 
     env.advance(1).await;
     let sent = env.graph.wait_for_to(WA, 1, WAIT).await;
@@ -98,14 +130,23 @@ async fn r2_no_reply_fires_once_per_wait_at_the_deadline() {
     // A later client message during the same wait does not restart it.
     env.advance(10).await;
     env.client_says(WA, Some("Анна"), "Алло?").await;
-    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in").await;
+    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in")
+        .await;
     env.advance(600).await;
     settle().await;
-    assert_eq!(texts_to(&env, WA), vec![NO_REPLY.to_owned()], "no-reply must fire once per wait");
+    assert_eq!(
+        texts_to(&env, WA),
+        vec![NO_REPLY.to_owned()],
+        "no-reply must fire once per wait"
+    );
 
     let fired = assert_fired(&env, &conv, &["no_reply", "r2"]).await;
     if let Some(at) = fired["at"].as_str() {
-        assert_eq!(parse_rfc3339(at), start + 300, "no-reply decision time: {fired}");
+        assert_eq!(
+            parse_rfc3339(at),
+            start + 300,
+            "no-reply decision time: {fired}"
+        );
     }
 }
 
@@ -125,7 +166,11 @@ async fn r2_r6_an_employee_reply_in_time_is_signed_and_prevents_the_no_reply() {
     assert_eq!(status, StatusCode::CREATED, "ivan's reply: {msg}");
     assert_eq!(msg["direction"], "out", "{msg}");
     assert_eq!(msg["kind"], "employee", "{msg}");
-    assert_eq!(msg["employee_id"].as_str(), Some(env.ivan.id.as_str()), "{msg}");
+    assert_eq!(
+        msg["employee_id"].as_str(),
+        Some(env.ivan.id.as_str()),
+        "{msg}"
+    );
 
     let sent = env.graph.wait_for_to(WA, 1, WAIT).await;
     assert_eq!(sent[0].text(), Some("*Иван Петров*:\nДобрый день!"));
@@ -134,19 +179,30 @@ async fn r2_r6_an_employee_reply_in_time_is_signed_and_prevents_the_no_reply() {
     // Past the original deadline: no no-reply, the wait ended at 100 s.
     env.advance(300).await;
     settle().await;
-    assert_eq!(texts_to(&env, WA), vec!["*Иван Петров*:\nДобрый день!".to_owned()]);
+    assert_eq!(
+        texts_to(&env, WA),
+        vec!["*Иван Петров*:\nДобрый день!".to_owned()]
+    );
 
     // A note does not end a wait and is never sent.
     env.client_says(WA, Some("Анна"), "Ещё вопрос").await;
-    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in").await;
+    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in")
+        .await;
     let (status, note) = ivan.note(&conv, "внутренняя заметка").await;
     assert_eq!(status, StatusCode::CREATED, "note: {note}");
     assert_eq!(note["kind"], "note");
     env.advance(300).await;
     let sent = env.graph.wait_for_to(WA, 2, WAIT).await;
-    assert_eq!(sent[1].text(), Some(NO_REPLY), "the note must not end the wait");
+    assert_eq!(
+        sent[1].text(),
+        Some(NO_REPLY),
+        "the note must not end the wait"
+    );
     assert!(
-        env.graph.messages().iter().all(|r| r.text() != Some("внутренняя заметка")),
+        env.graph
+            .messages()
+            .iter()
+            .all(|r| r.text() != Some("внутренняя заметка")),
         "a note was sent to the client"
     );
 }
@@ -177,26 +233,37 @@ async fn r3_closing_message_on_close_and_nothing_pending_fires_afterwards() {
     env.advance(1000).await;
     settle().await;
     assert_eq!(texts_to(&env, WA), vec![CLOSING.to_owned()]);
-    assert!(env.notifications_of(&env.olga).await.is_empty(), "notified after close");
+    assert!(
+        env.notifications_of(&env.olga).await.is_empty(),
+        "notified after close"
+    );
     assert_eq!(env.conversation(&conv).await["status"], "closed");
 }
 
 #[tokio::test]
 async fn r4_first_message_manager_notification_at_the_deadline_once() {
-    let env = Env::start(&json!({"notify_manager_first": {"enabled": true, "after_seconds": 600}})).await;
+    let env =
+        Env::start(&json!({"notify_manager_first": {"enabled": true, "after_seconds": 600}})).await;
     let start = env.now();
     let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
     assign_ivan(&env, &conv).await;
 
     env.advance(599).await;
-    assert!(env.notifications_of(&env.olga).await.is_empty(), "olga notified before the deadline");
+    assert!(
+        env.notifications_of(&env.olga).await.is_empty(),
+        "olga notified before the deadline"
+    );
 
     env.advance(1).await;
     let n = wait_notification(&env, &env.olga, "first_message").await;
     assert_eq!(n["conversation_id"].as_str(), Some(conv.as_str()), "{n}");
     assert_eq!(n["employee_id"].as_str(), Some(env.ivan.id.as_str()), "{n}");
     assert_eq!(n["manager_id"].as_str(), Some(env.olga.id.as_str()), "{n}");
-    assert_eq!(n["wait_started_at"].as_str().map(parse_rfc3339), Some(start), "{n}");
+    assert_eq!(
+        n["wait_started_at"].as_str().map(parse_rfc3339),
+        Some(start),
+        "{n}"
+    );
     assert!(n["read_at"].is_null(), "{n}");
 
     // Unread list, and marking it read.
@@ -212,10 +279,19 @@ async fn r4_first_message_manager_notification_at_the_deadline_once() {
     // Once per conversation; nobody else is notified.
     env.advance(3000).await;
     assert_eq!(env.notifications_of(&env.olga).await.len(), 1);
-    assert!(env.notifications_of(&env.ivan).await.is_empty(), "ivan notified");
-    assert!(env.notifications_of(&env.dmitry).await.is_empty(), "dmitry notified");
+    assert!(
+        env.notifications_of(&env.ivan).await.is_empty(),
+        "ivan notified"
+    );
+    assert!(
+        env.notifications_of(&env.dmitry).await.is_empty(),
+        "dmitry notified"
+    );
     assert_fired(&env, &conv, &["first", "r4"]).await;
-    assert!(texts_to(&env, WA).is_empty(), "a notification was sent to the client");
+    assert!(
+        texts_to(&env, WA).is_empty(),
+        "a notification was sent to the client"
+    );
 }
 
 #[tokio::test]
@@ -230,21 +306,37 @@ async fn r5_subsequent_message_manager_notification() {
     assign_ivan(&env, &conv).await;
     env.advance(100).await;
     let ivan = env.login(&env.ivan).await;
-    expect_status(&ivan.reply(&conv, "Добрый день!").await, StatusCode::CREATED, "reply");
+    expect_status(
+        &ivan.reply(&conv, "Добрый день!").await,
+        StatusCode::CREATED,
+        "reply",
+    );
     env.advance(100).await;
     env.client_says(WA, Some("Анна"), "Ещё вопрос").await;
-    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in").await;
+    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in")
+        .await;
 
     env.advance(899).await;
-    assert!(env.notifications_of(&env.olga).await.is_empty(), "notified too early");
+    assert!(
+        env.notifications_of(&env.olga).await.is_empty(),
+        "notified too early"
+    );
     env.advance(1).await;
     let n = wait_notification(&env, &env.olga, "next_message").await;
     assert_eq!(n["conversation_id"].as_str(), Some(conv.as_str()), "{n}");
     assert_eq!(n["employee_id"].as_str(), Some(env.ivan.id.as_str()), "{n}");
-    assert_eq!(n["wait_started_at"].as_str().map(parse_rfc3339), Some(start + 200), "{n}");
+    assert_eq!(
+        n["wait_started_at"].as_str().map(parse_rfc3339),
+        Some(start + 200),
+        "{n}"
+    );
     env.advance(2000).await;
     let all = env.notifications_of(&env.olga).await;
-    assert_eq!(all.len(), 1, "exactly one notification (first wait was answered): {all:#?}");
+    assert_eq!(
+        all.len(),
+        1,
+        "exactly one notification (first wait was answered): {all:#?}"
+    );
 }
 
 #[tokio::test]
@@ -265,10 +357,18 @@ async fn r7_out_of_hours_replaces_the_greeting_once_per_period() {
 
     env.advance(60).await;
     env.client_says(WA, Some("Анна"), "Алло?").await;
-    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in").await;
+    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in")
+        .await;
     settle().await;
-    assert_eq!(texts_to(&env, WA), vec![OUT_OF_HOURS.to_owned()], "once per non-working period, no greeting");
-    assert!(env.messages_of_kind(&conv, "greeting").await.is_empty(), "greeting stored too");
+    assert_eq!(
+        texts_to(&env, WA),
+        vec![OUT_OF_HOURS.to_owned()],
+        "once per non-working period, no greeting"
+    );
+    assert!(
+        env.messages_of_kind(&conv, "greeting").await.is_empty(),
+        "greeting stored too"
+    );
     assert_fired(&env, &conv, &["out_of_hours", "r7"]).await;
 }
 
@@ -283,11 +383,19 @@ async fn r8_auto_close_after_the_last_employee_message() {
     assign_ivan(&env, &conv).await;
     env.advance(10).await;
     let ivan = env.login(&env.ivan).await;
-    expect_status(&ivan.reply(&conv, "Готово!").await, StatusCode::CREATED, "reply");
+    expect_status(
+        &ivan.reply(&conv, "Готово!").await,
+        StatusCode::CREATED,
+        "reply",
+    );
     env.graph.wait_for_to(WA, 1, WAIT).await;
 
     env.advance(3599).await;
-    assert_eq!(env.conversation(&conv).await["status"], "open", "closed too early");
+    assert_eq!(
+        env.conversation(&conv).await["status"],
+        "open",
+        "closed too early"
+    );
     env.advance(1).await;
     poll::until("auto-close", WAIT, || async {
         (env.conversation(&conv).await["status"] == "closed").then_some(())
@@ -306,12 +414,21 @@ async fn r8_a_new_wait_cancels_auto_close() {
     let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
     assign_ivan(&env, &conv).await;
     let ivan = env.login(&env.ivan).await;
-    expect_status(&ivan.reply(&conv, "Готово!").await, StatusCode::CREATED, "reply");
+    expect_status(
+        &ivan.reply(&conv, "Готово!").await,
+        StatusCode::CREATED,
+        "reply",
+    );
     env.advance(1800).await;
     env.client_says(WA, Some("Анна"), "Ещё вопрос").await;
-    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in").await;
+    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in")
+        .await;
     env.advance(3600).await;
-    assert_eq!(env.conversation(&conv).await["status"], "open", "auto-closed during a wait");
+    assert_eq!(
+        env.conversation(&conv).await["status"],
+        "open",
+        "auto-closed during a wait"
+    );
 }
 
 #[tokio::test]
@@ -326,17 +443,31 @@ async fn r9_escalation_along_the_manager_chain() {
     env.advance(600).await;
     wait_notification(&env, &env.olga, "first_message").await;
     env.advance(299).await;
-    assert!(env.notifications_of(&env.dmitry).await.is_empty(), "escalated too early");
+    assert!(
+        env.notifications_of(&env.dmitry).await.is_empty(),
+        "escalated too early"
+    );
     env.advance(1).await;
     let n = wait_notification(&env, &env.dmitry, "first_message_escalated").await;
     assert_eq!(n["conversation_id"].as_str(), Some(conv.as_str()), "{n}");
-    assert_eq!(n["manager_id"].as_str(), Some(env.dmitry.id.as_str()), "{n}");
+    assert_eq!(
+        n["manager_id"].as_str(),
+        Some(env.dmitry.id.as_str()),
+        "{n}"
+    );
 
     env.advance(3000).await;
-    assert_eq!(env.notifications_of(&env.dmitry).await.len(), 1, "escalation once per notification");
+    assert_eq!(
+        env.notifications_of(&env.dmitry).await.len(),
+        1,
+        "escalation once per notification"
+    );
     assert_eq!(env.notifications_of(&env.olga).await.len(), 1);
     let admin = array_of(env.admin.notifications(false).await);
-    assert!(admin.is_empty(), "admin notified although dmitry exists: {admin:#?}");
+    assert!(
+        admin.is_empty(),
+        "admin notified although dmitry exists: {admin:#?}"
+    );
 }
 
 fn array_of(resp: replyline_e2e::Resp) -> Vec<Value> {
@@ -355,9 +486,16 @@ async fn r9_no_escalation_when_the_wait_ends_in_time() {
     wait_notification(&env, &env.olga, "first_message").await;
     env.advance(100).await;
     let ivan = env.login(&env.ivan).await;
-    expect_status(&ivan.reply(&conv, "Извините за ожидание").await, StatusCode::CREATED, "reply");
+    expect_status(
+        &ivan.reply(&conv, "Извините за ожидание").await,
+        StatusCode::CREATED,
+        "reply",
+    );
     env.advance(1000).await;
-    assert!(env.notifications_of(&env.dmitry).await.is_empty(), "escalated after the wait ended");
+    assert!(
+        env.notifications_of(&env.dmitry).await.is_empty(),
+        "escalated after the wait ended"
+    );
 }
 
 #[tokio::test]
@@ -368,7 +506,8 @@ async fn r10_reopen_within_the_window_keeps_the_conversation_without_greeting() 
         "notify_manager_next": {"enabled": true, "after_seconds": 900}
     }))
     .await;
-    env.put_settings(&json!({"supervisors": [env.olga.id]})).await;
+    env.put_settings(&json!({"supervisors": [env.olga.id]}))
+        .await;
     let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
     env.graph.wait_for_to(WA, 1, WAIT).await;
     env.advance(10).await;
@@ -381,18 +520,34 @@ async fn r10_reopen_within_the_window_keeps_the_conversation_without_greeting() 
         (c["status"] == "open").then_some(c)
     })
     .await;
-    assert!(reopened["closed_at"].is_null(), "reopened conversation keeps closed_at: {reopened}");
+    assert!(
+        reopened["closed_at"].is_null(),
+        "reopened conversation keeps closed_at: {reopened}"
+    );
     let convs = env.conversations_of(WA).await;
-    assert_eq!(convs.len(), 1, "reopen must not create a new conversation: {convs:#?}");
-    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in").await;
+    assert_eq!(
+        convs.len(),
+        1,
+        "reopen must not create a new conversation: {convs:#?}"
+    );
+    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in")
+        .await;
     settle().await;
-    assert_eq!(env.messages_of_kind(&conv, "greeting").await.len(), 1, "no greeting on reopen");
+    assert_eq!(
+        env.messages_of_kind(&conv, "greeting").await.len(),
+        1,
+        "no greeting on reopen"
+    );
 
     // Its wait is a subsequent-message wait.
     env.advance(900).await;
     let n = wait_notification(&env, &env.olga, "next_message").await;
     assert_eq!(n["conversation_id"].as_str(), Some(conv.as_str()));
-    assert!(notifications(&env, &env.olga, "first_message").await.is_empty());
+    assert!(
+        notifications(&env, &env.olga, "first_message")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -412,7 +567,12 @@ async fn r10_after_the_reopen_window_a_new_conversation_opens_with_a_greeting() 
         (convs.len() == 2).then_some(convs)
     })
     .await;
-    assert!(convs.iter().any(|c| id_of(c) != conv && c["status"] == "open"), "{convs:#?}");
+    assert!(
+        convs
+            .iter()
+            .any(|c| id_of(c) != conv && c["status"] == "open"),
+        "{convs:#?}"
+    );
     assert_eq!(env.conversation(&conv).await["status"], "closed");
     env.graph.wait_for_to(WA, 2, WAIT).await;
 }

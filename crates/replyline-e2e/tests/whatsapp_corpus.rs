@@ -25,7 +25,12 @@ fn corpus_dir() -> PathBuf {
         return shared;
     }
     let copy = manifest.join("../replyline-whatsapp/tests/fixtures/whatsapp-pywa");
-    assert!(copy.is_dir(), "corpus not found at {} nor {}", shared.display(), copy.display());
+    assert!(
+        copy.is_dir(),
+        "corpus not found at {} nor {}",
+        shared.display(),
+        copy.display()
+    );
     copy
 }
 
@@ -53,7 +58,11 @@ fn load_corpus() -> Vec<Case> {
                 for change in entry["changes"].as_array_mut().into_iter().flatten() {
                     let ours = change["field"] == "messages"
                         && change["value"]["metadata"]["phone_number_id"] == PHONE_NUMBER_ID;
-                    for message in change["value"]["messages"].as_array_mut().into_iter().flatten() {
+                    for message in change["value"]["messages"]
+                        .as_array_mut()
+                        .into_iter()
+                        .flatten()
+                    {
                         n += 1;
                         message["id"] = json!(format!("wamid.corpus.{stem}.{case}.{n}"));
                         if ours {
@@ -62,7 +71,11 @@ fn load_corpus() -> Vec<Case> {
                     }
                 }
             }
-            cases.push(Case { name: format!("{stem}/{case}"), body, our_messages });
+            cases.push(Case {
+                name: format!("{stem}/{case}"),
+                body,
+                our_messages,
+            });
         }
     }
     cases
@@ -72,7 +85,12 @@ fn load_corpus() -> Vec<Case> {
 async fn inbound(env: &Env) -> Vec<Value> {
     let mut all = Vec::new();
     for conv in env.all_conversations().await {
-        all.extend(env.messages(&id_of(&conv)).await.into_iter().filter(|m| m["direction"] == "in"));
+        all.extend(
+            env.messages(&id_of(&conv))
+                .await
+                .into_iter()
+                .filter(|m| m["direction"] == "in"),
+        );
     }
     all
 }
@@ -82,7 +100,10 @@ async fn every_corpus_body_is_accepted_and_every_message_stored_once() {
     let env = Env::start(&json!({})).await;
     let cases = load_corpus();
     let expected_total: usize = cases.iter().map(|c| c.our_messages).sum();
-    assert!(expected_total >= 30, "corpus looks truncated: {expected_total} messages");
+    assert!(
+        expected_total >= 30,
+        "corpus looks truncated: {expected_total} messages"
+    );
 
     let mut failures = Vec::new();
     let mut stored = 0usize;
@@ -104,23 +125,40 @@ async fn every_corpus_body_is_accepted_and_every_message_stored_once() {
         match got {
             Some(n) if n == want => stored = n,
             Some(n) => {
-                failures.push(format!("{}: stored {} messages, expected {}", case.name, n - stored, case.our_messages));
+                failures.push(format!(
+                    "{}: stored {} messages, expected {}",
+                    case.name,
+                    n - stored,
+                    case.our_messages
+                ));
                 stored = n;
             }
             None => {
                 let n = inbound(&env).await.len();
-                failures.push(format!("{}: stored {} messages, expected {}", case.name, n - stored, case.our_messages));
+                failures.push(format!(
+                    "{}: stored {} messages, expected {}",
+                    case.name,
+                    n - stored,
+                    case.our_messages
+                ));
                 stored = n;
             }
         }
     }
-    assert!(failures.is_empty(), "corpus failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "corpus failures:\n{}",
+        failures.join("\n")
+    );
 
     let messages = inbound(&env).await;
     assert_eq!(messages.len(), expected_total, "inbound messages stored");
     for m in &messages {
         let text = m["text"].as_str().unwrap_or_default();
-        assert!(!text.trim().is_empty(), "an inbound message without readable text: {m}");
+        assert!(
+            !text.trim().is_empty(),
+            "an inbound message without readable text: {m}"
+        );
         assert_eq!(m["direction"], "in");
         assert_eq!(m["status"], "received", "inbound message status: {m}");
     }
@@ -128,10 +166,17 @@ async fn every_corpus_body_is_accepted_and_every_message_stored_once() {
     // The same corpus again: everything 200, nothing new.
     for case in &cases {
         let (status, body) = env.post_webhook(&case.body).await;
-        assert_eq!(status, StatusCode::OK, "{} (second delivery): {body}", case.name);
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{} (second delivery): {body}",
+            case.name
+        );
     }
     // Barrier: one new message after the repeats must be the only addition.
-    let barrier = env.client_says("79990000001", Some("Barrier"), "barrier").await;
+    let barrier = env
+        .client_says("79990000001", Some("Barrier"), "barrier")
+        .await;
     env.conversation_of("79990000001").await;
     poll::until("the barrier message", poll::WAIT, || async {
         (inbound(&env).await.len() > expected_total).then_some(())
@@ -149,12 +194,22 @@ async fn every_corpus_body_is_accepted_and_every_message_stored_once() {
 #[tokio::test]
 async fn text_message_from_the_corpus_keeps_its_body_and_contact_name() {
     let env = Env::start(&json!({})).await;
-    let case = load_corpus().into_iter().find(|c| c.name == "message/text").expect("message/text case");
+    let case = load_corpus()
+        .into_iter()
+        .find(|c| c.name == "message/text")
+        .expect("message/text case");
     let (status, body) = env.post_webhook(&case.body).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let conv = env.conversation_of("972987654321").await;
-    assert_eq!(conv["contact"]["name"], "Test Name", "contact name from contacts[].profile.name: {conv}");
-    let msgs = env.wait_messages(&id_of(&conv), "client message", 1, |m| m["direction"] == "in").await;
+    assert_eq!(
+        conv["contact"]["name"], "Test Name",
+        "contact name from contacts[].profile.name: {conv}"
+    );
+    let msgs = env
+        .wait_messages(&id_of(&conv), "client message", 1, |m| {
+            m["direction"] == "in"
+        })
+        .await;
     assert_eq!(msgs[0]["text"], "Body Text");
     assert_eq!(msgs[0]["kind"], "client");
 }
