@@ -1,0 +1,143 @@
+// The only module that talks to the server. Every endpoint the UI uses is listed here.
+const TOKEN_KEY = "replyline.token";
+const BASE = "/api/v1";
+
+/** An HTTP error answered by the API: {"error": {"code", "message", "field"?}}. */
+export class ApiError extends Error {
+  constructor(status, code, message, field) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code || "";
+    this.field = field || "";
+  }
+}
+
+export function getToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || "";
+  } catch {
+    return "";
+  }
+}
+
+export function setToken(token) {
+  try {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    /* private mode: the cookie session still works */
+  }
+}
+
+export function clearToken() {
+  try {
+    sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* ignore */
+  }
+}
+
+/** Headers sent on every request (the CSRF marker, and the bearer token when we have one). */
+function headers(hasBody) {
+  const h = { Accept: "application/json", "X-Requested-With": "replyline" };
+  const token = getToken();
+  if (token) h.Authorization = `Bearer ${token}`;
+  if (hasBody) h["Content-Type"] = "application/json";
+  return h;
+}
+
+async function request(method, path, body, { auth = true } = {}) {
+  let res;
+  try {
+    res = await fetch(BASE + path, {
+      method,
+      headers: headers(body !== undefined),
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch (e) {
+    throw new ApiError(0, "network", e && e.message ? e.message : "network error");
+  }
+  let data = null;
+  const text = await res.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const err = (data && data.error) || {};
+    if (res.status === 401 && auth) {
+      window.dispatchEvent(new CustomEvent("replyline:unauthorized"));
+    }
+    throw new ApiError(res.status, err.code, err.message, err.field);
+  }
+  return data;
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  // auth
+  login: (email, password) => request("POST", "/auth/login", { email, password }, { auth: false }),
+  /** Best effort: lets the server drop its session cookie if it has this endpoint. */
+  logout: () => request("POST", "/auth/logout", {}, { auth: false }).catch(() => null),
+  me: () => request("GET", "/me"),
+
+  // employees
+  employees: () => request("GET", "/employees"),
+  createEmployee: (body) => request("POST", "/employees", body),
+  updateEmployee: (id, body) => request("PATCH", `/employees/${enc(id)}`, body),
+  deactivateEmployee: (id) => request("DELETE", `/employees/${enc(id)}`),
+
+  // channels and their settings
+  channels: () => request("GET", "/channels"),
+  channel: (id) => request("GET", `/channels/${enc(id)}`),
+  createChannel: (body) => request("POST", "/channels", body),
+  deleteChannel: (id) => request("DELETE", `/channels/${enc(id)}`),
+  settings: (id) => request("GET", `/channels/${enc(id)}/settings`),
+  saveSettings: (id, patch) => request("PUT", `/channels/${enc(id)}/settings`, patch),
+
+  // conversations
+  conversations: (params) => request("GET", `/conversations${query(params)}`),
+  openConversation: (body) => request("POST", "/conversations", body),
+  conversation: (id) => request("GET", `/conversations/${enc(id)}`),
+  messages: (id) => request("GET", `/conversations/${enc(id)}/messages`),
+  sendMessage: (id, text) => request("POST", `/conversations/${enc(id)}/messages`, { text }),
+  addNote: (id, text) => request("POST", `/conversations/${enc(id)}/notes`, { text }),
+  assign: (id, employeeId) =>
+    request("POST", `/conversations/${enc(id)}/assign`, { employee_id: employeeId || null }),
+  close: (id) => request("POST", `/conversations/${enc(id)}/close`, {}),
+  timeline: (id) => request("GET", `/conversations/${enc(id)}/events`),
+
+  // notifications
+  notifications: (params) => request("GET", `/notifications${query(params)}`),
+  markRead: (id) => request("POST", `/notifications/${enc(id)}/read`, {}),
+};
+
+/** The live-events WebSocket URL; the token goes in the query (browsers cannot set headers). */
+export function eventsSocketUrl() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const token = getToken();
+  const q = token ? `?token=${enc(token)}` : "";
+  return `${scheme}://${location.host}${BASE}/events/ws${q}`;
+}
+
+/** Normalises list answers: a bare array, or {items: [...]}, or {data: [...]}. */
+export function list(data) {
+  if (Array.isArray(data)) return data;
+  if (data && Array.isArray(data.items)) return data.items;
+  if (data && Array.isArray(data.data)) return data.data;
+  return [];
+}

@@ -1,0 +1,193 @@
+// Small DOM helpers, formatters and the WhatsApp-markup renderer shared by the views.
+import { t, getLang } from "./i18n.js";
+
+const PROPS = new Set(["value", "checked", "disabled", "hidden", "selected", "multiple", "required"]);
+
+/** Creates an element: h("button", {class, testid, onClick, ...attrs}, ...children). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else if (k === "testid") el.setAttribute("data-testid", v);
+    else if (k.startsWith("on") && typeof v === "function") {
+      el.addEventListener(k.slice(2).toLowerCase(), v);
+    } else if (PROPS.has(k)) el[k] = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+let uidCounter = 0;
+export function uid(prefix = "f") {
+  uidCounter += 1;
+  return `${prefix}-${uidCounter}`;
+}
+
+/**
+ * A labelled form field: the label is tied to the control, the hint and the error message are
+ * announced through aria-describedby. Returns the wrapper; `wrapper.error(msg)` shows an error.
+ */
+export function field(label, control, { hint, inline = false, testid } = {}) {
+  if (!control.id) control.id = uid("in");
+  const errId = `${control.id}-err`;
+  const described = [];
+  let hintEl = null;
+  if (hint) {
+    hintEl = h("div", { class: "hint", id: `${control.id}-hint` }, hint);
+    described.push(hintEl.id);
+  }
+  const errEl = h("div", { class: "field-error", id: errId, "aria-live": "polite", testid: testid ? `${testid}-error` : "field-error" });
+  described.push(errId);
+  control.setAttribute("aria-describedby", described.join(" "));
+  const labelEl = h("label", { for: control.id }, label);
+  const wrapper = inline
+    ? h("div", { class: "field field-inline" }, control, labelEl, hintEl, errEl)
+    : h("div", { class: "field" }, labelEl, control, hintEl, errEl);
+  wrapper.error = (msg) => {
+    errEl.textContent = msg || "";
+    if (msg) control.setAttribute("aria-invalid", "true");
+    else control.removeAttribute("aria-invalid");
+  };
+  control.fieldWrapper = wrapper;
+  return wrapper;
+}
+
+/** A checkbox with its label to the right. */
+export function checkbox(label, { checked = false, testid, hint, dataField } = {}) {
+  const input = h("input", { type: "checkbox", checked, testid, "data-field": dataField });
+  return { input, el: field(label, input, { inline: true, hint, testid }) };
+}
+
+export function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+/** A polite status line for async results ("Saved", errors). */
+export function statusLine(testid) {
+  return h("p", { class: "status", role: "status", "aria-live": "polite", testid });
+}
+
+export function setStatus(el, text, kind = "") {
+  el.textContent = text || "";
+  el.className = `status ${kind}`.trim();
+}
+
+// ---- formatting -------------------------------------------------------------------------------
+
+function locale() {
+  return getLang() === "en" ? "en-GB" : "ru-RU";
+}
+
+export function parseTime(iso) {
+  if (!iso) return null;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+export function fmtTime(iso) {
+  const d = parseTime(iso);
+  if (!d) return "";
+  const now = new Date();
+  const sameDay = d.toDateString() === now.toDateString();
+  const opts = sameDay
+    ? { hour: "2-digit", minute: "2-digit" }
+    : { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" };
+  return new Intl.DateTimeFormat(locale(), opts).format(d);
+}
+
+export function fmtDateTime(iso) {
+  const d = parseTime(iso);
+  if (!d) return "";
+  return new Intl.DateTimeFormat(locale(), {
+    day: "2-digit",
+    month: "2-digit",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  }).format(d);
+}
+
+/** 0:05, 12:34, 1:02:03, "2 д 03:04:05". */
+export function fmtDuration(ms) {
+  let s = Math.max(0, Math.floor(ms / 1000));
+  const days = Math.floor(s / 86400);
+  s -= days * 86400;
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = s % 60;
+  const p2 = (n) => String(n).padStart(2, "0");
+  const clock = hh > 0 || days > 0 ? `${days > 0 ? p2(hh) : hh}:${p2(mm)}:${p2(ss)}` : `${mm}:${p2(ss)}`;
+  return days > 0 ? `${t("time.days_short", { n: days })} ${clock}` : clock;
+}
+
+/** Seconds as a short human text: "5 мин", "1 ч 30 мин". */
+export function fmtSeconds(sec) {
+  const m = Math.round(sec / 60);
+  if (m < 60) return t("time.minutes_short", { n: m });
+  const hrs = Math.floor(m / 60);
+  const rest = m % 60;
+  return rest ? `${t("time.hours_short", { n: hrs })} ${t("time.minutes_short", { n: rest })}` : t("time.hours_short", { n: hrs });
+}
+
+// ---- live timers ------------------------------------------------------------------------------
+
+/** Every element with data-since="ISO" shows the time elapsed since then, updated each second. */
+export function tickTimers(root = document) {
+  const now = Date.now();
+  for (const el of root.querySelectorAll("[data-since]")) {
+    const d = parseTime(el.getAttribute("data-since"));
+    if (d) el.textContent = fmtDuration(now - d.getTime());
+  }
+}
+
+let ticker = 0;
+export function startTicker() {
+  if (!ticker) ticker = setInterval(() => tickTimers(), 1000);
+}
+
+// ---- WhatsApp markup --------------------------------------------------------------------------
+
+const MARKUP = /```([\s\S]+?)```|\*([^*\n]+)\*|_([^_\n]+)_|~([^~\n]+)~/g;
+
+/** Renders WhatsApp markup (*bold*, _italic_, ~strike~, ```mono```) safely into DOM nodes. */
+export function waMarkup(text) {
+  const frag = document.createDocumentFragment();
+  const s = String(text ?? "");
+  let last = 0;
+  for (const m of s.matchAll(MARKUP)) {
+    if (m.index > last) frag.append(s.slice(last, m.index));
+    if (m[1] !== undefined) frag.append(h("code", {}, m[1]));
+    else if (m[2] !== undefined) frag.append(h("strong", {}, m[2]));
+    else if (m[3] !== undefined) frag.append(h("em", {}, m[3]));
+    else frag.append(h("s", {}, m[4]));
+    last = m.index + m[0].length;
+  }
+  if (last < s.length) frag.append(s.slice(last));
+  return frag;
+}
+
+/** An error message for an ApiError, in the current language. */
+export function errorText(err) {
+  if (!err) return "";
+  if (err.status === 0) return t("error.network");
+  if (err.code === "outside_24h_window") return t("chat.error_24h");
+  if (err.status === 401) return t("error.unauthorized");
+  if (err.status === 403) return t("error.forbidden");
+  if (err.status === 404) return t("error.not_found");
+  if (err.status === 429) return t("error.rate_limited");
+  if (err.message) return err.message;
+  return t("error.generic");
+}

@@ -1,0 +1,497 @@
+// Messenger settings of one channel (SPEC §2): the connection, then "show other settings" reveals
+// the three groups and the further sections. Delays are edited in minutes and stored in seconds;
+// saving sends only the groups and fields that changed.
+import { t } from "../i18n.js";
+import { h, clear, field, uid, waMarkup, errorText } from "../dom.js";
+import { list } from "../api.js";
+import { webhookBox, lastWebhook } from "./channels.js";
+
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const MAX_MINUTES = 7 * 24 * 60;
+
+function get(obj, path) {
+  return path.split(".").reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), obj);
+}
+
+function setPath(obj, path, value) {
+  const keys = path.split(".");
+  let o = obj;
+  for (const k of keys.slice(0, -1)) o = o[k] ??= {};
+  o[keys[keys.length - 1]] = value;
+}
+
+function same(a, b) {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** Only the groups/fields of `cur` that differ from `base`. Arrays are compared whole. */
+export function diffSettings(base, cur) {
+  const patch = {};
+  for (const [group, value] of Object.entries(cur)) {
+    if (Array.isArray(value) || value === null || typeof value !== "object") {
+      if (!same(base[group], value)) patch[group] = value;
+      continue;
+    }
+    for (const [k, v] of Object.entries(value)) {
+      if (!same(base[group] && base[group][k], v)) (patch[group] ??= {})[k] = v;
+    }
+  }
+  return patch;
+}
+
+/** Renders a text with template variables the way a client would see it. */
+export function renderTemplate(text, vars) {
+  return String(text ?? "").replace(/\{([a-z_]+)(?:\|([^}]*))?\}/g, (m, name, fallback) => {
+    if (vars[name] !== undefined && vars[name] !== "") return vars[name];
+    return fallback !== undefined ? fallback : m;
+  });
+}
+
+export function mount(ctx, { id }) {
+  const controls = []; // {path, get(): {value, error?}, set(settings), input}
+  let baseline = null;
+  let channel = null;
+  let loaded = false;
+
+  // ---- control builders ------------------------------------------------------------------------
+
+  function register(path, input, getter, setter) {
+    input.setAttribute("data-field", path);
+    controls.push({ path, input, get: getter, set: setter });
+  }
+
+  function bool(path, label, testid, hint) {
+    const input = h("input", { type: "checkbox", testid });
+    const el = field(label, input, { inline: true, hint, testid });
+    register(path, input, () => ({ value: input.checked }), (s) => (input.checked = !!get(s, path)));
+    return el;
+  }
+
+  function textArea(path, label, testid, { rows = 3, hint } = {}) {
+    const input = h("textarea", { rows, testid, maxlength: 4096 });
+    const el = field(label, input, { hint: hint ?? t("settings.variables_hint"), testid });
+    register(path, input, () => ({ value: input.value }), (s) => (input.value = get(s, path) ?? ""));
+    return el;
+  }
+
+  function minutes(path, label, testid, { optional = false, hint } = {}) {
+    const input = h("input", { type: "number", min: optional ? 0 : 1, max: MAX_MINUTES, step: "any", inputmode: "decimal", testid, class: "short" });
+    const el = field(label, input, { hint: hint ?? (optional ? t("settings.optional_minutes_hint") : t("settings.minutes_hint")), testid });
+    register(
+      path,
+      input,
+      () => {
+        const raw = input.value.trim().replace(",", ".");
+        if (raw === "") return optional ? { value: null } : { value: null, error: t("settings.error.minutes_required") };
+        const n = Number(raw);
+        if (!Number.isFinite(n) || n <= 0 || n > MAX_MINUTES) return { value: null, error: t("settings.error.minutes_range") };
+        return { value: Math.round(n * 60) };
+      },
+      (s) => {
+        const sec = get(s, path);
+        input.value = sec === null || sec === undefined ? "" : String(Math.round((sec / 60) * 100) / 100);
+      },
+    );
+    return el;
+  }
+
+  function template(group) {
+    const name = h("input", { type: "text", testid: `${tid(group)}-template-name`, autocomplete: "off", class: "short" });
+    const language = h("input", { type: "text", testid: `${tid(group)}-template-language`, autocomplete: "off", class: "tiny", placeholder: "ru" });
+    const path = `${group}.template`;
+    register(
+      path,
+      name,
+      () => (name.value.trim() ? { value: { name: name.value.trim(), language: language.value.trim() || "ru" } } : { value: null }),
+      (s) => {
+        const tpl = get(s, path);
+        name.value = tpl && tpl.name ? tpl.name : "";
+        language.value = tpl && tpl.language ? tpl.language : "";
+      },
+    );
+    language.setAttribute("data-field", `${path}.language`);
+    return h(
+      "details",
+      { class: "template", testid: `${tid(group)}-template` },
+      h("summary", {}, t("settings.template.summary")),
+      h("p", { class: "hint" }, t("settings.template.hint")),
+      h("div", { class: "row" }, field(t("settings.template.name"), name), field(t("settings.template.language"), language)),
+    );
+  }
+
+  const tid = (group) => group.replace(/_/g, "-");
+
+  function block(title, ...children) {
+    return h("div", { class: "setting-block" }, h("h3", {}, title), children);
+  }
+
+  // ---- groups ----------------------------------------------------------------------------------
+
+  const automatic = h(
+    "section",
+    { class: "card settings-group", "aria-labelledby": "grp-auto", testid: "group-automatic" },
+    h("h2", { id: "grp-auto" }, t("settings.group.automatic")),
+    block(t("settings.greeting.title"), bool("greeting.enabled", t("settings.enabled"), "greeting-enabled", t("settings.greeting.hint")), textArea("greeting.text", t("settings.text"), "greeting-text"), template("greeting")),
+    block(
+      t("settings.no_reply.title"),
+      bool("no_reply.enabled", t("settings.enabled"), "no-reply-enabled", t("settings.no_reply.hint")),
+      minutes("no_reply.after_seconds", t("settings.no_reply.after"), "no-reply-minutes"),
+      textArea("no_reply.text", t("settings.text"), "no-reply-text"),
+      template("no_reply"),
+    ),
+    block(
+      t("settings.closing.title"),
+      bool("closing.enabled", t("settings.enabled"), "closing-enabled", t("settings.closing.hint")),
+      textArea("closing.text", t("settings.text"), "closing-text"),
+      bool("closing.on_auto_close", t("settings.closing.on_auto_close"), "closing-on-auto-close"),
+      template("closing"),
+    ),
+  );
+
+  const control = h(
+    "section",
+    { class: "card settings-group", "aria-labelledby": "grp-control", testid: "group-control" },
+    h("h2", { id: "grp-control" }, t("settings.group.control")),
+    block(
+      t("settings.notify_first.title"),
+      bool("notify_manager_first.enabled", t("settings.notify_first.enabled"), "notify-first-enabled", t("settings.notify.hint")),
+      minutes("notify_manager_first.after_seconds", t("settings.notify.after"), "notify-first-minutes"),
+      minutes("notify_manager_first.escalate_after_seconds", t("settings.notify.escalate"), "notify-first-escalate-minutes", { optional: true, hint: t("settings.notify.escalate_hint") }),
+    ),
+    block(
+      t("settings.notify_next.title"),
+      bool("notify_manager_next.enabled", t("settings.notify_next.enabled"), "notify-next-enabled", t("settings.notify.hint")),
+      minutes("notify_manager_next.after_seconds", t("settings.notify.after"), "notify-next-minutes"),
+      minutes("notify_manager_next.escalate_after_seconds", t("settings.notify.escalate"), "notify-next-escalate-minutes", { optional: true, hint: t("settings.notify.escalate_hint") }),
+    ),
+  );
+
+  // outgoing appearance with live preview
+  const signFormat = h("textarea", { rows: 2, testid: "sign-format", class: "mono" });
+  const signMode = h(
+    "select",
+    { testid: "sign-mode" },
+    h("option", { value: "every_message" }, t("settings.sign.mode.every_message")),
+    h("option", { value: "on_change" }, t("settings.sign.mode.on_change")),
+  );
+  const signEnabledEl = bool("sign_outgoing.enabled", t("settings.sign.enabled"), "sign-enabled", t("settings.sign.hint"));
+  register("sign_outgoing.format", signFormat, () => ({ value: signFormat.value }), (s) => (signFormat.value = get(s, "sign_outgoing.format") ?? ""));
+  register("sign_outgoing.mode", signMode, () => ({ value: signMode.value }), (s) => (signMode.value = get(s, "sign_outgoing.mode") || "every_message"));
+  const preview = h("div", { class: "wa-preview", testid: "sign-preview", "aria-live": "polite" });
+  const appearance = h(
+    "section",
+    { class: "card settings-group", "aria-labelledby": "grp-appearance", testid: "group-appearance" },
+    h("h2", { id: "grp-appearance" }, t("settings.group.appearance")),
+    block(
+      t("settings.sign.title"),
+      signEnabledEl,
+      field(t("settings.sign.format"), signFormat, { hint: t("settings.sign.format_hint"), testid: "sign-format" }),
+      field(t("settings.sign.mode"), signMode, { testid: "sign-mode" }),
+      h("div", { class: "preview-wrap" }, h("div", { class: "preview-title" }, t("settings.sign.preview")), preview),
+    ),
+  );
+
+  function updatePreview() {
+    const enabled = signEnabledEl.querySelector("input").checked;
+    const me = ctx.me || {};
+    const name = me.display_name || me.name || t("settings.sign.sample_name");
+    const samples = [t("settings.sign.sample1"), t("settings.sign.sample2")];
+    clear(preview);
+    samples.forEach((text, i) => {
+      const signed = enabled && (signMode.value === "every_message" || i === 0);
+      const body = signed ? renderTemplate(signFormat.value || "{text}", { employee_name: name, text, company_name: "Replyline" }) : text;
+      preview.append(h("div", { class: "wa-bubble", testid: "sign-preview-message" }, waMarkup(body), h("span", { class: "wa-time" }, i === 0 ? "10:00" : "10:01")));
+    });
+    if (enabled && !signFormat.value.includes("{text}")) {
+      preview.append(h("p", { class: "warning" }, t("settings.sign.needs_text")));
+    }
+  }
+  for (const el of [signFormat, signMode]) el.addEventListener("input", updatePreview);
+  signEnabledEl.querySelector("input").addEventListener("change", updatePreview);
+
+  // working hours
+  const tz = h("input", { type: "text", testid: "working-hours-timezone", list: "tz-list", autocomplete: "off", class: "short" });
+  const tzList = h("datalist", { id: "tz-list" });
+  try {
+    for (const z of Intl.supportedValuesOf("timeZone")) tzList.append(h("option", { value: z }));
+  } catch {
+    /* older browsers: free text */
+  }
+  register("working_hours.timezone", tz, () => ({ value: tz.value.trim() }), (s) => (tz.value = get(s, "working_hours.timezone") || "Europe/Moscow"));
+  const dayInputs = DAYS.map((d) => {
+    const input = h("input", { type: "text", testid: `working-hours-${d}`, autocomplete: "off", placeholder: t("settings.hours.day_off"), class: "short" });
+    input.setAttribute("data-field", `working_hours.week.${d}`);
+    return input;
+  });
+  const weekSentinel = h("span", { hidden: true });
+  register(
+    "working_hours.week",
+    weekSentinel,
+    () => {
+      const week = {};
+      DAYS.forEach((d, i) => {
+        week[d] = dayInputs[i].value.split(/[,;\s]+/).map((x) => x.trim()).filter(Boolean);
+      });
+      return { value: week };
+    },
+    (s) => {
+      const week = get(s, "working_hours.week") || {};
+      DAYS.forEach((d, i) => (dayInputs[i].value = (week[d] || []).join(", ")));
+    },
+  );
+  const holidays = h("textarea", { rows: 3, testid: "working-hours-holidays", class: "mono short" });
+  register(
+    "working_hours.holidays",
+    holidays,
+    () => ({ value: holidays.value.split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean) }),
+    (s) => (holidays.value = (get(s, "working_hours.holidays") || []).join("\n")),
+  );
+  const hours = h(
+    "section",
+    { class: "card settings-group", "aria-labelledby": "grp-hours", testid: "group-working-hours" },
+    h("h2", { id: "grp-hours" }, t("settings.group.working_hours")),
+    bool("working_hours.enabled", t("settings.hours.enabled"), "working-hours-enabled", t("settings.hours.hint")),
+    field(t("settings.hours.timezone"), tz, { testid: "working-hours-timezone" }),
+    tzList,
+    h(
+      "fieldset",
+      { class: "week" },
+      h("legend", {}, t("settings.hours.week")),
+      h("p", { class: "hint" }, t("settings.hours.week_hint")),
+      DAYS.map((d, i) => field(t(`day.${d}`), dayInputs[i], { testid: `working-hours-${d}` })),
+    ),
+    field(t("settings.hours.holidays"), holidays, { hint: t("settings.hours.holidays_hint"), testid: "working-hours-holidays" }),
+    bool("working_hours.count_working_time_only", t("settings.hours.count_working_only"), "working-hours-count-working-only", t("settings.hours.count_working_only_hint")),
+  );
+
+  const outOfHours = h(
+    "section",
+    { class: "card settings-group", "aria-labelledby": "grp-ooh", testid: "group-out-of-hours" },
+    h("h2", { id: "grp-ooh" }, t("settings.group.out_of_hours")),
+    bool("out_of_hours.enabled", t("settings.enabled"), "out-of-hours-enabled", t("settings.out_of_hours.hint")),
+    textArea("out_of_hours.text", t("settings.text"), "out-of-hours-text"),
+    template("out_of_hours"),
+  );
+
+  const closeReopen = h(
+    "section",
+    { class: "card settings-group", "aria-labelledby": "grp-close", testid: "group-auto-close" },
+    h("h2", { id: "grp-close" }, t("settings.group.auto_close")),
+    bool("auto_close.enabled", t("settings.auto_close.enabled"), "auto-close-enabled", t("settings.auto_close.hint")),
+    minutes("auto_close.after_seconds", t("settings.auto_close.after"), "auto-close-minutes"),
+    h("h3", {}, t("settings.reopen.title")),
+    bool("reopen.enabled", t("settings.reopen.enabled"), "reopen-enabled", t("settings.reopen.hint")),
+    minutes("reopen.within_seconds", t("settings.reopen.within"), "reopen-minutes"),
+  );
+
+  // supervisors
+  const supervisorsBox = h("div", { class: "checklist", testid: "supervisors" });
+  supervisorsBox.setAttribute("data-field", "supervisors");
+  let supervisorInputs = [];
+  register(
+    "supervisors",
+    supervisorsBox,
+    () => ({ value: supervisorInputs.filter((i) => i.checked).map((i) => i.value).sort() }),
+    (s) => {
+      const chosen = new Set((get(s, "supervisors") || []).map(String));
+      for (const i of supervisorInputs) i.checked = chosen.has(i.value);
+    },
+  );
+  const supervisors = h(
+    "section",
+    { class: "card settings-group", "aria-labelledby": "grp-sup", testid: "group-supervisors" },
+    h("h2", { id: "grp-sup" }, t("settings.group.supervisors")),
+    h("p", { class: "hint", id: "sup-hint" }, t("settings.supervisors.hint")),
+    supervisorsBox,
+  );
+
+  function fillSupervisors(employees, settings) {
+    clear(supervisorsBox);
+    const ids = new Set();
+    const people = employees.filter((e) => e.active !== false && !e.deactivated_at);
+    for (const sid of settings.supervisors || []) {
+      if (!people.some((e) => String(e.id) === String(sid))) people.push({ id: sid, name: String(sid) });
+    }
+    supervisorInputs = [];
+    for (const e of people) {
+      if (ids.has(String(e.id))) continue;
+      ids.add(String(e.id));
+      const input = h("input", { type: "checkbox", value: String(e.id), id: uid("sup"), testid: "supervisor-option", "data-employee-id": String(e.id) });
+      supervisorInputs.push(input);
+      supervisorsBox.append(h("div", { class: "field field-inline" }, input, h("label", { for: input.id }, ctx.employeeName(e), e.role ? h("span", { class: "muted" }, ` · ${t(`role.${e.role}`)}`) : null)));
+    }
+    if (!people.length) supervisorsBox.append(h("p", { class: "muted" }, t("settings.supervisors.none")));
+  }
+
+  // ---- page ------------------------------------------------------------------------------------
+
+  const connection = h("dl", { class: "kv", testid: "channel-connection" });
+  const more = h("div", { class: "more-settings", id: uid("more"), testid: "more-settings", hidden: true }, automatic, control, appearance, hours, outOfHours, closeReopen, supervisors);
+  const showMore = h(
+    "button",
+    { type: "button", class: "button", testid: "show-more-settings", "aria-expanded": "false", "aria-controls": more.id, onClick: () => reveal(more.hidden) },
+    t("settings.show_more"),
+  );
+  function reveal(open) {
+    more.hidden = !open;
+    showMore.setAttribute("aria-expanded", String(open));
+    showMore.textContent = open ? t("settings.hide_more") : t("settings.show_more");
+  }
+
+  const saveButton = h("button", { type: "submit", class: "button primary", testid: "settings-save" }, t("common.save"));
+  const status = h("p", { class: "status", role: "status", "aria-live": "polite", testid: "settings-status" });
+  const generalError = h("p", { class: "form-error", role: "alert", testid: "settings-error" });
+  const title = h("h1", {}, t("calls.messenger_settings"));
+
+  function clearErrors() {
+    generalError.textContent = "";
+    for (const c of controls) if (c.input.fieldWrapper) c.input.fieldWrapper.error("");
+    for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  }
+
+  /** Shows an error next to the control of `path` (or its nearest parent path). */
+  function showFieldError(path, message) {
+    let p = path || "";
+    let target = null;
+    while (p && !target) {
+      target = form.querySelector(`[data-field="${CSS.escape(p)}"]`);
+      if (!target) {
+        const next = p.replace(/(\[\d+\]|\.[^.[]+)$/, "");
+        if (next === p) break;
+        p = next;
+      }
+    }
+    if (!target) {
+      generalError.textContent = message;
+      return;
+    }
+    if (more.contains(target)) reveal(true);
+    const details = target.closest("details");
+    if (details) details.open = true;
+    const wrapper = target.fieldWrapper || target.closest(".field");
+    if (wrapper && wrapper.error) wrapper.error(message);
+    else {
+      const box = h("div", { class: "field-error", testid: "field-error", role: "alert" }, message);
+      target.after(box);
+      target.setAttribute("aria-invalid", "true");
+    }
+    if (target.focus) target.focus();
+  }
+
+  function collect() {
+    const out = {};
+    const errors = [];
+    for (const c of controls) {
+      const r = c.get();
+      if (r.error) errors.push([c.path, r.error]);
+      setPath(out, c.path, r.value);
+    }
+    return { value: out, errors };
+  }
+
+  function fill(settings) {
+    for (const c of controls) c.set(settings);
+    updatePreview();
+    baseline = collect().value;
+  }
+
+  function markDirty() {
+    if (!loaded) return;
+    const { value } = collect();
+    const dirty = Object.keys(diffSettings(baseline, value)).length > 0;
+    status.textContent = dirty ? t("settings.unsaved") : "";
+  }
+
+  async function onSubmit(e) {
+    e.preventDefault();
+    clearErrors();
+    const { value, errors } = collect();
+    if (errors.length) {
+      for (const [path, msg] of errors) showFieldError(path, msg);
+      status.textContent = t("settings.not_saved");
+      return;
+    }
+    const patch = diffSettings(baseline, value);
+    if (!Object.keys(patch).length) {
+      status.textContent = t("settings.no_changes");
+      return;
+    }
+    saveButton.disabled = true;
+    status.textContent = t("settings.saving");
+    try {
+      const saved = await ctx.api.saveSettings(id, patch);
+      if (saved && typeof saved === "object" && saved.greeting) fill(saved);
+      else fill(await ctx.api.settings(id));
+      status.textContent = t("settings.saved");
+    } catch (err) {
+      status.textContent = t("settings.not_saved");
+      if (err.field) showFieldError(err.field, err.message || errorText(err));
+      else generalError.textContent = errorText(err);
+      saveButton.disabled = false;
+    }
+  }
+
+  const form = h(
+    "form",
+    { class: "settings-form", novalidate: true, onSubmit, onInput: markDirty, onChange: markDirty },
+    h("section", { class: "card", "aria-labelledby": "grp-conn" }, h("h2", { id: "grp-conn" }, t("settings.connection")), connection, h("p", {}, h("a", { href: "#/admin/channels" }, t("settings.manage_channels")))),
+    h("div", { class: "show-more" }, showMore),
+    more,
+    h("div", { class: "save-bar" }, saveButton, status, generalError),
+  );
+
+  function renderConnection() {
+    const wa = (channel && channel.whatsapp) || {};
+    const rows = [
+      [t("channels.name"), channel.name || channel.id],
+      [t("channels.kind"), t(`channel.kind.${channel.kind}`)],
+      wa.phone_number_id || channel.phone_number_id ? [t("channels.phone_number_id"), wa.phone_number_id || channel.phone_number_id] : null,
+      [t("channels.webhook_url"), webhookBox(channel.webhook_url)],
+      [t("channels.last_webhook_at"), h("span", { testid: "last-webhook-at" }, lastWebhook(channel))],
+    ].filter(Boolean);
+    clear(connection).append(rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  }
+
+  async function load() {
+    try {
+      const [ch, settings, dir] = await Promise.all([
+        ctx.api.channel(id).catch(async (err) => {
+          const all = await ctx.api.channels().then(list).catch(() => []);
+          const found = all.find((c) => String(c.id) === String(id));
+          if (!found) throw err;
+          return found;
+        }),
+        ctx.api.settings(id),
+        ctx.directory(),
+      ]);
+      channel = ch;
+      title.textContent = `${t("calls.messenger_settings")}: ${ch.name || ch.id}`;
+      renderConnection();
+      fillSupervisors(dir.employees, settings);
+      // templates only matter for WhatsApp's 24-hour window
+      for (const d of form.querySelectorAll("details.template")) d.hidden = !!ch.kind && ch.kind !== "whatsapp";
+      fill(settings);
+      loaded = true;
+    } catch (err) {
+      generalError.textContent = errorText(err);
+    }
+  }
+
+  const el = h(
+    "section",
+    { class: "page settings" },
+    h(
+      "nav",
+      { class: "breadcrumbs", "aria-label": t("nav.breadcrumbs") },
+      h("a", { href: "#/calls" }, t("calls.title")),
+      " › ",
+      h("a", { href: "#/calls/messenger", testid: "settings-back" }, t("calls.messenger_settings")),
+    ),
+    h("div", { class: "page-head" }, title),
+    form,
+  );
+  load();
+  // a settings page is not refreshed by the poll: it would overwrite what the admin is typing
+  return { el, title: t("calls.messenger_settings") };
+}
+
