@@ -1,0 +1,379 @@
+//! Request and response bodies of the HTTP API (the shapes of API.md).
+
+use replyline_store::{Channel, ConversationRecord, Employee, Event, Message, NotificationRecord};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::channel::WhatsappConfig;
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub fn double<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn time(t: jiff::Timestamp) -> String {
+    t.to_string()
+}
+
+/// An employee.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmployeeDto {
+    pub id: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub email: String,
+    /// admin, manager or employee.
+    pub role: String,
+    pub manager_id: Option<String>,
+    pub telegram_chat_id: Option<String>,
+    pub active: bool,
+    pub online: bool,
+}
+
+impl From<Employee> for EmployeeDto {
+    fn from(e: Employee) -> Self {
+        Self {
+            id: e.id.to_string(),
+            name: e.name,
+            display_name: e.display_name,
+            email: e.email,
+            role: e.role,
+            manager_id: e.manager_id.map(|m| m.to_string()),
+            telegram_chat_id: e.telegram_chat_id,
+            active: e.active,
+            online: false,
+        }
+    }
+}
+
+/// `POST /api/v1/auth/login`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A new bearer token and its owner.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    pub employee: EmployeeDto,
+}
+
+/// `POST /api/v1/employees`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEmployeeRequest {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub email: String,
+    pub role: String,
+    pub manager_id: Option<String>,
+    pub password: Option<String>,
+    pub telegram_chat_id: Option<String>,
+}
+
+/// `PATCH /api/v1/employees/{id}`: any subset of fields; `null` clears nullable ones.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchEmployeeRequest {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double")]
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Option<String>>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    #[serde(default, deserialize_with = "double")]
+    #[schema(value_type = Option<String>)]
+    pub manager_id: Option<Option<String>>,
+    pub password: Option<String>,
+    #[serde(default, deserialize_with = "double")]
+    #[schema(value_type = Option<String>)]
+    pub telegram_chat_id: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+/// WhatsApp connection details (write-only secrets).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappInput {
+    pub phone_number_id: String,
+    pub access_token: String,
+    pub app_secret: String,
+    pub verify_token: String,
+    pub api_base_url: Option<String>,
+    pub api_version: Option<String>,
+}
+
+/// A partial WhatsApp connection update.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappPatch {
+    pub phone_number_id: Option<String>,
+    pub access_token: Option<String>,
+    pub app_secret: Option<String>,
+    pub verify_token: Option<String>,
+    pub api_base_url: Option<String>,
+    pub api_version: Option<String>,
+}
+
+/// `POST /api/v1/channels`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChannelRequest {
+    /// Only `whatsapp` for now.
+    pub kind: String,
+    pub name: String,
+    pub whatsapp: Option<WhatsappInput>,
+    /// Initial messenger settings (any subset, SPEC §2).
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<Value>,
+}
+
+/// `PATCH /api/v1/channels/{id}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchChannelRequest {
+    pub name: Option<String>,
+    pub whatsapp: Option<WhatsappPatch>,
+}
+
+/// Public WhatsApp connection details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WhatsappPublic {
+    pub phone_number_id: String,
+    pub api_base_url: String,
+    pub api_version: String,
+}
+
+/// A channel (secrets never included).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelDto {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub webhook_url: String,
+    /// `active`, `auth_failed` or `account_problem`.
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub last_webhook_at: Option<String>,
+    pub created_at: String,
+    pub whatsapp: Option<WhatsappPublic>,
+}
+
+impl ChannelDto {
+    pub fn new(c: Channel, public_url: &str) -> Self {
+        let cfg = WhatsappConfig::of(&c);
+        let whatsapp = (c.kind == "whatsapp").then(|| WhatsappPublic {
+            api_base_url: cfg.base_url().to_owned(),
+            api_version: cfg.version().to_owned(),
+            phone_number_id: cfg.phone_number_id.clone(),
+        });
+        Self {
+            webhook_url: format!("{public_url}/webhooks/{}/{}", c.kind, c.id),
+            id: c.id.to_string(),
+            kind: c.kind,
+            name: c.name,
+            status: c.status,
+            status_reason: c.status_reason,
+            last_webhook_at: c.last_webhook_at.map(time),
+            created_at: time(c.created_at),
+            whatsapp,
+        }
+    }
+}
+
+/// The contact of a conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactDto {
+    pub id: String,
+    pub name: Option<String>,
+    /// WhatsApp `wa_id` (or business-scoped user id).
+    pub address: String,
+}
+
+/// A conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationDto {
+    pub id: String,
+    pub channel_id: String,
+    pub contact: ContactDto,
+    /// `open` or `closed`.
+    pub status: String,
+    pub assignee_id: Option<String>,
+    /// Start of the active wait, if a client is waiting.
+    pub waiting_since: Option<String>,
+    pub opened_at: String,
+    pub closed_at: Option<String>,
+    pub last_message_at: Option<String>,
+}
+
+impl From<ConversationRecord> for ConversationDto {
+    fn from(c: ConversationRecord) -> Self {
+        Self {
+            id: c.id.to_string(),
+            channel_id: c.channel_id.to_string(),
+            contact: ContactDto { id: c.contact.id.to_string(), name: c.contact.name, address: c.contact.address },
+            status: c.status,
+            assignee_id: c.assignee_id.map(|a| a.to_string()),
+            waiting_since: c.waiting_since.map(time),
+            opened_at: time(c.opened_at),
+            closed_at: c.closed_at.map(time),
+            last_message_at: c.last_message_at.map(time),
+        }
+    }
+}
+
+/// A message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageDto {
+    pub id: String,
+    pub conversation_id: String,
+    /// `in` or `out`.
+    pub direction: String,
+    /// client, employee, note, greeting, no_reply, closing, out_of_hours.
+    pub kind: String,
+    pub text: Option<String>,
+    pub employee_id: Option<String>,
+    /// received, queued, sent, delivered, read, failed, skipped.
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The template name when sent as a template.
+    pub template: Option<String>,
+    /// The provider's message id (`wamid...`).
+    pub provider_id: Option<String>,
+    /// Media id of non-text inbound messages.
+    pub media_id: Option<String>,
+    /// Inbound message type (text, image, location, ...).
+    pub content_type: Option<String>,
+}
+
+impl From<Message> for MessageDto {
+    fn from(m: Message) -> Self {
+        Self {
+            id: m.id.to_string(),
+            conversation_id: m.conversation_id.to_string(),
+            direction: m.direction,
+            kind: m.kind,
+            text: m.text,
+            employee_id: m.employee_id.map(|e| e.to_string()),
+            status: m.status,
+            error: m.error,
+            created_at: time(m.created_at),
+            updated_at: time(m.updated_at),
+            template: m.template,
+            provider_id: m.provider_id,
+            media_id: m.media_id,
+            content_type: m.content_type,
+        }
+    }
+}
+
+/// A timeline entry: a rule decision (`type` = `decision`) or a state change / message event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDto {
+    pub id: String,
+    pub at: String,
+    /// decision, opened, reopened, closed, assigned, wait_started, wait_ended, message, note, notification, settings_changed.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// For decisions: greeting, no_reply, closing, notify_manager_first, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// For decisions: fired or suppressed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl From<Event> for EventDto {
+    fn from(e: Event) -> Self {
+        Self { id: e.id.to_string(), at: time(e.at), kind: e.kind, rule: e.rule, outcome: e.outcome, reason: e.reason, data: e.data }
+    }
+}
+
+/// A control notification for the caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationDto {
+    pub id: String,
+    /// first_message, next_message, first_message_escalated, next_message_escalated.
+    pub reason: String,
+    pub conversation_id: String,
+    pub contact_id: String,
+    pub employee_id: Option<String>,
+    pub manager_id: String,
+    pub wait_started_at: String,
+    pub waited_seconds: i64,
+    pub created_at: String,
+    pub read_at: Option<String>,
+    /// Delivery attempts by e-mail/Telegram/webhook (none yet).
+    #[schema(value_type = Vec<Object>)]
+    pub deliveries: Vec<Value>,
+}
+
+impl From<NotificationRecord> for NotificationDto {
+    fn from(n: NotificationRecord) -> Self {
+        Self {
+            id: n.id.to_string(),
+            reason: n.reason,
+            conversation_id: n.conversation_id.to_string(),
+            contact_id: n.contact_id.to_string(),
+            employee_id: n.employee_id.map(|e| e.to_string()),
+            manager_id: n.manager_id.to_string(),
+            wait_started_at: time(n.wait_started_at),
+            waited_seconds: n.waited_seconds,
+            created_at: time(n.created_at),
+            read_at: n.read_at.map(time),
+            deliveries: Vec::new(),
+        }
+    }
+}
+
+/// `{"text"}` for messages and notes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextRequest {
+    pub text: String,
+}
+
+/// `POST /api/v1/conversations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenConversationRequest {
+    pub channel_id: String,
+    pub contact_address: String,
+    pub text: String,
+}
+
+/// `POST /api/v1/conversations/{id}/assign`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    pub employee_id: Option<String>,
+}
+
+/// `POST /api/v1/clock/advance`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceRequest {
+    pub seconds: u64,
+}
+
+/// The manual clock's new time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NowResponse {
+    pub now: String,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthResponse {
+    pub status: String,
+}

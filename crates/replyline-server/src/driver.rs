@@ -1,0 +1,746 @@
+//! The engine driver: the single writer that runs engine steps and commits their effects.
+//!
+//! One task owns a loop over a closed [`Command`] enum: webhook bodies waiting
+//! in the inbox, API commands (replying over oneshot channels) and timers. Each
+//! engine step is committed in one transaction — conversation state, next
+//! deadline (`due_at`), messages, timeline events, notifications and outbox
+//! rows — and only then are workers woken.
+
+use crate::channel::WhatsappConfig;
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+use crate::outbox::OutboxHandle;
+use jiff::Timestamp;
+use replyline_engine::{
+    Action, ChannelKind, Closer, Context, Conversation, EmployeeId, Input, InputError, Member,
+    Policy, Role, Settings, StateChange, Status, Team, ValidationError,
+};
+use replyline_store::{
+    Channel, Commit, ConversationWrite, Id, InboxItem, NewEvent, NewMessage, NewNotification,
+    SettingsWrite, StatusWrite, Store, StoreError,
+};
+use replyline_whatsapp::{InboundMessage, StatusUpdate};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Conversations fired per scheduler transaction.
+const DUE_BATCH: i64 = 64;
+/// Inbox rows read per round.
+const INBOX_BATCH: i64 = 32;
+
+/// Why a driver command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("the conversation is closed")]
+    Closed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the 24-hour customer service window is closed: the client has not written in the last 24 hours")]
+    OutsideWindow,
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("corrupt conversation state: {0}")]
+    Corrupt(String),
+    #[error("the driver has stopped")]
+    Stopped,
+}
+
+/// An action on an existing conversation.
+#[derive(Clone, Debug)]
+pub enum Act {
+    Message { employee: Id, text: String },
+    Note { employee: Id, text: String },
+    Assign { employee: Option<Id> },
+    Close { employee: Id },
+}
+
+type Reply<T> = oneshot::Sender<Result<T, DriverError>>;
+
+/// Everything the driver loop reacts to.
+enum Command {
+    InboxReady,
+    TeamChanged,
+    ChannelChanged(Id),
+    RunDue(oneshot::Sender<()>),
+    Act { conversation_id: Id, act: Act, reply: Reply<Option<Id>> },
+    Open { channel_id: Id, address: String, employee: Id, text: String, reply: Reply<Id> },
+    Settings { channel_id: Id, employee: Id, patch: Value, reply: Reply<Value> },
+}
+
+/// Sends commands to the driver task.
+#[derive(Clone, Debug)]
+pub struct DriverHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl DriverHandle {
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| DriverError::Stopped)?;
+        rx.await.map_err(|_| DriverError::Stopped)?
+    }
+
+    fn nudge(&self, command: Command) {
+        // A full queue already holds work that will pick this up.
+        let _ = self.tx.try_send(command);
+    }
+
+    /// New webhook bodies are in the inbox.
+    pub fn inbox_ready(&self) {
+        self.nudge(Command::InboxReady);
+    }
+
+    /// Employees changed: rebuild the team.
+    pub fn team_changed(&self) {
+        self.nudge(Command::TeamChanged);
+    }
+
+    /// A channel changed: reload it.
+    pub async fn channel_changed(&self, id: Id) {
+        let _ = self.tx.send(Command::ChannelChanged(id)).await;
+    }
+
+    /// Processes the inbox and every deadline due now, then returns.
+    pub async fn run_due(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Command::RunDue(reply)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Applies an action; returns the id of the message it created, if any.
+    pub async fn act(&self, conversation_id: Id, act: Act) -> Result<Option<Id>, DriverError> {
+        self.call(|reply| Command::Act { conversation_id, act, reply }).await
+    }
+
+    /// Opens a conversation by an employee's first message; returns its id.
+    pub async fn open(&self, channel_id: Id, address: String, employee: Id, text: String) -> Result<Id, DriverError> {
+        self.call(|reply| Command::Open { channel_id, address, employee, text, reply }).await
+    }
+
+    /// Validates and saves a settings patch, applying it to open conversations; returns the full settings.
+    pub async fn settings(&self, channel_id: Id, employee: Id, patch: Value) -> Result<Value, DriverError> {
+        self.call(|reply| Command::Settings { channel_id, employee, patch, reply }).await
+    }
+}
+
+/// A channel as the engine needs it.
+struct ChannelRt {
+    channel: Channel,
+    policy: Policy,
+    kind: ChannelKind,
+    phone_number_id: Option<String>,
+}
+
+/// The driver task's state.
+pub struct Driver {
+    store: Arc<dyn Store>,
+    clock: Clock,
+    company_name: String,
+    metrics: Arc<Metrics>,
+    outbox: OutboxHandle,
+    team: Option<Arc<Team>>,
+    channels: HashMap<Id, Arc<ChannelRt>>,
+    rx: mpsc::Receiver<Command>,
+}
+
+/// Creates the driver and its handle; run the driver with [`Driver::run`].
+pub fn driver(store: Arc<dyn Store>, clock: Clock, company_name: String, metrics: Arc<Metrics>, outbox: OutboxHandle) -> (Driver, DriverHandle) {
+    let (tx, rx) = mpsc::channel(1024);
+    let driver = Driver { store, clock, company_name, metrics, outbox, team: None, channels: HashMap::new(), rx };
+    (driver, DriverHandle { tx })
+}
+
+/// The engine's id for an employee row.
+pub fn eid(id: Id) -> EmployeeId {
+    EmployeeId::new(id.to_string())
+}
+
+/// The employee row of an engine id.
+pub fn row_id(id: &EmployeeId) -> Option<Id> {
+    id.as_str().parse().ok()
+}
+
+fn decode(state: &str) -> Result<Conversation, DriverError> {
+    serde_json::from_str(state).map_err(|e| DriverError::Corrupt(e.to_string()))
+}
+
+/// Builds the engine's team from employee rows.
+pub fn build_team(employees: &[replyline_store::Employee]) -> Team {
+    let mut team = Team::default();
+    for e in employees {
+        let role = match e.role.as_str() {
+            "admin" => Role::Admin,
+            "manager" => Role::Manager,
+            _ => Role::Employee,
+        };
+        let member = Member {
+            name: e.name.clone(),
+            display_name: e.display_name.clone(),
+            role,
+            manager: e.manager_id.map(eid),
+            active: e.active,
+        };
+        team.insert(eid(e.id), member);
+    }
+    team
+}
+
+/// The stored settings of a channel, compiled (stored settings were validated on save).
+pub fn channel_policy(channel: &Channel) -> Result<Policy, ValidationError> {
+    let settings = Settings::from_partial(&channel.settings)?;
+    Policy::new(settings, |_| true)
+}
+
+fn channel_kind(kind: &str) -> ChannelKind {
+    match kind {
+        "telegram" => ChannelKind::Telegram,
+        "webchat" => ChannelKind::Webchat,
+        "api" => ChannelKind::Api,
+        _ => ChannelKind::Whatsapp,
+    }
+}
+
+fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Closed => "closed",
+        Status::New | Status::Open => "open",
+    }
+}
+
+fn event(kind: &str, data: Value) -> NewEvent {
+    NewEvent { kind: kind.to_owned(), data: Some(data), ..NewEvent::default() }
+}
+
+fn change_event(change: StateChange) -> NewEvent {
+    match change {
+        StateChange::Opened { by_client } => event("opened", json!({"by": if by_client { "client" } else { "employee" }})),
+        StateChange::Reopened => event("reopened", json!({})),
+        StateChange::Closed { auto } => event("closed", json!({"auto": auto})),
+        StateChange::Assigned { employee } => event("assigned", json!({"employee_id": employee.map(|e| e.to_string())})),
+        StateChange::WaitStarted { first } => event("wait_started", json!({"first": first})),
+        StateChange::WaitEnded => event("wait_ended", json!({})),
+    }
+}
+
+fn outgoing(kind: &str, employee: Option<Id>) -> NewMessage {
+    NewMessage { direction: "out".into(), kind: kind.into(), employee_id: employee, ..NewMessage::default() }
+}
+
+/// The pieces of one engine step, before it becomes a [`ConversationWrite`].
+struct Step {
+    messages: Vec<NewMessage>,
+    events: Vec<NewEvent>,
+    notifications: Vec<NewNotification>,
+    rejected: bool,
+}
+
+impl Step {
+    fn new(messages: Vec<NewMessage>, events: Vec<NewEvent>) -> Self {
+        Self { messages, events, notifications: Vec::new(), rejected: false }
+    }
+
+    /// Turns engine actions into rows.
+    fn absorb(&mut self, actions: impl Iterator<Item = Action>, metrics: &Metrics) {
+        for action in actions {
+            match action {
+                Action::Send { kind, employee, payload } => {
+                    let mut m = outgoing(kind.as_str(), employee.as_ref().and_then(row_id));
+                    m.status = "queued".into();
+                    m.send = true;
+                    match payload {
+                        replyline_engine::Payload::Text(text) => m.text = Some(text),
+                        replyline_engine::Payload::Template { name, language } => {
+                            m.text = Some(format!("[template {name} ({language})]"));
+                            m.template = Some(name);
+                            m.template_language = Some(language);
+                        }
+                    }
+                    self.events.push(event("message", json!({"direction": "out", "kind": kind.as_str()})));
+                    self.messages.push(m);
+                }
+                Action::Skip { kind, reason } => {
+                    let mut m = outgoing(kind.as_str(), None);
+                    m.status = "skipped".into();
+                    m.error = Some(reason.as_str().into());
+                    self.messages.push(m);
+                }
+                Action::Reject { .. } => self.rejected = true,
+                Action::Notify(n) => {
+                    let employee = n.employee.as_ref().and_then(row_id);
+                    for manager in n.managers.iter().filter_map(row_id) {
+                        self.notifications.push(NewNotification {
+                            reason: n.reason.as_str().into(),
+                            employee_id: employee,
+                            manager_id: manager,
+                            wait_started_at: n.wait_started,
+                            waited_seconds: n.waited_seconds,
+                        });
+                    }
+                    let managers: Vec<String> = n.managers.iter().map(|m| m.to_string()).collect();
+                    self.events.push(event(
+                        "notification",
+                        json!({"reason": n.reason.as_str(), "managers": managers, "employee_id": employee.map(|e| e.to_string())}),
+                    ));
+                }
+                Action::Decision(d) => {
+                    metrics.rule(d.rule.as_str(), d.outcome.as_str());
+                    self.events.push(NewEvent {
+                        kind: "decision".into(),
+                        rule: Some(d.rule.as_str().into()),
+                        outcome: Some(d.outcome.as_str().into()),
+                        reason: Some(d.reason.as_str().into()),
+                        data: Some(json!({"code": d.rule.code()})),
+                    });
+                }
+                Action::Changed(change) => self.events.push(change_event(change)),
+            }
+        }
+    }
+}
+
+/// Identifies the conversation row an engine step belongs to.
+#[derive(Clone, Copy)]
+struct Row {
+    id: Option<Id>,
+    channel_id: Id,
+    contact_id: Id,
+}
+
+impl Driver {
+    /// Runs until every handle is dropped.
+    pub async fn run(mut self) {
+        if let Err(err) = self.catch_up().await {
+            tracing::error!(%err, "startup catch-up failed");
+        }
+        loop {
+            let wait = match self.next_wait().await {
+                Ok(wait) => wait,
+                Err(err) => {
+                    tracing::error!(%err, "scheduler query failed");
+                    Some(Duration::from_secs(1))
+                }
+            };
+            let command = match wait {
+                Some(Duration::ZERO) => None,
+                Some(duration) => tokio::select! {
+                    command = self.rx.recv() => match command { Some(c) => Some(c), None => return },
+                    () = tokio::time::sleep(duration) => None,
+                },
+                None => match self.rx.recv().await {
+                    Some(c) => Some(c),
+                    None => return,
+                },
+            };
+            match command {
+                Some(command) => self.handle(command).await,
+                None => self.fire_due_logged().await,
+            }
+        }
+    }
+
+    async fn catch_up(&mut self) -> Result<(), DriverError> {
+        self.fire_due().await?;
+        self.process_inbox().await
+    }
+
+    /// How long until the next deadline: zero when one is due, `None` for "none pending"
+    /// (or a manual clock, which only moves on command).
+    async fn next_wait(&self) -> Result<Option<Duration>, DriverError> {
+        let Some(due) = self.store.next_due_at().await? else { return Ok(None) };
+        if due <= self.clock.now() {
+            return Ok(Some(Duration::ZERO));
+        }
+        Ok(self.clock.sleep_for(due).map(|d| d.max(Duration::from_millis(1))))
+    }
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::InboxReady => {
+                if let Err(err) = self.process_inbox().await {
+                    tracing::error!(%err, "inbox processing failed");
+                }
+            }
+            Command::TeamChanged => self.team = None,
+            Command::ChannelChanged(id) => {
+                self.channels.remove(&id);
+            }
+            Command::RunDue(reply) => {
+                if let Err(err) = self.catch_up().await {
+                    tracing::error!(%err, "processing due work failed");
+                }
+                let _ = reply.send(());
+            }
+            Command::Act { conversation_id, act, reply } => {
+                let _ = reply.send(self.act(conversation_id, act).await);
+            }
+            Command::Open { channel_id, address, employee, text, reply } => {
+                let _ = reply.send(self.open(channel_id, &address, employee, text).await);
+            }
+            Command::Settings { channel_id, employee, patch, reply } => {
+                let _ = reply.send(self.change_settings(channel_id, employee, &patch).await);
+            }
+        }
+    }
+
+    async fn team(&mut self) -> Result<Arc<Team>, DriverError> {
+        if let Some(team) = &self.team {
+            return Ok(team.clone());
+        }
+        let team = Arc::new(build_team(&self.store.employees().await?));
+        self.team = Some(team.clone());
+        Ok(team)
+    }
+
+    async fn channel(&mut self, id: Id) -> Result<Arc<ChannelRt>, DriverError> {
+        if let Some(rt) = self.channels.get(&id) {
+            return Ok(rt.clone());
+        }
+        let channel = self.store.channel(id).await?.ok_or(DriverError::NotFound("channel"))?;
+        let policy = channel_policy(&channel)?;
+        let rt = Arc::new(ChannelRt {
+            kind: channel_kind(&channel.kind),
+            phone_number_id: Some(WhatsappConfig::of(&channel).phone_number_id).filter(|p| !p.is_empty()),
+            policy,
+            channel,
+        });
+        self.channels.insert(id, rt.clone());
+        Ok(rt)
+    }
+
+    fn context<'a>(&'a self, rt: &'a ChannelRt, team: &'a Team, contact_name: Option<&'a str>) -> Context<'a> {
+        Context {
+            policy: &rt.policy,
+            team,
+            channel: rt.kind,
+            company_name: &self.company_name,
+            contact_name,
+        }
+    }
+
+    /// Drains the engine's actions into a conversation write.
+    fn write(&self, row: Row, engine: &mut Conversation, mut step: Step, now: Timestamp) -> (ConversationWrite, bool) {
+        step.absorb(engine.drain_actions(), &self.metrics);
+        let wrote_message = step.messages.iter().any(|m| m.status != "skipped");
+        let write = ConversationWrite {
+            id: row.id,
+            channel_id: row.channel_id,
+            contact_id: row.contact_id,
+            status: status_name(engine.status()).into(),
+            assignee_id: engine.assignee().and_then(row_id),
+            waiting_since: engine.waiting_since(),
+            closed_at: engine.closed_at(),
+            last_message_at: wrote_message.then_some(now),
+            state: serde_json::to_string(engine).unwrap_or_default(),
+            due_at: engine.poll_timeout(),
+            messages: step.messages,
+            events: step.events,
+            notifications: step.notifications,
+        };
+        (write, step.rejected)
+    }
+
+    /// Commits, counts and wakes the outbox.
+    async fn commit(&self, commit: Commit) -> Result<replyline_store::CommitResult, DriverError> {
+        let notifications: usize = commit.conversations.iter().map(|c| c.notifications.len()).sum();
+        let result = self.store.commit(commit).await?;
+        self.metrics.notifications(notifications as u64);
+        if result.queued > 0 {
+            self.outbox.wake();
+        }
+        Ok(result)
+    }
+
+    async fn fire_due_logged(&mut self) {
+        if let Err(err) = self.fire_due().await {
+            tracing::error!(%err, "firing deadlines failed");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Fires every deadline due now, in batches of one transaction each.
+    async fn fire_due(&mut self) -> Result<(), DriverError> {
+        for _round in 0..10_000 {
+            let now = self.clock.now();
+            let due = self.store.due_conversations(now, DUE_BATCH).await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            let team = self.team().await?;
+            let mut commit = Commit::new(now);
+            for record in due {
+                let row = Row { id: Some(record.id), channel_id: record.channel_id, contact_id: record.contact.id };
+                let engine = decode(&record.state);
+                let rt = self.channel(record.channel_id).await;
+                let (mut engine, rt) = match (engine, rt) {
+                    (Ok(engine), Ok(rt)) => (engine, rt),
+                    (engine, rt) => {
+                        tracing::error!(conversation = record.id, engine_ok = engine.is_ok(), channel_ok = rt.is_ok(), "cannot fire deadline; clearing it");
+                        let mut write = self.write(row, &mut Conversation::new(), Step::new(vec![], vec![]), now).0;
+                        write.status = record.status.clone();
+                        write.state = record.state.clone();
+                        write.due_at = None;
+                        write.closed_at = record.closed_at;
+                        write.assignee_id = record.assignee_id;
+                        commit.conversations.push(write);
+                        continue;
+                    }
+                };
+                let ctx = self.context(&rt, &team, record.contact.name.as_deref());
+                let mut fired = 0;
+                while let Some(at) = engine.poll_timeout().filter(|at| *at <= now) {
+                    engine.handle_timeout(at, &ctx);
+                    self.metrics.lateness(Duration::try_from(now.duration_since(at)).unwrap_or_default());
+                    fired += 1;
+                    if fired > 1000 {
+                        break;
+                    }
+                }
+                commit.conversations.push(self.write(row, &mut engine, Step::new(vec![], vec![]), now).0);
+            }
+            self.commit(commit).await?;
+        }
+        Ok(())
+    }
+
+    async fn process_inbox(&mut self) -> Result<(), DriverError> {
+        loop {
+            let items = self.store.pending_inbox(INBOX_BATCH).await?;
+            if items.is_empty() {
+                return Ok(());
+            }
+            for item in items {
+                self.process_item(item).await?;
+            }
+        }
+    }
+
+    /// Processes one stored webhook body; marks it processed in the last transaction.
+    async fn process_item(&mut self, item: InboxItem) -> Result<(), DriverError> {
+        let now = self.clock.now();
+        let mut commit = Commit::new(now);
+        let rt = match self.channel(item.channel_id).await {
+            Ok(rt) => rt,
+            Err(DriverError::NotFound(_)) => {
+                commit.inbox_done = Some((item.id, "channel deleted".into()));
+                self.commit(commit).await?;
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        };
+        let webhook = match replyline_whatsapp::parse_webhook(&item.body) {
+            Ok(webhook) => webhook,
+            Err(err) => {
+                commit.inbox_done = Some((item.id, format!("unparseable: {err}")));
+                self.commit(commit).await?;
+                return Ok(());
+            }
+        };
+        let (mut stored, mut duplicates, mut ignored) = (0, 0, 0);
+        for change in webhook.changes {
+            let foreign = change.phone_number_id.is_some() && change.phone_number_id != rt.phone_number_id;
+            if change.field != "messages" || foreign {
+                ignored += 1;
+                continue;
+            }
+            for message in change.messages {
+                if self.ingest_message(&rt, message).await? {
+                    stored += 1;
+                } else {
+                    duplicates += 1;
+                }
+            }
+            commit.statuses.extend(change.statuses.iter().map(|s| status_write(rt.channel.id, s)));
+        }
+        let note = format!("stored {stored}, duplicates {duplicates}, ignored changes {ignored}, statuses {}", commit.statuses.len());
+        commit.inbox_done = Some((item.id, note));
+        self.commit(commit).await?;
+        Ok(())
+    }
+
+    /// Stores one inbound message and runs the engine; false for a duplicate.
+    async fn ingest_message(&mut self, rt: &ChannelRt, message: InboundMessage) -> Result<bool, DriverError> {
+        let channel_id = rt.channel.id;
+        if self.store.inbound_exists(channel_id, &message.provider_id).await? {
+            self.metrics.messages_duplicate.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Ok(false);
+        }
+        let now = self.clock.now();
+        let previous = self.store.contact_by_address(channel_id, &message.contact_key).await?;
+        let last_inbound = previous.and_then(|c| c.last_inbound_at);
+        let contact = self
+            .store
+            .upsert_contact(channel_id, &message.contact_key, message.contact_name.as_deref(), Some(now))
+            .await?;
+        let team = self.team().await?;
+        let latest = self.store.latest_conversation(channel_id, contact.id).await?;
+        let (id, mut engine) = match latest {
+            Some(record) => {
+                let engine = decode(&record.state)?;
+                if engine.status() != Status::Closed || engine.accepts_client_message(now, &rt.policy) {
+                    (Some(record.id), engine)
+                } else {
+                    (None, Conversation::continuing(last_inbound))
+                }
+            }
+            None => (None, Conversation::continuing(last_inbound)),
+        };
+        let ctx = self.context(rt, &team, contact.name.as_deref());
+        let mut id = id;
+        if engine.handle(now, Input::ClientMessage, &ctx).is_err() {
+            engine = Conversation::continuing(last_inbound);
+            id = None;
+            let _ = engine.handle(now, Input::ClientMessage, &ctx);
+        }
+        let inbound = NewMessage {
+            direction: "in".into(),
+            kind: "client".into(),
+            text: Some(message.text.clone()),
+            status: "received".into(),
+            provider_id: Some(message.provider_id.clone()),
+            media_id: message.media_id.clone(),
+            content_type: Some(message.kind.as_str().into()),
+            ..NewMessage::default()
+        };
+        let step = Step::new(vec![inbound], vec![event("message", json!({"direction": "in", "kind": "client"}))]);
+        let row = Row { id, channel_id, contact_id: contact.id };
+        let (write, _) = self.write(row, &mut engine, step, now);
+        let mut commit = Commit::new(now);
+        commit.conversations.push(write);
+        self.commit(commit).await?;
+        self.metrics.messages_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(true)
+    }
+
+    async fn act(&mut self, conversation_id: Id, act: Act) -> Result<Option<Id>, DriverError> {
+        let record = self.store.conversation(conversation_id).await?.ok_or(DriverError::NotFound("conversation"))?;
+        if record.status == "closed" {
+            return Err(DriverError::Closed);
+        }
+        let rt = self.channel(record.channel_id).await?;
+        let team = self.team().await?;
+        let mut engine = decode(&record.state)?;
+        let now = self.clock.now();
+        let (input, step) = match act {
+            Act::Message { employee, text } => (Input::EmployeeMessage { employee: eid(employee), text }, Step::new(vec![], vec![])),
+            Act::Note { employee, text } => {
+                let mut note = outgoing("note", Some(employee));
+                note.text = Some(text);
+                note.status = "received".into();
+                let events = vec![event("note", json!({"employee_id": employee.to_string()}))];
+                (Input::Note { employee: eid(employee) }, Step::new(vec![note], events))
+            }
+            Act::Assign { employee } => (Input::Assign { employee: employee.map(eid) }, Step::new(vec![], vec![])),
+            Act::Close { employee } => (Input::Close(Closer::Employee(eid(employee))), Step::new(vec![], vec![])),
+        };
+        let ctx = self.context(&rt, &team, record.contact.name.as_deref());
+        engine.handle(now, input, &ctx).map_err(|err| match err {
+            InputError::Closed => DriverError::Closed,
+            InputError::NotOpen => DriverError::Conflict("the conversation is not open".into()),
+        })?;
+        let row = Row { id: Some(record.id), channel_id: record.channel_id, contact_id: record.contact.id };
+        let (write, rejected) = self.write(row, &mut engine, step, now);
+        let created = write.messages.iter().position(|m| m.kind == "employee" || m.kind == "note");
+        let mut commit = Commit::new(now);
+        commit.conversations.push(write);
+        let result = self.commit(commit).await?;
+        if rejected {
+            return Err(DriverError::OutsideWindow);
+        }
+        Ok(created.and_then(|i| result.conversations.first().and_then(|(_, ids)| ids.get(i).copied())))
+    }
+
+    async fn open(&mut self, channel_id: Id, address: &str, employee: Id, text: String) -> Result<Id, DriverError> {
+        let rt = self.channel(channel_id).await?;
+        let team = self.team().await?;
+        let now = self.clock.now();
+        let existing = self.store.contact_by_address(channel_id, address).await?;
+        if let Some(contact) = &existing {
+            if let Some(record) = self.store.latest_conversation(channel_id, contact.id).await? {
+                if record.status == "open" {
+                    return Err(DriverError::Conflict(format!("conversation {} with this contact is already open", record.id)));
+                }
+            }
+        }
+        let mut engine = Conversation::continuing(existing.as_ref().and_then(|c| c.last_inbound_at));
+        let contact_name = existing.as_ref().and_then(|c| c.name.clone());
+        let ctx = self.context(&rt, &team, contact_name.as_deref());
+        engine
+            .handle(now, Input::EmployeeMessage { employee: eid(employee), text }, &ctx)
+            .map_err(|_| DriverError::Conflict("cannot open the conversation".into()))?;
+        if engine.status() == Status::New {
+            return Err(DriverError::OutsideWindow);
+        }
+        let contact = match existing {
+            Some(contact) => contact,
+            None => self.store.upsert_contact(channel_id, address, None, None).await?,
+        };
+        let row = Row { id: None, channel_id, contact_id: contact.id };
+        let (write, rejected) = self.write(row, &mut engine, Step::new(vec![], vec![]), now);
+        if rejected {
+            return Err(DriverError::OutsideWindow);
+        }
+        let mut commit = Commit::new(now);
+        commit.conversations.push(write);
+        let result = self.commit(commit).await?;
+        result.conversations.first().map(|(id, _)| *id).ok_or(DriverError::NotFound("conversation"))
+    }
+
+    async fn change_settings(&mut self, channel_id: Id, employee: Id, patch: &Value) -> Result<Value, DriverError> {
+        let rt = self.channel(channel_id).await?;
+        let team = self.team().await?;
+        let old = rt.policy.settings().clone();
+        let new = old.patched(patch)?;
+        let policy = Policy::new(new.clone(), |id| team.get(id).is_some())?;
+        let now = self.clock.now();
+        let new_json = serde_json::to_value(&new).unwrap_or(Value::Null);
+        let mut channel = rt.channel.clone();
+        channel.settings = new_json.clone();
+        let new_rt = Arc::new(ChannelRt { channel, policy, kind: rt.kind, phone_number_id: rt.phone_number_id.clone() });
+        let mut commit = Commit::new(now);
+        commit.settings = Some(SettingsWrite {
+            channel_id,
+            employee_id: Some(employee),
+            old: serde_json::to_value(&old).unwrap_or(Value::Null),
+            new: new_json.clone(),
+        });
+        for record in self.store.open_conversations(channel_id).await? {
+            let Ok(mut engine) = decode(&record.state) else { continue };
+            let ctx = self.context(&new_rt, &team, record.contact.name.as_deref());
+            let _ = engine.handle(now, Input::SettingsChanged, &ctx);
+            let row = Row { id: Some(record.id), channel_id, contact_id: record.contact.id };
+            let step = Step::new(vec![], vec![event("settings_changed", json!({"employee_id": employee.to_string()}))]);
+            commit.conversations.push(self.write(row, &mut engine, step, now).0);
+        }
+        self.commit(commit).await?;
+        self.channels.insert(channel_id, new_rt);
+        Ok(new_json)
+    }
+}
+
+fn status_write(channel_id: Id, s: &StatusUpdate) -> StatusWrite {
+    let error = (!s.errors.is_empty()).then(|| {
+        s.errors
+            .iter()
+            .map(|e| {
+                let text = e.details.as_deref().or(e.message.as_deref()).or(e.title.as_deref()).unwrap_or("error");
+                format!("{} ({})", text, e.code)
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
+    StatusWrite {
+        channel_id,
+        message_id: s.callback_data.as_deref().and_then(|d| d.parse().ok()),
+        provider_id: s.provider_message_id.clone(),
+        status: s.status.as_str().into(),
+        error,
+    }
+}

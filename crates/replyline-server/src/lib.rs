@@ -1,0 +1,130 @@
+//! Replyline service: HTTP API, WhatsApp webhook ingest, the engine driver
+//! (single writer and scheduler) and the outbox worker, over a [`Store`].
+
+pub mod api;
+pub mod auth;
+pub mod channel;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod driver;
+pub mod error;
+pub mod ingest;
+pub mod json;
+pub mod metrics;
+pub mod openapi;
+pub mod outbox;
+pub mod state;
+
+use crate::clock::Clock;
+use crate::config::{ClockMode, Config};
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use replyline_store::{NewEmployee, Store, StoreError};
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Why the service could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// A bound, running service (for `serve`, tests and the demo).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Waits until the HTTP server stops.
+    pub async fn wait(self) -> Result<(), ServerError> {
+        match self.server.await {
+            Ok(result) => result.map_err(ServerError::Serve),
+            Err(err) => Err(ServerError::Setup(err.to_string())),
+        }
+    }
+}
+
+/// Opens the store named by the configuration and applies migrations.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
+    Ok(replyline_store::connect(&config.database_url).await?)
+}
+
+fn make_clock(config: &Config) -> Clock {
+    match config.clock {
+        ClockMode::System => Clock::System,
+        ClockMode::Manual => {
+            tracing::warn!("!!! MANUAL CLOCK: time is frozen and moves only via POST /api/v1/clock/advance — never use this in production !!!");
+            eprintln!("WARNING: clock = \"manual\": time is frozen and moves only via POST /api/v1/clock/advance; not for production");
+            Clock::manual(config.manual_clock_start)
+        }
+    }
+}
+
+/// Creates the first admin when there are no employees; prints a generated password once.
+pub async fn bootstrap_admin(store: &dyn Store, config: &Config, clock: &Clock) -> Result<(), ServerError> {
+    if store.employee_count().await? > 0 {
+        return Ok(());
+    }
+    let email = config.admin_email.clone().unwrap_or_else(|| "admin@localhost".into());
+    let (password, generated) = match &config.admin_password {
+        Some(p) => (p.expose().to_owned(), false),
+        None => (auth::random_hex(12), true),
+    };
+    let hash = auth::hash_password(&password).map_err(|e| ServerError::Setup(e.to_string()))?;
+    let new = NewEmployee { email: email.clone(), name: "Administrator".into(), role: "admin".into(), password_hash: Some(hash), ..NewEmployee::default() };
+    store.create_employee(new, clock.now()).await?;
+    if generated {
+        println!("created the first admin: email {email}, password {password} (shown once; change it)");
+    } else {
+        tracing::info!(%email, "created the first admin");
+    }
+    Ok(())
+}
+
+/// Starts everything and binds the listener; prints `listening on http://ADDR`.
+pub async fn start(config: Config) -> Result<Running, ServerError> {
+    let store = open_store(&config).await?;
+    let clock = make_clock(&config);
+    bootstrap_admin(store.as_ref(), &config, &clock).await?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|source| ServerError::Bind { addr: config.listen.clone(), source })?;
+    let addr = listener.local_addr().map_err(ServerError::Serve)?;
+    let metrics = Arc::new(Metrics::default());
+    let (worker, outbox) = outbox::outbox(store.clone(), clock.clone(), metrics.clone());
+    let (driver, driver_handle) = driver::driver(store.clone(), clock.clone(), config.company_name.clone(), metrics.clone(), outbox.clone());
+    let wake = driver_handle.clone();
+    let inbox = ingest::InboxBatcher::start(store.clone(), move || wake.inbox_ready());
+    tokio::spawn(worker.run());
+    tokio::spawn(driver.run());
+    let state = AppState {
+        store,
+        clock,
+        driver: driver_handle,
+        outbox,
+        inbox,
+        metrics,
+        public_url: config.public_url_or(addr).into(),
+    };
+    let app = api::router(state.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    println!("listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+    Ok(Running { addr, state, server })
+}
+
+/// `replyline serve`: runs until the process is stopped.
+pub async fn serve(config: Config) -> Result<(), ServerError> {
+    start(config).await?.wait().await
+}

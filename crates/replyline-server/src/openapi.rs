@@ -1,0 +1,41 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use crate::api::{channels, conversations, dto, employees, ops, session};
+use crate::{error, ingest};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// Adds the bearer-token security scheme.
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// Every endpoint of the service.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Replyline API", description = "Self-hosted messenger inbox with a reply clock. Times are RFC 3339 UTC; ids are strings."),
+    modifiers(&Bearer),
+    paths(
+        session::login, session::me, session::notifications, session::read_notification,
+        employees::list, employees::create, employees::read, employees::update, employees::deactivate,
+        channels::list, channels::create, channels::read, channels::update, channels::remove,
+        channels::read_settings, channels::write_settings,
+        conversations::list, conversations::open, conversations::read, conversations::messages, conversations::send,
+        conversations::note, conversations::assign, conversations::close, conversations::events,
+        ops::advance_clock, ops::healthz, ops::metrics, ops::openapi,
+        ingest::whatsapp_handshake, ingest::whatsapp_post,
+    ),
+    components(schemas(
+        error::ErrorBody, error::ErrorDetail,
+        dto::EmployeeDto, dto::LoginRequest, dto::LoginResponse, dto::NewEmployeeRequest, dto::PatchEmployeeRequest,
+        dto::WhatsappInput, dto::WhatsappPatch, dto::NewChannelRequest, dto::PatchChannelRequest, dto::WhatsappPublic, dto::ChannelDto,
+        dto::ContactDto, dto::ConversationDto, dto::MessageDto, dto::EventDto, dto::NotificationDto,
+        dto::TextRequest, dto::OpenConversationRequest, dto::AssignRequest, dto::AdvanceRequest, dto::NowResponse, dto::HealthResponse,
+    ))
+)]
+pub struct ApiDoc;

@@ -1,0 +1,22 @@
+//! Shared application state handed to every handler.
+
+use crate::clock::Clock;
+use crate::driver::DriverHandle;
+use crate::ingest::InboxBatcher;
+use crate::metrics::Metrics;
+use crate::outbox::OutboxHandle;
+use replyline_store::Store;
+use std::sync::Arc;
+
+/// Everything a request handler may use; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Clock,
+    pub driver: DriverHandle,
+    pub outbox: OutboxHandle,
+    pub inbox: InboxBatcher,
+    pub metrics: Arc<Metrics>,
+    /// Base of printed webhook URLs, without a trailing slash.
+    pub public_url: Arc<str>,
+}

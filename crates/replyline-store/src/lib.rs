@@ -1,0 +1,118 @@
+//! Replyline storage: a narrow, use-case-shaped [`Store`] trait and its SQLite implementation.
+//!
+//! The trait speaks in the driver's and the HTTP layer's terms (commit an
+//! engine step, claim outbox rows, list a conversation's timeline); SQL
+//! dialect details stay inside the implementation modules, so another
+//! backend (PostgreSQL) can be added without touching the callers.
+
+mod model;
+mod sqlite;
+
+pub use model::*;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use std::sync::Arc;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated (e.g. an e-mail already taken).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The referenced row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The database URL names a backend this build does not support.
+    #[error("unsupported database url: {0}")]
+    UnsupportedUrl(String),
+    /// Stored data could not be decoded.
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens the store named by `url` (`sqlite://PATH`, `sqlite::memory:`) and applies migrations.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+/// Everything Replyline persists, shaped by its use cases.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks the database answers.
+    async fn health(&self) -> StoreResult<()>;
+
+    // --- employees and tokens ---
+    async fn employee_count(&self) -> StoreResult<i64>;
+    async fn create_employee(&self, new: NewEmployee, now: Timestamp) -> StoreResult<Employee>;
+    async fn employee(&self, id: Id) -> StoreResult<Option<Employee>>;
+    async fn employee_by_email(&self, email: &str) -> StoreResult<Option<Employee>>;
+    async fn employees(&self) -> StoreResult<Vec<Employee>>;
+    async fn update_employee(&self, id: Id, patch: EmployeePatch) -> StoreResult<Employee>;
+    async fn create_token(&self, employee_id: Id, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    /// The active employee owning a token hash.
+    async fn employee_by_token(&self, token_hash: &str) -> StoreResult<Option<Employee>>;
+
+    // --- channels ---
+    async fn create_channel(&self, new: NewChannel, now: Timestamp) -> StoreResult<Channel>;
+    async fn channel(&self, id: Id) -> StoreResult<Option<Channel>>;
+    async fn channels(&self) -> StoreResult<Vec<Channel>>;
+    async fn update_channel(&self, id: Id, patch: ChannelPatch) -> StoreResult<Channel>;
+    async fn delete_channel(&self, id: Id) -> StoreResult<()>;
+    async fn set_channel_status(&self, id: Id, status: &str, reason: Option<&str>) -> StoreResult<()>;
+
+    // --- inbox (durable webhook bodies) ---
+    /// Appends webhook bodies in one transaction (group commit).
+    async fn append_inbox(&self, items: &[InboxAppend]) -> StoreResult<()>;
+    /// Unprocessed bodies, oldest first.
+    async fn pending_inbox(&self, limit: i64) -> StoreResult<Vec<InboxItem>>;
+
+    // --- contacts and conversations ---
+    async fn upsert_contact(&self, channel_id: Id, address: &str, name: Option<&str>, inbound_at: Option<Timestamp>) -> StoreResult<Contact>;
+    async fn contact_by_address(&self, channel_id: Id, address: &str) -> StoreResult<Option<Contact>>;
+    async fn inbound_exists(&self, channel_id: Id, provider_id: &str) -> StoreResult<bool>;
+    /// The contact's newest conversation on the channel.
+    async fn latest_conversation(&self, channel_id: Id, contact_id: Id) -> StoreResult<Option<ConversationRecord>>;
+    async fn conversation(&self, id: Id) -> StoreResult<Option<ConversationRecord>>;
+    async fn conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<ConversationRecord>>;
+    async fn open_conversations(&self, channel_id: Id) -> StoreResult<Vec<ConversationRecord>>;
+    /// Conversations whose deadline is at or before `now`, earliest first.
+    async fn due_conversations(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<ConversationRecord>>;
+    /// The earliest pending deadline.
+    async fn next_due_at(&self) -> StoreResult<Option<Timestamp>>;
+
+    /// Writes one engine step (or batch) atomically.
+    async fn commit(&self, commit: Commit) -> StoreResult<CommitResult>;
+
+    // --- reads for the API ---
+    async fn messages(&self, conversation_id: Id) -> StoreResult<Vec<Message>>;
+    async fn message(&self, id: Id) -> StoreResult<Option<Message>>;
+    async fn events(&self, conversation_id: Id) -> StoreResult<Vec<Event>>;
+    async fn notifications(&self, manager_id: Id, unread_only: bool) -> StoreResult<Vec<NotificationRecord>>;
+    /// Marks a notification of `manager_id` read; false when there is none.
+    async fn mark_notification_read(&self, id: Id, manager_id: Id, now: Timestamp) -> StoreResult<bool>;
+
+    // --- outbox ---
+    /// Recovers rows left in flight by a crash: their outcome is unknown, so they are failed, never resent.
+    async fn recover_inflight(&self, now: Timestamp) -> StoreResult<u64>;
+    /// Claims due rows of active channels and marks them in flight, in one transaction.
+    async fn claim_outbox(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<OutboxJob>>;
+    /// Records the outcome of a claimed row.
+    async fn finish_outbox(&self, outbox_id: Id, outcome: OutboxOutcome, now: Timestamp) -> StoreResult<()>;
+    /// The earliest pending row's attempt time (active channels only).
+    async fn next_outbox_at(&self) -> StoreResult<Option<Timestamp>>;
+
+    /// Gauges for `/metrics`.
+    async fn gauges(&self) -> StoreResult<Gauges>;
+}

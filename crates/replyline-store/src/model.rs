@@ -1,0 +1,348 @@
+//! The rows the store reads and the writes it accepts, free of SQL types.
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+/// Row ids; the API shows them as strings.
+pub type Id = i64;
+
+/// An employee (any role).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Employee {
+    pub id: Id,
+    pub email: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    /// `admin`, `manager` or `employee`.
+    pub role: String,
+    pub manager_id: Option<Id>,
+    pub password_hash: Option<String>,
+    pub telegram_chat_id: Option<String>,
+    pub active: bool,
+}
+
+/// A new employee.
+#[derive(Clone, Debug, Default)]
+pub struct NewEmployee {
+    pub email: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub role: String,
+    pub manager_id: Option<Id>,
+    pub password_hash: Option<String>,
+    pub telegram_chat_id: Option<String>,
+}
+
+/// A partial employee update: `None` keeps the field.
+#[derive(Clone, Debug, Default)]
+pub struct EmployeePatch {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub display_name: Option<Option<String>>,
+    pub role: Option<String>,
+    pub manager_id: Option<Option<Id>>,
+    pub password_hash: Option<String>,
+    pub telegram_chat_id: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+/// A connected messenger account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Channel {
+    pub id: Id,
+    pub kind: String,
+    pub name: String,
+    /// Connection details, secrets included (never shown by the API).
+    pub config: Value,
+    /// Messenger settings (SPEC §2 canonical JSON).
+    pub settings: Value,
+    /// `active`, or why sending is halted (`auth_failed`, `account_problem`).
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub last_webhook_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A new channel.
+#[derive(Clone, Debug)]
+pub struct NewChannel {
+    pub kind: String,
+    pub name: String,
+    pub config: Value,
+    pub settings: Value,
+}
+
+/// A partial channel update.
+#[derive(Clone, Debug, Default)]
+pub struct ChannelPatch {
+    pub name: Option<String>,
+    pub config: Option<Value>,
+    /// Sets the status back to `active` (e.g. after new credentials).
+    pub reactivate: bool,
+}
+
+/// A webhook body to append to the inbox.
+#[derive(Clone, Debug)]
+pub struct InboxAppend {
+    pub channel_id: Id,
+    pub body: Vec<u8>,
+    pub received_at: Timestamp,
+}
+
+/// A stored, unprocessed webhook body.
+#[derive(Clone, Debug)]
+pub struct InboxItem {
+    pub id: Id,
+    pub channel_id: Id,
+    pub body: Vec<u8>,
+    pub received_at: Timestamp,
+}
+
+/// A customer on one channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    pub id: Id,
+    pub channel_id: Id,
+    pub address: String,
+    pub name: Option<String>,
+    pub last_inbound_at: Option<Timestamp>,
+}
+
+/// A conversation row with its contact and serialized engine state.
+#[derive(Clone, Debug)]
+pub struct ConversationRecord {
+    pub id: Id,
+    pub channel_id: Id,
+    pub contact: Contact,
+    /// `open` or `closed`.
+    pub status: String,
+    pub assignee_id: Option<Id>,
+    pub waiting_since: Option<Timestamp>,
+    pub opened_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub last_message_at: Option<Timestamp>,
+    /// The engine's state as JSON.
+    pub state: String,
+    pub due_at: Option<Timestamp>,
+}
+
+/// Filters for listing conversations.
+#[derive(Clone, Debug, Default)]
+pub struct ConversationFilter {
+    pub status: Option<String>,
+    pub channel_id: Option<Id>,
+    pub assignee_id: Option<Id>,
+}
+
+/// A stored message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub id: Id,
+    pub conversation_id: Id,
+    pub channel_id: Id,
+    /// `in` or `out`.
+    pub direction: String,
+    /// client, employee, note, greeting, no_reply, closing, out_of_hours.
+    pub kind: String,
+    pub text: Option<String>,
+    /// The template name, when sent as a template.
+    pub template: Option<String>,
+    pub template_language: Option<String>,
+    pub employee_id: Option<Id>,
+    /// received, queued, sent, delivered, read, failed, skipped.
+    pub status: String,
+    pub error: Option<String>,
+    pub provider_id: Option<String>,
+    pub media_id: Option<String>,
+    pub content_type: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A new message; `send` also queues it in the outbox.
+#[derive(Clone, Debug, Default)]
+pub struct NewMessage {
+    pub direction: String,
+    pub kind: String,
+    pub text: Option<String>,
+    pub template: Option<String>,
+    pub template_language: Option<String>,
+    pub employee_id: Option<Id>,
+    pub status: String,
+    pub error: Option<String>,
+    pub provider_id: Option<String>,
+    pub media_id: Option<String>,
+    pub content_type: Option<String>,
+    pub send: bool,
+}
+
+/// One timeline entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub id: Id,
+    pub conversation_id: Id,
+    pub at: Timestamp,
+    /// `decision`, or a state change / message event name.
+    pub kind: String,
+    pub rule: Option<String>,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub data: Option<Value>,
+}
+
+/// A new timeline entry.
+#[derive(Clone, Debug, Default)]
+pub struct NewEvent {
+    pub kind: String,
+    pub rule: Option<String>,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub data: Option<Value>,
+}
+
+/// A stored notification for one manager.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationRecord {
+    pub id: Id,
+    pub conversation_id: Id,
+    pub contact_id: Id,
+    pub reason: String,
+    pub employee_id: Option<Id>,
+    pub manager_id: Id,
+    pub wait_started_at: Timestamp,
+    pub waited_seconds: i64,
+    pub created_at: Timestamp,
+    pub read_at: Option<Timestamp>,
+}
+
+/// A new notification for one manager.
+#[derive(Clone, Debug)]
+pub struct NewNotification {
+    pub reason: String,
+    pub employee_id: Option<Id>,
+    pub manager_id: Id,
+    pub wait_started_at: Timestamp,
+    pub waited_seconds: i64,
+}
+
+/// A conversation's new state and everything its engine step produced.
+#[derive(Clone, Debug)]
+pub struct ConversationWrite {
+    /// `None` creates the conversation.
+    pub id: Option<Id>,
+    pub channel_id: Id,
+    pub contact_id: Id,
+    pub status: String,
+    pub assignee_id: Option<Id>,
+    pub waiting_since: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    /// Set when a message was written in this step.
+    pub last_message_at: Option<Timestamp>,
+    pub state: String,
+    pub due_at: Option<Timestamp>,
+    pub messages: Vec<NewMessage>,
+    pub events: Vec<NewEvent>,
+    pub notifications: Vec<NewNotification>,
+}
+
+/// A delivery status reported by the provider.
+#[derive(Clone, Debug)]
+pub struct StatusWrite {
+    pub channel_id: Id,
+    /// Our message id echoed back (`biz_opaque_callback_data`).
+    pub message_id: Option<Id>,
+    pub provider_id: String,
+    /// queued, sent, delivered, read or failed.
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// A settings change, recorded with who made it.
+#[derive(Clone, Debug)]
+pub struct SettingsWrite {
+    pub channel_id: Id,
+    pub employee_id: Option<Id>,
+    pub old: Value,
+    pub new: Value,
+}
+
+/// Everything one engine step (or batch) writes, atomically.
+#[derive(Clone, Debug)]
+pub struct Commit {
+    pub now: Timestamp,
+    pub conversations: Vec<ConversationWrite>,
+    pub statuses: Vec<StatusWrite>,
+    pub settings: Option<SettingsWrite>,
+    /// Marks an inbox row processed, with a short result note.
+    pub inbox_done: Option<(Id, String)>,
+}
+
+impl Commit {
+    /// An empty commit at `now`.
+    pub fn new(now: Timestamp) -> Self {
+        Self {
+            now,
+            conversations: Vec::new(),
+            statuses: Vec::new(),
+            settings: None,
+            inbox_done: None,
+        }
+    }
+}
+
+/// Ids assigned by a commit.
+#[derive(Clone, Debug, Default)]
+pub struct CommitResult {
+    /// Per written conversation, in order: its id and its new message ids.
+    pub conversations: Vec<(Id, Vec<Id>)>,
+    /// How many statuses changed a message.
+    pub statuses_applied: usize,
+    /// How many outbox rows were queued.
+    pub queued: usize,
+}
+
+/// A claimed outbox row with what is needed to send it.
+#[derive(Clone, Debug)]
+pub struct OutboxJob {
+    pub id: Id,
+    pub attempts: i64,
+    pub message: Message,
+    pub channel: Channel,
+    pub contact_address: String,
+}
+
+/// What happened to a claimed outbox row.
+#[derive(Clone, Debug)]
+pub enum OutboxOutcome {
+    /// The provider accepted it; `template` is set when a template was sent instead of text.
+    Sent {
+        provider_id: String,
+        template: Option<(String, String)>,
+    },
+    /// Try again at `at`.
+    Retry { at: Timestamp, error: String },
+    /// Given up: the message is failed with `error`.
+    Failed { error: String },
+    /// Not sent on purpose (e.g. outside the 24-hour window).
+    Skipped { reason: String },
+}
+
+/// Database-derived gauges.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Gauges {
+    pub outbox_depth: i64,
+    pub pending_deadlines: i64,
+    pub inbox_pending: i64,
+}
+
+/// The never-downgrade rank of a delivery status: queued < sent < delivered < failed < read.
+pub fn status_rank(status: &str) -> u8 {
+    match status {
+        "queued" => 0,
+        "sent" => 1,
+        "delivered" => 2,
+        "failed" => 3,
+        "read" => 4,
+        _ => 0,
+    }
+}

@@ -1,0 +1,914 @@
+//! The SQLite implementation of [`Store`]: WAL, one writer connection, embedded migrations.
+
+use crate::model::*;
+use crate::{Store, StoreError, StoreResult};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde_json::Value;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Embedded migrations, applied in order on open.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+
+/// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// Milliseconds rounded up, so a deadline never looks due early.
+fn ms_ceil(t: Timestamp) -> i64 {
+    let m = t.as_millisecond();
+    match Timestamp::from_millisecond(m) {
+        Ok(floor) if floor < t => m + 1,
+        _ => m,
+    }
+}
+
+fn ts(v: i64) -> StoreResult<Timestamp> {
+    Timestamp::from_millisecond(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn opt_ts(v: Option<i64>) -> StoreResult<Option<Timestamp>> {
+    v.map(ts).transpose()
+}
+
+fn json(text: &str) -> StoreResult<Value> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn conflict(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_owned())
+        }
+        _ => StoreError::Database(err),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and migrates it.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        if let Some(dir) = options.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+            }
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let store_is_memory = url.contains(":memory:");
+        let reader = if store_is_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new().max_connections(4).connect_with(options).await?
+        };
+        let store = Self { writer, reader };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await?;
+        for (version, sql) in MIGRATIONS {
+            if current.is_some_and(|c| c >= *version) {
+                continue;
+            }
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, CAST(strftime('%s', 'now') AS INTEGER) * 1000)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+            tracing::info!(version, "applied migration");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+const EMPLOYEE_COLS: &str = "id, email, name, display_name, role, manager_id, password_hash, telegram_chat_id, active";
+
+fn employee(row: &SqliteRow) -> StoreResult<Employee> {
+    Ok(Employee {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        display_name: row.try_get("display_name")?,
+        role: row.try_get("role")?,
+        manager_id: row.try_get("manager_id")?,
+        password_hash: row.try_get("password_hash")?,
+        telegram_chat_id: row.try_get("telegram_chat_id")?,
+        active: row.try_get("active")?,
+    })
+}
+
+const CHANNEL_COLS: &str = "id, kind, name, config, settings, status, status_reason, last_webhook_at, created_at";
+
+fn channel(row: &SqliteRow) -> StoreResult<Channel> {
+    Ok(Channel {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        name: row.try_get("name")?,
+        config: json(row.try_get("config")?)?,
+        settings: json(row.try_get("settings")?)?,
+        status: row.try_get("status")?,
+        status_reason: row.try_get("status_reason")?,
+        last_webhook_at: opt_ts(row.try_get("last_webhook_at")?)?,
+        created_at: ts(row.try_get("created_at")?)?,
+    })
+}
+
+fn contact(row: &SqliteRow, prefix: &str) -> StoreResult<Contact> {
+    let col = |name: &str| format!("{prefix}{name}");
+    Ok(Contact {
+        id: row.try_get(col("id").as_str())?,
+        channel_id: row.try_get(col("channel_id").as_str())?,
+        address: row.try_get(col("address").as_str())?,
+        name: row.try_get(col("name").as_str())?,
+        last_inbound_at: opt_ts(row.try_get(col("last_inbound_at").as_str())?)?,
+    })
+}
+
+const CONVERSATION_SELECT: &str = "SELECT c.id, c.channel_id, c.status, c.assignee_id, c.waiting_since, c.opened_at, \
+     c.closed_at, c.last_message_at, c.state, c.due_at, k.id AS k_id, k.channel_id AS k_channel_id, \
+     k.address AS k_address, k.name AS k_name, k.last_inbound_at AS k_last_inbound_at \
+     FROM conversations c JOIN contacts k ON k.id = c.contact_id";
+
+fn conversation(row: &SqliteRow) -> StoreResult<ConversationRecord> {
+    Ok(ConversationRecord {
+        id: row.try_get("id")?,
+        channel_id: row.try_get("channel_id")?,
+        contact: contact(row, "k_")?,
+        status: row.try_get("status")?,
+        assignee_id: row.try_get("assignee_id")?,
+        waiting_since: opt_ts(row.try_get("waiting_since")?)?,
+        opened_at: ts(row.try_get("opened_at")?)?,
+        closed_at: opt_ts(row.try_get("closed_at")?)?,
+        last_message_at: opt_ts(row.try_get("last_message_at")?)?,
+        state: row.try_get("state")?,
+        due_at: opt_ts(row.try_get("due_at")?)?,
+    })
+}
+
+const MESSAGE_COLS: &str = "id, conversation_id, channel_id, direction, kind, text, template, template_language, employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at";
+
+fn message(row: &SqliteRow) -> StoreResult<Message> {
+    Ok(Message {
+        id: row.try_get("id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        channel_id: row.try_get("channel_id")?,
+        direction: row.try_get("direction")?,
+        kind: row.try_get("kind")?,
+        text: row.try_get("text")?,
+        template: row.try_get("template")?,
+        template_language: row.try_get("template_language")?,
+        employee_id: row.try_get("employee_id")?,
+        status: row.try_get("status")?,
+        error: row.try_get("error")?,
+        provider_id: row.try_get("provider_id")?,
+        media_id: row.try_get("media_id")?,
+        content_type: row.try_get("content_type")?,
+        created_at: ts(row.try_get("created_at")?)?,
+        updated_at: ts(row.try_get("updated_at")?)?,
+    })
+}
+
+fn event(row: &SqliteRow) -> StoreResult<Event> {
+    let data: Option<String> = row.try_get("data")?;
+    Ok(Event {
+        id: row.try_get("id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        at: ts(row.try_get("at")?)?,
+        kind: row.try_get("type")?,
+        rule: row.try_get("rule")?,
+        outcome: row.try_get("outcome")?,
+        reason: row.try_get("reason")?,
+        data: data.as_deref().map(json).transpose()?,
+    })
+}
+
+fn notification(row: &SqliteRow) -> StoreResult<NotificationRecord> {
+    Ok(NotificationRecord {
+        id: row.try_get("id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        contact_id: row.try_get("contact_id")?,
+        reason: row.try_get("reason")?,
+        employee_id: row.try_get("employee_id")?,
+        manager_id: row.try_get("manager_id")?,
+        wait_started_at: ts(row.try_get("wait_started_at")?)?,
+        waited_seconds: row.try_get("waited_seconds")?,
+        created_at: ts(row.try_get("created_at")?)?,
+        read_at: opt_ts(row.try_get("read_at")?)?,
+    })
+}
+
+type Tx<'a> = Transaction<'a, Sqlite>;
+
+async fn write_conversation(tx: &mut Tx<'_>, w: &ConversationWrite, now: Timestamp) -> StoreResult<(Id, Vec<Id>, usize)> {
+    let id = match w.id {
+        Some(id) => {
+            sqlx::query(
+                "UPDATE conversations SET status = ?, assignee_id = ?, waiting_since = ?, closed_at = ?, \
+                 last_message_at = COALESCE(?, last_message_at), state = ?, due_at = ? WHERE id = ?",
+            )
+            .bind(&w.status)
+            .bind(w.assignee_id)
+            .bind(w.waiting_since.map(ms))
+            .bind(w.closed_at.map(ms))
+            .bind(w.last_message_at.map(ms))
+            .bind(&w.state)
+            .bind(w.due_at.map(ms_ceil))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            id
+        }
+        None => sqlx::query_scalar(
+            "INSERT INTO conversations (channel_id, contact_id, status, assignee_id, waiting_since, opened_at, \
+             closed_at, last_message_at, state, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(w.channel_id)
+        .bind(w.contact_id)
+        .bind(&w.status)
+        .bind(w.assignee_id)
+        .bind(w.waiting_since.map(ms))
+        .bind(ms(now))
+        .bind(w.closed_at.map(ms))
+        .bind(w.last_message_at.map(ms))
+        .bind(&w.state)
+        .bind(w.due_at.map(ms_ceil))
+        .fetch_one(&mut **tx)
+        .await?,
+    };
+    let mut message_ids = Vec::with_capacity(w.messages.len());
+    let mut queued = 0;
+    for m in &w.messages {
+        let message_id: Id = sqlx::query_scalar(
+            "INSERT INTO messages (conversation_id, channel_id, direction, kind, text, template, template_language, \
+             employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(id)
+        .bind(w.channel_id)
+        .bind(&m.direction)
+        .bind(&m.kind)
+        .bind(&m.text)
+        .bind(&m.template)
+        .bind(&m.template_language)
+        .bind(m.employee_id)
+        .bind(&m.status)
+        .bind(&m.error)
+        .bind(&m.provider_id)
+        .bind(&m.media_id)
+        .bind(&m.content_type)
+        .bind(ms(now))
+        .bind(ms(now))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(conflict)?;
+        if m.send {
+            sqlx::query(
+                "INSERT INTO outbox (message_id, channel_id, state, next_attempt_at, created_at) \
+                 VALUES (?, ?, 'pending', ?, ?)",
+            )
+            .bind(message_id)
+            .bind(w.channel_id)
+            .bind(ms(now))
+            .bind(ms(now))
+            .execute(&mut **tx)
+            .await?;
+            queued += 1;
+        }
+        message_ids.push(message_id);
+    }
+    for e in &w.events {
+        sqlx::query(
+            "INSERT INTO events (conversation_id, at, type, rule, outcome, reason, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(ms(now))
+        .bind(&e.kind)
+        .bind(&e.rule)
+        .bind(&e.outcome)
+        .bind(&e.reason)
+        .bind(e.data.as_ref().map(Value::to_string))
+        .execute(&mut **tx)
+        .await?;
+    }
+    for n in &w.notifications {
+        sqlx::query(
+            "INSERT INTO notifications (conversation_id, reason, employee_id, manager_id, wait_started_at, \
+             waited_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(&n.reason)
+        .bind(n.employee_id)
+        .bind(n.manager_id)
+        .bind(ms(n.wait_started_at))
+        .bind(n.waited_seconds)
+        .bind(ms(now))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok((id, message_ids, queued))
+}
+
+/// Applies a delivery status, never downgrading; true when the message changed.
+async fn apply_status(tx: &mut Tx<'_>, s: &StatusWrite, now: Timestamp) -> StoreResult<bool> {
+    let by_ours = match s.message_id {
+        Some(id) => sqlx::query("SELECT id, status FROM messages WHERE id = ? AND channel_id = ? AND direction = 'out'")
+            .bind(id)
+            .bind(s.channel_id)
+            .fetch_optional(&mut **tx)
+            .await?,
+        None => None,
+    };
+    let row = match by_ours {
+        Some(row) => Some(row),
+        None => sqlx::query("SELECT id, status FROM messages WHERE provider_id = ? AND channel_id = ? AND direction = 'out' ORDER BY id LIMIT 1")
+            .bind(&s.provider_id)
+            .bind(s.channel_id)
+            .fetch_optional(&mut **tx)
+            .await?,
+    };
+    let Some(row) = row else { return Ok(false) };
+    let id: Id = row.try_get("id")?;
+    let current: String = row.try_get("status")?;
+    sqlx::query("INSERT OR IGNORE INTO status_events (message_id, status, at, error) VALUES (?, ?, ?, ?)")
+        .bind(id)
+        .bind(&s.status)
+        .bind(ms(now))
+        .bind(&s.error)
+        .execute(&mut **tx)
+        .await?;
+    let updatable = matches!(current.as_str(), "queued" | "sent" | "delivered" | "failed" | "read");
+    if !updatable || status_rank(&s.status) <= status_rank(&current) {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE messages SET status = ?, error = COALESCE(?, error), provider_id = COALESCE(provider_id, ?), \
+         updated_at = ? WHERE id = ?",
+    )
+    .bind(&s.status)
+    .bind(&s.error)
+    .bind(&s.provider_id)
+    .bind(ms(now))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn health(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn employee_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM employees").fetch_one(&self.reader).await?)
+    }
+
+    async fn create_employee(&self, new: NewEmployee, now: Timestamp) -> StoreResult<Employee> {
+        let id: Id = sqlx::query_scalar(
+            "INSERT INTO employees (email, name, display_name, role, manager_id, password_hash, telegram_chat_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&new.email)
+        .bind(&new.name)
+        .bind(&new.display_name)
+        .bind(&new.role)
+        .bind(new.manager_id)
+        .bind(&new.password_hash)
+        .bind(&new.telegram_chat_id)
+        .bind(ms(now))
+        .fetch_one(&self.writer)
+        .await
+        .map_err(conflict)?;
+        self.employee_on(&self.writer, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn employee(&self, id: Id) -> StoreResult<Option<Employee>> {
+        self.employee_on(&self.reader, id).await
+    }
+
+    async fn employee_by_email(&self, email: &str) -> StoreResult<Option<Employee>> {
+        let sql = format!("SELECT {EMPLOYEE_COLS} FROM employees WHERE email = ?");
+        let row = sqlx::query(&sql).bind(email).fetch_optional(&self.reader).await?;
+        row.as_ref().map(employee).transpose()
+    }
+
+    async fn employees(&self) -> StoreResult<Vec<Employee>> {
+        let sql = format!("SELECT {EMPLOYEE_COLS} FROM employees ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&self.reader).await?;
+        rows.iter().map(employee).collect()
+    }
+
+    async fn update_employee(&self, id: Id, p: EmployeePatch) -> StoreResult<Employee> {
+        let mut tx = self.writer.begin().await?;
+        let sql = format!("SELECT {EMPLOYEE_COLS} FROM employees WHERE id = ?");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await?;
+        let mut e = row.as_ref().map(employee).transpose()?.ok_or(StoreError::NotFound)?;
+        if let Some(v) = p.email { e.email = v; }
+        if let Some(v) = p.name { e.name = v; }
+        if let Some(v) = p.display_name { e.display_name = v; }
+        if let Some(v) = p.role { e.role = v; }
+        if let Some(v) = p.manager_id { e.manager_id = v; }
+        if let Some(v) = p.password_hash { e.password_hash = Some(v); }
+        if let Some(v) = p.telegram_chat_id { e.telegram_chat_id = v; }
+        if let Some(v) = p.active { e.active = v; }
+        sqlx::query(
+            "UPDATE employees SET email = ?, name = ?, display_name = ?, role = ?, manager_id = ?, password_hash = ?, \
+             telegram_chat_id = ?, active = ? WHERE id = ?",
+        )
+        .bind(&e.email)
+        .bind(&e.name)
+        .bind(&e.display_name)
+        .bind(&e.role)
+        .bind(e.manager_id)
+        .bind(&e.password_hash)
+        .bind(&e.telegram_chat_id)
+        .bind(e.active)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict)?;
+        if !e.active {
+            sqlx::query("DELETE FROM tokens WHERE employee_id = ?").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(e)
+    }
+
+    async fn create_token(&self, employee_id: Id, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+        sqlx::query("INSERT INTO tokens (hash, employee_id, created_at) VALUES (?, ?, ?)")
+            .bind(token_hash)
+            .bind(employee_id)
+            .bind(ms(now))
+            .execute(&self.writer)
+            .await
+            .map_err(conflict)?;
+        Ok(())
+    }
+
+    async fn employee_by_token(&self, token_hash: &str) -> StoreResult<Option<Employee>> {
+        let sql = format!(
+            "SELECT {} FROM employees e JOIN tokens t ON t.employee_id = e.id WHERE t.hash = ? AND e.active = 1",
+            EMPLOYEE_COLS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        let row = sqlx::query(&sql).bind(token_hash).fetch_optional(&self.reader).await?;
+        row.as_ref().map(employee).transpose()
+    }
+
+    async fn create_channel(&self, new: NewChannel, now: Timestamp) -> StoreResult<Channel> {
+        let id: Id = sqlx::query_scalar(
+            "INSERT INTO channels (kind, name, config, settings, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&new.kind)
+        .bind(&new.name)
+        .bind(new.config.to_string())
+        .bind(new.settings.to_string())
+        .bind(ms(now))
+        .fetch_one(&self.writer)
+        .await
+        .map_err(conflict)?;
+        self.channel_on(&self.writer, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn channel(&self, id: Id) -> StoreResult<Option<Channel>> {
+        self.channel_on(&self.reader, id).await
+    }
+
+    async fn channels(&self) -> StoreResult<Vec<Channel>> {
+        let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE deleted = 0 ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&self.reader).await?;
+        rows.iter().map(channel).collect()
+    }
+
+    async fn update_channel(&self, id: Id, patch: ChannelPatch) -> StoreResult<Channel> {
+        let done = sqlx::query(
+            "UPDATE channels SET name = COALESCE(?, name), config = COALESCE(?, config), \
+             status = CASE WHEN ? THEN 'active' ELSE status END, \
+             status_reason = CASE WHEN ? THEN NULL ELSE status_reason END WHERE id = ? AND deleted = 0",
+        )
+        .bind(&patch.name)
+        .bind(patch.config.as_ref().map(Value::to_string))
+        .bind(patch.reactivate)
+        .bind(patch.reactivate)
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.channel_on(&self.writer, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_channel(&self, id: Id) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE channels SET deleted = 1 WHERE id = ? AND deleted = 0")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn set_channel_status(&self, id: Id, status: &str, reason: Option<&str>) -> StoreResult<()> {
+        sqlx::query("UPDATE channels SET status = ?, status_reason = ? WHERE id = ?")
+            .bind(status)
+            .bind(reason)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn append_inbox(&self, items: &[InboxAppend]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for item in items {
+            sqlx::query("INSERT INTO inbox (channel_id, body, received_at) VALUES (?, ?, ?)")
+                .bind(item.channel_id)
+                .bind(&item.body)
+                .bind(ms(item.received_at))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE channels SET last_webhook_at = MAX(COALESCE(last_webhook_at, 0), ?) WHERE id = ?")
+                .bind(ms(item.received_at))
+                .bind(item.channel_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn pending_inbox(&self, limit: i64) -> StoreResult<Vec<InboxItem>> {
+        let rows = sqlx::query("SELECT id, channel_id, body, received_at FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.writer)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(InboxItem {
+                    id: r.try_get("id")?,
+                    channel_id: r.try_get("channel_id")?,
+                    body: r.try_get("body")?,
+                    received_at: ts(r.try_get("received_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn upsert_contact(&self, channel_id: Id, address: &str, name: Option<&str>, inbound_at: Option<Timestamp>) -> StoreResult<Contact> {
+        let row = sqlx::query(
+            "INSERT INTO contacts (channel_id, address, name, last_inbound_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (channel_id, address) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
+             last_inbound_at = MAX(COALESCE(contacts.last_inbound_at, 0), COALESCE(excluded.last_inbound_at, 0)) \
+             RETURNING id, channel_id, address, name, last_inbound_at",
+        )
+        .bind(channel_id)
+        .bind(address)
+        .bind(name)
+        .bind(inbound_at.map(ms))
+        .fetch_one(&self.writer)
+        .await?;
+        let mut c = contact(&row, "")?;
+        if c.last_inbound_at == Some(Timestamp::UNIX_EPOCH) {
+            c.last_inbound_at = None;
+        }
+        Ok(c)
+    }
+
+    async fn contact_by_address(&self, channel_id: Id, address: &str) -> StoreResult<Option<Contact>> {
+        let row = sqlx::query("SELECT id, channel_id, address, name, NULLIF(last_inbound_at, 0) AS last_inbound_at FROM contacts WHERE channel_id = ? AND address = ?")
+            .bind(channel_id)
+            .bind(address)
+            .fetch_optional(&self.writer)
+            .await?;
+        row.as_ref().map(|r| contact(r, "")).transpose()
+    }
+
+    async fn inbound_exists(&self, channel_id: Id, provider_id: &str) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM messages WHERE channel_id = ? AND provider_id = ? AND direction = 'in'")
+            .bind(channel_id)
+            .bind(provider_id)
+            .fetch_optional(&self.writer)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn latest_conversation(&self, channel_id: Id, contact_id: Id) -> StoreResult<Option<ConversationRecord>> {
+        let sql = format!("{CONVERSATION_SELECT} WHERE c.channel_id = ? AND c.contact_id = ? ORDER BY c.id DESC LIMIT 1");
+        let row = sqlx::query(&sql).bind(channel_id).bind(contact_id).fetch_optional(&self.writer).await?;
+        row.as_ref().map(conversation).transpose()
+    }
+
+    async fn conversation(&self, id: Id) -> StoreResult<Option<ConversationRecord>> {
+        let sql = format!("{CONVERSATION_SELECT} WHERE c.id = ?");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.writer).await?;
+        row.as_ref().map(conversation).transpose()
+    }
+
+    async fn conversations(&self, f: &ConversationFilter) -> StoreResult<Vec<ConversationRecord>> {
+        let sql = format!(
+            "{CONVERSATION_SELECT} WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR c.channel_id = ?2) \
+             AND (?3 IS NULL OR c.assignee_id = ?3) ORDER BY c.id DESC LIMIT 1000"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&f.status)
+            .bind(f.channel_id)
+            .bind(f.assignee_id)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(conversation).collect()
+    }
+
+    async fn open_conversations(&self, channel_id: Id) -> StoreResult<Vec<ConversationRecord>> {
+        let sql = format!("{CONVERSATION_SELECT} WHERE c.channel_id = ? AND c.status = 'open' ORDER BY c.id");
+        let rows = sqlx::query(&sql).bind(channel_id).fetch_all(&self.writer).await?;
+        rows.iter().map(conversation).collect()
+    }
+
+    async fn due_conversations(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<ConversationRecord>> {
+        let sql = format!("{CONVERSATION_SELECT} WHERE c.due_at IS NOT NULL AND c.due_at <= ? ORDER BY c.due_at, c.id LIMIT ?");
+        let rows = sqlx::query(&sql).bind(ms(now)).bind(limit).fetch_all(&self.writer).await?;
+        rows.iter().map(conversation).collect()
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<Timestamp>> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT MIN(due_at) FROM conversations WHERE due_at IS NOT NULL")
+            .fetch_one(&self.writer)
+            .await?;
+        opt_ts(v)
+    }
+
+    async fn commit(&self, commit: Commit) -> StoreResult<CommitResult> {
+        let now = commit.now;
+        let mut tx = self.writer.begin().await?;
+        let mut result = CommitResult::default();
+        if let Some(s) = &commit.settings {
+            sqlx::query("UPDATE channels SET settings = ? WHERE id = ?")
+                .bind(s.new.to_string())
+                .bind(s.channel_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO settings_changes (channel_id, employee_id, at, old, new) VALUES (?, ?, ?, ?, ?)")
+                .bind(s.channel_id)
+                .bind(s.employee_id)
+                .bind(ms(now))
+                .bind(s.old.to_string())
+                .bind(s.new.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for w in &commit.conversations {
+            let (id, messages, queued) = write_conversation(&mut tx, w, now).await?;
+            result.conversations.push((id, messages));
+            result.queued += queued;
+        }
+        for s in &commit.statuses {
+            if apply_status(&mut tx, s, now).await? {
+                result.statuses_applied += 1;
+            }
+        }
+        if let Some((id, note)) = &commit.inbox_done {
+            sqlx::query("UPDATE inbox SET processed_at = ?, result = ? WHERE id = ?")
+                .bind(ms(now))
+                .bind(note)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn messages(&self, conversation_id: Id) -> StoreResult<Vec<Message>> {
+        let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ? ORDER BY id");
+        let rows = sqlx::query(&sql).bind(conversation_id).fetch_all(&self.reader).await?;
+        rows.iter().map(message).collect()
+    }
+
+    async fn message(&self, id: Id) -> StoreResult<Option<Message>> {
+        let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.writer).await?;
+        row.as_ref().map(message).transpose()
+    }
+
+    async fn events(&self, conversation_id: Id) -> StoreResult<Vec<Event>> {
+        let rows = sqlx::query("SELECT id, conversation_id, at, type, rule, outcome, reason, data FROM events WHERE conversation_id = ? ORDER BY id")
+            .bind(conversation_id)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(event).collect()
+    }
+
+    async fn notifications(&self, manager_id: Id, unread_only: bool) -> StoreResult<Vec<NotificationRecord>> {
+        let rows = sqlx::query(
+            "SELECT n.id, n.conversation_id, c.contact_id, n.reason, n.employee_id, n.manager_id, n.wait_started_at, \
+             n.waited_seconds, n.created_at, n.read_at FROM notifications n JOIN conversations c ON c.id = n.conversation_id \
+             WHERE n.manager_id = ? AND (? = 0 OR n.read_at IS NULL) ORDER BY n.id DESC LIMIT 1000",
+        )
+        .bind(manager_id)
+        .bind(unread_only)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(notification).collect()
+    }
+
+    async fn mark_notification_read(&self, id: Id, manager_id: Id, now: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE notifications SET read_at = COALESCE(read_at, ?) WHERE id = ? AND manager_id = ?")
+            .bind(ms(now))
+            .bind(id)
+            .bind(manager_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn recover_inflight(&self, now: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await?;
+        let error = "delivery unknown (interrupted)";
+        sqlx::query("UPDATE messages SET status = 'failed', error = ?, updated_at = ? WHERE id IN (SELECT message_id FROM outbox WHERE state = 'inflight') AND status = 'queued'")
+            .bind(error)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE state = 'inflight'")
+            .bind(error)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn claim_outbox(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<OutboxJob>> {
+        let mut tx = self.writer.begin().await?;
+        let rows = sqlx::query(
+            "SELECT o.id AS outbox_id, o.attempts, k.address FROM outbox o \
+             JOIN channels ch ON ch.id = o.channel_id JOIN messages m ON m.id = o.message_id \
+             JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id \
+             WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND ch.status = 'active' AND ch.deleted = 0 \
+             ORDER BY o.next_attempt_at, o.id LIMIT ?",
+        )
+        .bind(ms(now))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let outbox_id: Id = row.try_get("outbox_id")?;
+            sqlx::query("UPDATE outbox SET state = 'inflight', attempts = attempts + 1 WHERE id = ?")
+                .bind(outbox_id)
+                .execute(&mut *tx)
+                .await?;
+            let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = (SELECT message_id FROM outbox WHERE id = ?)");
+            let m = message(&sqlx::query(&sql).bind(outbox_id).fetch_one(&mut *tx).await?)?;
+            let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = ?");
+            let ch = channel(&sqlx::query(&sql).bind(m.channel_id).fetch_one(&mut *tx).await?)?;
+            jobs.push(OutboxJob {
+                id: outbox_id,
+                attempts: row.try_get("attempts")?,
+                message: m,
+                channel: ch,
+                contact_address: row.try_get("address")?,
+            });
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    async fn finish_outbox(&self, outbox_id: Id, outcome: OutboxOutcome, now: Timestamp) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        let message_id: Id = sqlx::query_scalar("SELECT message_id FROM outbox WHERE id = ?")
+            .bind(outbox_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        match outcome {
+            OutboxOutcome::Sent { provider_id, template } => {
+                sqlx::query("UPDATE outbox SET state = 'done' WHERE id = ?").bind(outbox_id).execute(&mut *tx).await?;
+                if let Some((name, language)) = template {
+                    sqlx::query("UPDATE messages SET template = ?, template_language = ? WHERE id = ?")
+                        .bind(name)
+                        .bind(language)
+                        .bind(message_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // A status webhook may have arrived first: never downgrade.
+                sqlx::query(
+                    "UPDATE messages SET provider_id = ?, status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END, \
+                     updated_at = ? WHERE id = ?",
+                )
+                .bind(provider_id)
+                .bind(ms(now))
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            OutboxOutcome::Retry { at, error } => {
+                sqlx::query("UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?")
+                    .bind(ms_ceil(at))
+                    .bind(error)
+                    .bind(outbox_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            OutboxOutcome::Failed { error } => {
+                sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?")
+                    .bind(&error)
+                    .bind(outbox_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE messages SET status = 'failed', error = ?, updated_at = ? WHERE id = ?")
+                    .bind(&error)
+                    .bind(ms(now))
+                    .bind(message_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            OutboxOutcome::Skipped { reason } => {
+                sqlx::query("UPDATE outbox SET state = 'skipped', last_error = ? WHERE id = ?")
+                    .bind(&reason)
+                    .bind(outbox_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE messages SET status = 'skipped', error = ?, updated_at = ? WHERE id = ?")
+                    .bind(&reason)
+                    .bind(ms(now))
+                    .bind(message_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn next_outbox_at(&self) -> StoreResult<Option<Timestamp>> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(o.next_attempt_at) FROM outbox o JOIN channels ch ON ch.id = o.channel_id \
+             WHERE o.state = 'pending' AND ch.status = 'active' AND ch.deleted = 0",
+        )
+        .fetch_one(&self.writer)
+        .await?;
+        opt_ts(v)
+    }
+
+    async fn gauges(&self) -> StoreResult<Gauges> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'inflight')) AS outbox_depth, \
+             (SELECT COUNT(*) FROM conversations WHERE due_at IS NOT NULL) AS pending_deadlines, \
+             (SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL) AS inbox_pending",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(Gauges {
+            outbox_depth: row.try_get("outbox_depth")?,
+            pending_deadlines: row.try_get("pending_deadlines")?,
+            inbox_pending: row.try_get("inbox_pending")?,
+        })
+    }
+}
+
+impl SqliteStore {
+    async fn employee_on(&self, pool: &SqlitePool, id: Id) -> StoreResult<Option<Employee>> {
+        let sql = format!("SELECT {EMPLOYEE_COLS} FROM employees WHERE id = ?");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+        row.as_ref().map(employee).transpose()
+    }
+
+    async fn channel_on(&self, pool: &SqlitePool, id: Id) -> StoreResult<Option<Channel>> {
+        let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = ? AND deleted = 0");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+        row.as_ref().map(channel).transpose()
+    }
+}
