@@ -1,7 +1,7 @@
 // Entry point: session, header (who am I, language, bell), hash router and live updates.
 import { t, getLang, setLang } from "./i18n.js";
 import { api, getToken, setToken, clearToken, list } from "./api.js";
-import { h, clear, startTicker, errorText } from "./dom.js";
+import { h, clear, append, startTicker, errorText, icon } from "./dom.js";
 import { Live, debounce } from "./live.js";
 import * as loginView from "./views/login.js";
 import * as inboxView from "./views/inbox.js";
@@ -43,7 +43,7 @@ async function directory(force = false) {
 
 export function employeeName(e) {
   if (!e) return "";
-  return e.display_name || e.name || e.email || String(e.id);
+  return e.name || e.display_name || e.email || String(e.id);
 }
 
 function isAdmin() {
@@ -167,7 +167,7 @@ function renderHeader() {
       "aria-label": t("bell.label", { n: state.unread }),
       onClick: () => ctx.navigate("/notifications"),
     },
-    h("span", { "aria-hidden": "true", class: "bell-icon" }, "🔔"),
+    icon("bell", 22),
     bellCount,
   );
   liveDot = h("span", {
@@ -178,7 +178,7 @@ function renderHeader() {
     title: state.live && state.live.online ? t("live.online") : t("live.offline"),
   });
   const me = state.me;
-  header.append(
+  append(header, [
     h("a", { class: "brand", href: "#/inbox" }, h("img", { src: "/assets/favicon.svg", alt: "", width: 24, height: 24 }), "Replyline"),
     nav,
     h(
@@ -195,7 +195,7 @@ function renderHeader() {
       langSwitch(),
       h("button", { type: "button", class: "button ghost", testid: "logout", onClick: logout }, t("auth.logout")),
     ),
-  );
+  ]);
 }
 
 function langSwitch() {

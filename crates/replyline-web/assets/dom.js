@@ -69,9 +69,33 @@ export function checkbox(label, { checked = false, testid, hint, dataField } = {
   return { input, el: field(label, input, { inline: true, hint, testid }) };
 }
 
-export function clear(el) {
+/** Empties `el`, then appends `children` (null, undefined and false are skipped). */
+export function clear(el, ...children) {
   el.replaceChildren();
+  append(el, children);
   return el;
+}
+
+const ICONS = {
+  bell: "M12 3a6 6 0 0 0-6 6v3.6L4.3 15.4A1 1 0 0 0 5.2 17h13.6a1 1 0 0 0 .9-1.6L18 12.6V9a6 6 0 0 0-6-6zm-2.5 15a2.5 2.5 0 0 0 5 0z",
+  clock: "M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zm0 2a7 7 0 1 1 0 14 7 7 0 0 1 0-14zm-1 2v5.4l4 2.4.9-1.5-3-1.8V7z",
+};
+
+/** A decorative inline SVG icon (no icon font, no emoji font needed). */
+export function icon(name, size = 20) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", String(size));
+  svg.setAttribute("height", String(size));
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  svg.setAttribute("class", `icon icon-${name}`);
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", ICONS[name]);
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
 }
 
 /** A polite status line for async results ("Saved", errors). */

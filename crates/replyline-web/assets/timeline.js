@@ -20,6 +20,7 @@ function nameOf(x, dir, employeeName) {
 /** The people a notification went to, from whichever field the server names them in. */
 export function recipients(ev, dir, employeeName) {
   const raw =
+    ev._managers ||
     ev.manager_names ||
     ev.managers ||
     ev.manager_ids ||
@@ -57,10 +58,43 @@ export function describe(ev, dir, employeeName) {
     }
     return { text, detail, kind: outcome };
   }
-  // A state change: {type|kind|event|state, employee_id?, by?}
-  const what = ev.type || ev.kind || ev.event || ev.state || ev.action || "";
-  const who = nameOf(ev.employee_id || ev.assignee_id || ev.by || ev.actor_id, dir, employeeName);
+  // A state change: {type, data: {...}} — opened {by}, closed {auto}, assigned {employee_id},
+  // wait_started {first}, wait_ended, reopened, notification {reason, managers}, settings_changed.
+  const data = ev.data || {};
+  let what = ev.type || ev.kind || ev.event || ev.state || ev.action || "";
+  if (what === "closed" && data.auto) what = "auto_closed";
+  if (what === "assigned" && !(data.employee_id || ev.employee_id)) what = "unassigned";
+  if (what === "opened" && data.by === "employee") what = "opened_by_employee";
+  if (what === "wait_started" && data.first === false) what = "wait_started_next";
+  const whoId = data.employee_id || ev.employee_id || ev.assignee_id || data.by_employee_id || ev.actor_id;
+  const who = what === "notification" ? recipients(ev, dir, employeeName).join(", ") : nameOf(whoId, dir, employeeName);
   const key = `timeline.state.${what}`;
   const text = has(key) ? t(key, { who: who || t("timeline.system") }) : String(what || ev.reason || "—").replace(/_/g, " ");
-  return { text, detail: ev.rule === undefined && ev.reason ? reasonText(ev.reason) : "", kind: "state" };
+  const reason = ev.reason || data.reason;
+  return { text, detail: reason ? reasonText(reason) : "", kind: "state" };
+}
+
+const NOTIFY = /^(notify_manager|escalation)/;
+const HIDDEN = new Set(["message", "note", "decision_hidden"]);
+
+/**
+ * Prepares a timeline for display: sorted by time, message echoes hidden (the history shows
+ * them), and each `notification` event folded into the notify/escalation decision of the same
+ * instant so the sentence can name the managers ("Уведомление руководителю: Ольга Смирнова").
+ */
+export function prepare(items) {
+  const sorted = items
+    .map((ev, i) => ({ ...ev, _i: i }))
+    .sort((a, b) => (Date.parse(a.at) || 0) - (Date.parse(b.at) || 0) || a._i - b._i);
+  const notes = sorted.filter((ev) => ev.type === "notification");
+  const used = new Set();
+  for (const ev of sorted) {
+    if (!ev.rule || ev.outcome !== "fired" || !NOTIFY.test(ev.rule)) continue;
+    const match = notes.find((n) => !used.has(n) && n.at === ev.at);
+    if (match) {
+      used.add(match);
+      ev._managers = (match.data && match.data.managers) || [];
+    }
+  }
+  return sorted.filter((ev) => !used.has(ev) && !HIDDEN.has(ev.type));
 }

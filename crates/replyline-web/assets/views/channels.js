@@ -135,7 +135,8 @@ export function mount(ctx) {
     try {
       const ch = await ctx.api.createChannel({ kind: "whatsapp", name: inputs.name.value.trim(), whatsapp });
       setStatus(status, t("channels.created"), "ok");
-      clear(result).append(
+      clear(
+        result,
         h("h3", {}, t("channels.created_title", { name: (ch && ch.name) || inputs.name.value })),
         h("p", {}, t("channels.paste_webhook")),
         webhookBox(ch && ch.webhook_url),

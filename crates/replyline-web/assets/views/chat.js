@@ -1,9 +1,9 @@
 // Chat view: history with delivery ticks, the rule timeline, reply and note boxes,
 // assign/transfer, "end chat" and the WhatsApp 24-hour window.
 import { t } from "../i18n.js";
-import { h, clear, fmtTime, fmtDateTime, waMarkup, errorText, parseTime, tickTimers, uid } from "../dom.js";
+import { h, clear, fmtTime, fmtDateTime, waMarkup, errorText, parseTime, tickTimers, uid, icon } from "../dom.js";
 import { list } from "../api.js";
-import { describe, reasonText } from "../timeline.js";
+import { describe, reasonText, prepare } from "../timeline.js";
 import { slaBadge, channelLabel } from "./inbox.js";
 import { debounce } from "../live.js";
 
@@ -30,7 +30,7 @@ function tick(m) {
   const common = { class: `tick tick-${s}`, testid: "message-status", "data-status": s, title: label };
   switch (s) {
     case "queued":
-      return h("span", { ...common, role: "img", "aria-label": label }, "🕓");
+      return h("span", { ...common, role: "img", "aria-label": label }, icon("clock", 12));
     case "sent":
       return h("span", { ...common, role: "img", "aria-label": label }, "✓");
     case "delivered":
@@ -232,15 +232,17 @@ export function mount(ctx, { id }) {
     const contact = conv.contact || {};
     title.textContent = contact.name || contact.address || t("chat.unknown_contact");
     const ch = channelLabel(dir, conv);
-    clear(subtitle).append(
+    clear(
+      subtitle,
       contact.name && contact.address ? h("span", { testid: "contact-address" }, contact.address) : null,
       h("span", { class: `channel channel-${ch.kind}` }, ch.text),
       conv.opened_at ? h("span", {}, `${t("chat.opened")} ${fmtDateTime(conv.opened_at)}`) : null,
     );
     const closed = conv.status === "closed";
-    clear(badges).append(
+    clear(
+      badges,
       h("span", { class: `status-pill ${closed ? "closed" : "open"}`, testid: "chat-status", "data-status": conv.status }, t(`conversation.status.${closed ? "closed" : "open"}`)),
-      slaBadge(conv),
+      closed ? null : slaBadge(conv),
       !closed && conv.waiting_since
         ? h("span", { class: "timer-wrap" }, `${t("inbox.waiting")}: `, h("span", { class: "timer", testid: "waiting-timer", "data-since": conv.waiting_since }))
         : null,
@@ -353,7 +355,7 @@ export function mount(ctx, { id }) {
       dir = d;
       renderHead();
       renderMessages(first);
-      if (events) renderTimeline(events.slice().sort((a, b) => (parseTime(a.at) || 0) - (parseTime(b.at) || 0)));
+      if (events) renderTimeline(prepare(events));
       pageError.textContent = "";
       first = false;
     } catch (err) {

@@ -1,6 +1,6 @@
 // Notifications of the caller: why, which chat, how long the client waited; mark as read.
 import { t, has } from "../i18n.js";
-import { h, clear, fmtDateTime, fmtDuration, parseTime, errorText } from "../dom.js";
+import { h, clear, fmtDateTime, fmtSeconds, parseTime, errorText } from "../dom.js";
 import { list } from "../api.js";
 
 export function mount(ctx) {
@@ -77,7 +77,7 @@ export function mount(ctx) {
       const reasonKey = `notification.reason.${n.reason}`;
       const started = parseTime(n.wait_started_at);
       const created = parseTime(n.created_at);
-      const waited = started && created ? fmtDuration(created - started) : "";
+      const waited = Number.isFinite(n.waited_seconds) ? fmtSeconds(n.waited_seconds) : started && created ? fmtSeconds((created - started) / 1000) : "";
       const href = n.conversation_id ? `#/chat/${encodeURIComponent(n.conversation_id)}` : null;
       const unread = !n.read_at;
       const deliveries = Array.isArray(n.deliveries) ? n.deliveries : [];

@@ -449,7 +449,7 @@ export function mount(ctx, { id }) {
       [t("channels.webhook_url"), webhookBox(channel.webhook_url)],
       [t("channels.last_webhook_at"), h("span", { testid: "last-webhook-at" }, lastWebhook(channel))],
     ].filter(Boolean);
-    clear(connection).append(rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    clear(connection, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
   }
 
   async function load() {
