@@ -1,0 +1,260 @@
+//! Texts of manager notifications in Russian (default) and English, shared by
+//! e-mail (subject + body) and Telegram (plain text).
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Language of a notification text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// Russian, the default.
+    #[default]
+    Ru,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// `"ru"` or `"en"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Error of [`Lang::from_str`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown language {0:?}, expected \"ru\" or \"en\"")]
+pub struct UnknownLang(pub String);
+
+impl FromStr for Lang {
+    type Err = UnknownLang;
+
+    /// Accepts `ru`, `en` and region forms such as `ru-RU`, `en_US` (any case).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        let primary = lower.split(['-', '_']).next().unwrap_or("");
+        match primary {
+            "ru" => Ok(Lang::Ru),
+            "en" => Ok(Lang::En),
+            _ => Err(UnknownLang(s.to_owned())),
+        }
+    }
+}
+
+/// What a notification is about, as the server's delivery worker sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationView {
+    /// `first_message`, `next_message`, `first_message_escalated` or
+    /// `next_message_escalated` (anything else gets a generic text).
+    pub reason: String,
+    /// Contact's display name, if known.
+    pub contact_name: Option<String>,
+    /// Phone number, username or other address of the contact.
+    pub contact_address: String,
+    /// Name of the channel the conversation came through.
+    pub channel_name: String,
+    /// Employee responsible for the conversation, if assigned.
+    pub employee_name: Option<String>,
+    /// When the unanswered wait started.
+    pub wait_started_at: Timestamp,
+    /// How long the client has waited so far (working or wall time, as the
+    /// rule counted it).
+    pub waited_seconds: i64,
+    /// Link to the conversation in the web workspace.
+    pub conversation_url: Option<String>,
+}
+
+/// A rendered notification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationText {
+    /// One line, for the e-mail subject.
+    pub subject: String,
+    /// Plain-text body (e-mail body, Telegram message).
+    pub text: String,
+}
+
+/// Renders `n` in `lang`, showing the wait start in UTC.
+pub fn render_notification(lang: Lang, n: &NotificationView) -> NotificationText {
+    render_notification_in(lang, n, &TimeZone::UTC)
+}
+
+/// Renders `n` in `lang`, showing the wait start in `tz` (e.g. the
+/// recipient's or the company's time zone).
+pub fn render_notification_in(lang: Lang, n: &NotificationView, tz: &TimeZone) -> NotificationText {
+    let (first, escalated) = match n.reason.as_str() {
+        "first_message" => (Some(true), false),
+        "next_message" => (Some(false), false),
+        "first_message_escalated" => (Some(true), true),
+        "next_message_escalated" => (Some(false), true),
+        _ => (None, false),
+    };
+    let name = n
+        .contact_name
+        .as_deref()
+        .map(one_line)
+        .filter(|s| !s.is_empty());
+    let address = one_line(&n.contact_address);
+    let contact = match (&name, address.is_empty()) {
+        (Some(name), false) if *name != address => format!("{name} ({address})"),
+        (Some(name), _) => name.clone(),
+        (None, false) => address.clone(),
+        (None, true) => String::new(),
+    };
+    let short_contact = name.clone().unwrap_or_else(|| address.clone());
+    let channel = one_line(&n.channel_name);
+    let employee = n
+        .employee_name
+        .as_deref()
+        .map(one_line)
+        .filter(|s| !s.is_empty());
+    let waited = format_duration(lang, n.waited_seconds);
+    let zoned = n.wait_started_at.to_zoned_datetime(tz.clone());
+    let since = format!(
+        "{} {}",
+        zoned.strftime(match lang {
+            Lang::Ru => "%d.%m.%Y %H:%M",
+            Lang::En => "%Y-%m-%d %H:%M",
+        }),
+        tz.iana_name().unwrap_or("UTC")
+    );
+    let url = n
+        .conversation_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+
+    let mut lines = Vec::new();
+    let subject = match lang {
+        Lang::Ru => {
+            let kind = match first {
+                Some(true) => "первое сообщение",
+                Some(false) => "повторное обращение",
+                None => "сообщение без ответа",
+            };
+            let client = if contact.is_empty() {
+                "Клиент".to_owned()
+            } else {
+                format!("Клиент {contact}")
+            };
+            let prefix = if escalated {
+                "Эскалация. "
+            } else {
+                ""
+            };
+            lines.push(format!("{prefix}{client} ждёт ответа {waited} ({kind})."));
+            if !channel.is_empty() {
+                lines.push(format!("Канал: {channel}."));
+            }
+            lines.push(match &employee {
+                Some(e) => format!("Ответственный: {e}."),
+                None => "Ответственный не назначен.".to_owned(),
+            });
+            lines.push(format!("Ждёт с {since}."));
+            if let Some(url) = url {
+                lines.push(format!("Открыть чат: {url}"));
+            }
+            let head = if escalated {
+                "Эскалация: клиент"
+            } else {
+                "Клиент"
+            };
+            if short_contact.is_empty() {
+                format!("{head} ждёт ответа {waited}")
+            } else {
+                format!("{head} {short_contact} ждёт ответа {waited}")
+            }
+        }
+        Lang::En => {
+            let kind = match first {
+                Some(true) => "first message",
+                Some(false) => "follow-up message",
+                None => "unanswered message",
+            };
+            let client = if contact.is_empty() {
+                "A client".to_owned()
+            } else {
+                format!("Client {contact}")
+            };
+            let prefix = if escalated { "Escalation. " } else { "" };
+            lines.push(format!(
+                "{prefix}{client} has been waiting for a reply for {waited} ({kind})."
+            ));
+            if !channel.is_empty() {
+                lines.push(format!("Channel: {channel}."));
+            }
+            lines.push(match &employee {
+                Some(e) => format!("Responsible: {e}."),
+                None => "No one is assigned.".to_owned(),
+            });
+            lines.push(format!("Waiting since {since}."));
+            if let Some(url) = url {
+                lines.push(format!("Open the chat: {url}"));
+            }
+            let head = if escalated {
+                "Escalation: client"
+            } else {
+                "Client"
+            };
+            if short_contact.is_empty() {
+                format!("{head} waiting for a reply for {waited}")
+            } else {
+                format!("{head} {short_contact} waiting for a reply for {waited}")
+            }
+        }
+    };
+    NotificationText {
+        subject,
+        text: lines.join("\n"),
+    }
+}
+
+/// Collapses control characters (newlines included) and runs of spaces, so
+/// that user-supplied names cannot break lines or headers.
+fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `45 сек`, `12 мин`, `1 ч 5 мин`, `2 дн. 3 ч` / `45 s`, `12 min`, `1 h 5 min`, `2 d 3 h`.
+pub fn format_duration(lang: Lang, seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (sec, min, hour, day) = match lang {
+        Lang::Ru => ("сек", "мин", "ч", "дн."),
+        Lang::En => ("s", "min", "h", "d"),
+    };
+    let days = s / 86_400;
+    let hours = s % 86_400 / 3600;
+    let minutes = s % 3600 / 60;
+    if days > 0 {
+        if hours > 0 {
+            format!("{days} {day} {hours} {hour}")
+        } else {
+            format!("{days} {day}")
+        }
+    } else if hours > 0 {
+        if minutes > 0 {
+            format!("{hours} {hour} {minutes} {min}")
+        } else {
+            format!("{hours} {hour}")
+        }
+    } else if minutes > 0 {
+        format!("{minutes} {min}")
+    } else {
+        format!("{s} {sec}")
+    }
+}
