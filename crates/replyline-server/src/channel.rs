@@ -32,10 +32,16 @@ impl WhatsappConfig {
     }
 
     pub fn base_url(&self) -> &str {
-        self.api_base_url.as_deref().filter(|s| !s.is_empty()).unwrap_or(DEFAULT_API_BASE_URL)
+        self.api_base_url
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(DEFAULT_API_BASE_URL)
     }
 
     pub fn version(&self) -> &str {
-        self.api_version.as_deref().filter(|s| !s.is_empty()).unwrap_or(DEFAULT_API_VERSION)
+        self.api_version
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(DEFAULT_API_VERSION)
     }
 }

@@ -54,6 +54,8 @@ impl Clock {
 
 /// `seconds` after `at`.
 pub fn after(at: Timestamp, seconds: u64) -> Timestamp {
-    at.checked_add(SignedDuration::from_secs(i64::try_from(seconds).unwrap_or(i64::MAX)))
-        .unwrap_or(Timestamp::MAX)
+    at.checked_add(SignedDuration::from_secs(
+        i64::try_from(seconds).unwrap_or(i64::MAX),
+    ))
+    .unwrap_or(Timestamp::MAX)
 }

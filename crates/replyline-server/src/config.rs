@@ -81,9 +81,15 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {source}")]
-    Toml { path: String, source: toml::de::Error },
+    Toml {
+        path: String,
+        source: toml::de::Error,
+    },
     #[error("configuration: {0}")]
     Invalid(String),
 }
@@ -92,7 +98,10 @@ const ENV_PREFIX: &str = "REPLYLINE__";
 
 impl Config {
     /// Loads the optional TOML `file`, then applies `REPLYLINE__<KEY>` variables from `env`.
-    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut table = match file {
             Some(path) => read_table(path)?,
             None => toml::Table::new(),
@@ -111,7 +120,10 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err(ConfigError::Invalid(format!("listen: not an address: {:?}", self.listen)));
+            return Err(ConfigError::Invalid(format!(
+                "listen: not an address: {:?}",
+                self.listen
+            )));
         }
         Ok(())
     }
@@ -127,8 +139,15 @@ impl Config {
 
 fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
     let display = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: display.clone(), source })?;
-    text.parse::<toml::Table>().map_err(|source| ConfigError::Toml { path: display, source })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    text.parse::<toml::Table>()
+        .map_err(|source| ConfigError::Toml {
+            path: display,
+            source,
+        })
 }
 
 /// `a__b` sets `[a] b`; values stay strings (every key is a string or parses from one).
@@ -153,15 +172,31 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn env_overrides_file_and_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9\"\ncompany_name = \"Ромашка\"\n").unwrap();
-        let c = Config::load(Some(&path), env(&[("REPLYLINE__LISTEN", "127.0.0.1:0"), ("REPLYLINE__CLOCK", "manual"), ("REPLYLINE__ADMIN_PASSWORD", "pw"), ("OTHER", "x")])).unwrap();
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9\"\ncompany_name = \"Ромашка\"\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&path),
+            env(&[
+                ("REPLYLINE__LISTEN", "127.0.0.1:0"),
+                ("REPLYLINE__CLOCK", "manual"),
+                ("REPLYLINE__ADMIN_PASSWORD", "pw"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.listen, "127.0.0.1:0");
         assert_eq!(c.company_name, "Ромашка");
         assert_eq!(c.clock, ClockMode::Manual);

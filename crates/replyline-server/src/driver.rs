@@ -20,7 +20,7 @@ use replyline_store::{
     SettingsWrite, StatusWrite, Store, StoreError,
 };
 use replyline_whatsapp::{InboundMessage, StatusUpdate};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +40,9 @@ pub enum DriverError {
     Closed,
     #[error("{0}")]
     Conflict(String),
-    #[error("the 24-hour customer service window is closed: the client has not written in the last 24 hours")]
+    #[error(
+        "the 24-hour customer service window is closed: the client has not written in the last 24 hours"
+    )]
     OutsideWindow,
     #[error(transparent)]
     Validation(#[from] ValidationError),
@@ -69,9 +71,24 @@ enum Command {
     TeamChanged,
     ChannelChanged(Id),
     RunDue(oneshot::Sender<()>),
-    Act { conversation_id: Id, act: Act, reply: Reply<Option<Id>> },
-    Open { channel_id: Id, address: String, employee: Id, text: String, reply: Reply<Id> },
-    Settings { channel_id: Id, employee: Id, patch: Value, reply: Reply<Value> },
+    Act {
+        conversation_id: Id,
+        act: Act,
+        reply: Reply<Option<Id>>,
+    },
+    Open {
+        channel_id: Id,
+        address: String,
+        employee: Id,
+        text: String,
+        reply: Reply<Id>,
+    },
+    Settings {
+        channel_id: Id,
+        employee: Id,
+        patch: Value,
+        reply: Reply<Value>,
+    },
 }
 
 /// Sends commands to the driver task.
@@ -83,7 +100,10 @@ pub struct DriverHandle {
 impl DriverHandle {
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, DriverError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| DriverError::Stopped)?;
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| DriverError::Stopped)?;
         rx.await.map_err(|_| DriverError::Stopped)?
     }
 
@@ -117,17 +137,46 @@ impl DriverHandle {
 
     /// Applies an action; returns the id of the message it created, if any.
     pub async fn act(&self, conversation_id: Id, act: Act) -> Result<Option<Id>, DriverError> {
-        self.call(|reply| Command::Act { conversation_id, act, reply }).await
+        self.call(|reply| Command::Act {
+            conversation_id,
+            act,
+            reply,
+        })
+        .await
     }
 
     /// Opens a conversation by an employee's first message; returns its id.
-    pub async fn open(&self, channel_id: Id, address: String, employee: Id, text: String) -> Result<Id, DriverError> {
-        self.call(|reply| Command::Open { channel_id, address, employee, text, reply }).await
+    pub async fn open(
+        &self,
+        channel_id: Id,
+        address: String,
+        employee: Id,
+        text: String,
+    ) -> Result<Id, DriverError> {
+        self.call(|reply| Command::Open {
+            channel_id,
+            address,
+            employee,
+            text,
+            reply,
+        })
+        .await
     }
 
     /// Validates and saves a settings patch, applying it to open conversations; returns the full settings.
-    pub async fn settings(&self, channel_id: Id, employee: Id, patch: Value) -> Result<Value, DriverError> {
-        self.call(|reply| Command::Settings { channel_id, employee, patch, reply }).await
+    pub async fn settings(
+        &self,
+        channel_id: Id,
+        employee: Id,
+        patch: Value,
+    ) -> Result<Value, DriverError> {
+        self.call(|reply| Command::Settings {
+            channel_id,
+            employee,
+            patch,
+            reply,
+        })
+        .await
     }
 }
 
@@ -152,9 +201,24 @@ pub struct Driver {
 }
 
 /// Creates the driver and its handle; run the driver with [`Driver::run`].
-pub fn driver(store: Arc<dyn Store>, clock: Clock, company_name: String, metrics: Arc<Metrics>, outbox: OutboxHandle) -> (Driver, DriverHandle) {
+pub fn driver(
+    store: Arc<dyn Store>,
+    clock: Clock,
+    company_name: String,
+    metrics: Arc<Metrics>,
+    outbox: OutboxHandle,
+) -> (Driver, DriverHandle) {
     let (tx, rx) = mpsc::channel(1024);
-    let driver = Driver { store, clock, company_name, metrics, outbox, team: None, channels: HashMap::new(), rx };
+    let driver = Driver {
+        store,
+        clock,
+        company_name,
+        metrics,
+        outbox,
+        team: None,
+        channels: HashMap::new(),
+        rx,
+    };
     (driver, DriverHandle { tx })
 }
 
@@ -216,22 +280,37 @@ fn status_name(status: Status) -> &'static str {
 }
 
 fn event(kind: &str, data: Value) -> NewEvent {
-    NewEvent { kind: kind.to_owned(), data: Some(data), ..NewEvent::default() }
+    NewEvent {
+        kind: kind.to_owned(),
+        data: Some(data),
+        ..NewEvent::default()
+    }
 }
 
 fn change_event(change: StateChange) -> NewEvent {
     match change {
-        StateChange::Opened { by_client } => event("opened", json!({"by": if by_client { "client" } else { "employee" }})),
+        StateChange::Opened { by_client } => event(
+            "opened",
+            json!({"by": if by_client { "client" } else { "employee" }}),
+        ),
         StateChange::Reopened => event("reopened", json!({})),
         StateChange::Closed { auto } => event("closed", json!({"auto": auto})),
-        StateChange::Assigned { employee } => event("assigned", json!({"employee_id": employee.map(|e| e.to_string())})),
+        StateChange::Assigned { employee } => event(
+            "assigned",
+            json!({"employee_id": employee.map(|e| e.to_string())}),
+        ),
         StateChange::WaitStarted { first } => event("wait_started", json!({"first": first})),
         StateChange::WaitEnded => event("wait_ended", json!({})),
     }
 }
 
 fn outgoing(kind: &str, employee: Option<Id>) -> NewMessage {
-    NewMessage { direction: "out".into(), kind: kind.into(), employee_id: employee, ..NewMessage::default() }
+    NewMessage {
+        direction: "out".into(),
+        kind: kind.into(),
+        employee_id: employee,
+        ..NewMessage::default()
+    }
 }
 
 /// The pieces of one engine step, before it becomes a [`ConversationWrite`].
@@ -244,14 +323,23 @@ struct Step {
 
 impl Step {
     fn new(messages: Vec<NewMessage>, events: Vec<NewEvent>) -> Self {
-        Self { messages, events, notifications: Vec::new(), rejected: false }
+        Self {
+            messages,
+            events,
+            notifications: Vec::new(),
+            rejected: false,
+        }
     }
 
     /// Turns engine actions into rows.
     fn absorb(&mut self, actions: impl Iterator<Item = Action>, metrics: &Metrics) {
         for action in actions {
             match action {
-                Action::Send { kind, employee, payload } => {
+                Action::Send {
+                    kind,
+                    employee,
+                    payload,
+                } => {
                     let mut m = outgoing(kind.as_str(), employee.as_ref().and_then(row_id));
                     m.status = "queued".into();
                     m.send = true;
@@ -263,7 +351,10 @@ impl Step {
                             m.template_language = Some(language);
                         }
                     }
-                    self.events.push(event("message", json!({"direction": "out", "kind": kind.as_str()})));
+                    self.events.push(event(
+                        "message",
+                        json!({"direction": "out", "kind": kind.as_str()}),
+                    ));
                     self.messages.push(m);
                 }
                 Action::Skip { kind, reason } => {
@@ -354,11 +445,16 @@ impl Driver {
     /// How long until the next deadline: zero when one is due, `None` for "none pending"
     /// (or a manual clock, which only moves on command).
     async fn next_wait(&self) -> Result<Option<Duration>, DriverError> {
-        let Some(due) = self.store.next_due_at().await? else { return Ok(None) };
+        let Some(due) = self.store.next_due_at().await? else {
+            return Ok(None);
+        };
         if due <= self.clock.now() {
             return Ok(Some(Duration::ZERO));
         }
-        Ok(self.clock.sleep_for(due).map(|d| d.max(Duration::from_millis(1))))
+        Ok(self
+            .clock
+            .sleep_for(due)
+            .map(|d| d.max(Duration::from_millis(1))))
     }
 
     async fn handle(&mut self, command: Command) {
@@ -378,13 +474,28 @@ impl Driver {
                 }
                 let _ = reply.send(());
             }
-            Command::Act { conversation_id, act, reply } => {
+            Command::Act {
+                conversation_id,
+                act,
+                reply,
+            } => {
                 let _ = reply.send(self.act(conversation_id, act).await);
             }
-            Command::Open { channel_id, address, employee, text, reply } => {
+            Command::Open {
+                channel_id,
+                address,
+                employee,
+                text,
+                reply,
+            } => {
                 let _ = reply.send(self.open(channel_id, &address, employee, text).await);
             }
-            Command::Settings { channel_id, employee, patch, reply } => {
+            Command::Settings {
+                channel_id,
+                employee,
+                patch,
+                reply,
+            } => {
                 let _ = reply.send(self.change_settings(channel_id, employee, &patch).await);
             }
         }
@@ -403,11 +514,16 @@ impl Driver {
         if let Some(rt) = self.channels.get(&id) {
             return Ok(rt.clone());
         }
-        let channel = self.store.channel(id).await?.ok_or(DriverError::NotFound("channel"))?;
+        let channel = self
+            .store
+            .channel(id)
+            .await?
+            .ok_or(DriverError::NotFound("channel"))?;
         let policy = channel_policy(&channel)?;
         let rt = Arc::new(ChannelRt {
             kind: channel_kind(&channel.kind),
-            phone_number_id: Some(WhatsappConfig::of(&channel).phone_number_id).filter(|p| !p.is_empty()),
+            phone_number_id: Some(WhatsappConfig::of(&channel).phone_number_id)
+                .filter(|p| !p.is_empty()),
             policy,
             channel,
         });
@@ -415,7 +531,12 @@ impl Driver {
         Ok(rt)
     }
 
-    fn context<'a>(&'a self, rt: &'a ChannelRt, team: &'a Team, contact_name: Option<&'a str>) -> Context<'a> {
+    fn context<'a>(
+        &'a self,
+        rt: &'a ChannelRt,
+        team: &'a Team,
+        contact_name: Option<&'a str>,
+    ) -> Context<'a> {
         Context {
             policy: &rt.policy,
             team,
@@ -426,7 +547,13 @@ impl Driver {
     }
 
     /// Drains the engine's actions into a conversation write.
-    fn write(&self, row: Row, engine: &mut Conversation, mut step: Step, now: Timestamp) -> (ConversationWrite, bool) {
+    fn write(
+        &self,
+        row: Row,
+        engine: &mut Conversation,
+        mut step: Step,
+        now: Timestamp,
+    ) -> (ConversationWrite, bool) {
         step.absorb(engine.drain_actions(), &self.metrics);
         let wrote_message = step.messages.iter().any(|m| m.status != "skipped");
         let write = ConversationWrite {
@@ -449,7 +576,11 @@ impl Driver {
 
     /// Commits, counts and wakes the outbox.
     async fn commit(&self, commit: Commit) -> Result<replyline_store::CommitResult, DriverError> {
-        let notifications: usize = commit.conversations.iter().map(|c| c.notifications.len()).sum();
+        let notifications: usize = commit
+            .conversations
+            .iter()
+            .map(|c| c.notifications.len())
+            .sum();
         let result = self.store.commit(commit).await?;
         self.metrics.notifications(notifications as u64);
         if result.queued > 0 {
@@ -476,14 +607,30 @@ impl Driver {
             let team = self.team().await?;
             let mut commit = Commit::new(now);
             for record in due {
-                let row = Row { id: Some(record.id), channel_id: record.channel_id, contact_id: record.contact.id };
+                let row = Row {
+                    id: Some(record.id),
+                    channel_id: record.channel_id,
+                    contact_id: record.contact.id,
+                };
                 let engine = decode(&record.state);
                 let rt = self.channel(record.channel_id).await;
                 let (mut engine, rt) = match (engine, rt) {
                     (Ok(engine), Ok(rt)) => (engine, rt),
                     (engine, rt) => {
-                        tracing::error!(conversation = record.id, engine_ok = engine.is_ok(), channel_ok = rt.is_ok(), "cannot fire deadline; clearing it");
-                        let mut write = self.write(row, &mut Conversation::new(), Step::new(vec![], vec![]), now).0;
+                        tracing::error!(
+                            conversation = record.id,
+                            engine_ok = engine.is_ok(),
+                            channel_ok = rt.is_ok(),
+                            "cannot fire deadline; clearing it"
+                        );
+                        let mut write = self
+                            .write(
+                                row,
+                                &mut Conversation::new(),
+                                Step::new(vec![], vec![]),
+                                now,
+                            )
+                            .0;
                         write.status = record.status.clone();
                         write.state = record.state.clone();
                         write.due_at = None;
@@ -497,13 +644,17 @@ impl Driver {
                 let mut fired = 0;
                 while let Some(at) = engine.poll_timeout().filter(|at| *at <= now) {
                     engine.handle_timeout(at, &ctx);
-                    self.metrics.lateness(Duration::try_from(now.duration_since(at)).unwrap_or_default());
+                    self.metrics
+                        .lateness(Duration::try_from(now.duration_since(at)).unwrap_or_default());
                     fired += 1;
                     if fired > 1000 {
                         break;
                     }
                 }
-                commit.conversations.push(self.write(row, &mut engine, Step::new(vec![], vec![]), now).0);
+                commit.conversations.push(
+                    self.write(row, &mut engine, Step::new(vec![], vec![]), now)
+                        .0,
+                );
             }
             self.commit(commit).await?;
         }
@@ -545,7 +696,8 @@ impl Driver {
         };
         let (mut stored, mut duplicates, mut ignored) = (0, 0, 0);
         for change in webhook.changes {
-            let foreign = change.phone_number_id.is_some() && change.phone_number_id != rt.phone_number_id;
+            let foreign =
+                change.phone_number_id.is_some() && change.phone_number_id != rt.phone_number_id;
             if change.field != "messages" || foreign {
                 ignored += 1;
                 continue;
@@ -557,34 +709,65 @@ impl Driver {
                     duplicates += 1;
                 }
             }
-            commit.statuses.extend(change.statuses.iter().map(|s| status_write(rt.channel.id, s)));
+            commit.statuses.extend(
+                change
+                    .statuses
+                    .iter()
+                    .map(|s| status_write(rt.channel.id, s)),
+            );
         }
-        let note = format!("stored {stored}, duplicates {duplicates}, ignored changes {ignored}, statuses {}", commit.statuses.len());
+        let note = format!(
+            "stored {stored}, duplicates {duplicates}, ignored changes {ignored}, statuses {}",
+            commit.statuses.len()
+        );
         commit.inbox_done = Some((item.id, note));
         self.commit(commit).await?;
         Ok(())
     }
 
     /// Stores one inbound message and runs the engine; false for a duplicate.
-    async fn ingest_message(&mut self, rt: &ChannelRt, message: InboundMessage) -> Result<bool, DriverError> {
+    async fn ingest_message(
+        &mut self,
+        rt: &ChannelRt,
+        message: InboundMessage,
+    ) -> Result<bool, DriverError> {
         let channel_id = rt.channel.id;
-        if self.store.inbound_exists(channel_id, &message.provider_id).await? {
-            self.metrics.messages_duplicate.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self
+            .store
+            .inbound_exists(channel_id, &message.provider_id)
+            .await?
+        {
+            self.metrics
+                .messages_duplicate
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Ok(false);
         }
         let now = self.clock.now();
-        let previous = self.store.contact_by_address(channel_id, &message.contact_key).await?;
+        let previous = self
+            .store
+            .contact_by_address(channel_id, &message.contact_key)
+            .await?;
         let last_inbound = previous.and_then(|c| c.last_inbound_at);
         let contact = self
             .store
-            .upsert_contact(channel_id, &message.contact_key, message.contact_name.as_deref(), Some(now))
+            .upsert_contact(
+                channel_id,
+                &message.contact_key,
+                message.contact_name.as_deref(),
+                Some(now),
+            )
             .await?;
         let team = self.team().await?;
-        let latest = self.store.latest_conversation(channel_id, contact.id).await?;
+        let latest = self
+            .store
+            .latest_conversation(channel_id, contact.id)
+            .await?;
         let (id, mut engine) = match latest {
             Some(record) => {
                 let engine = decode(&record.state)?;
-                if engine.status() != Status::Closed || engine.accepts_client_message(now, &rt.policy) {
+                if engine.status() != Status::Closed
+                    || engine.accepts_client_message(now, &rt.policy)
+                {
                     (Some(record.id), engine)
                 } else {
                     (None, Conversation::continuing(last_inbound))
@@ -609,18 +792,34 @@ impl Driver {
             content_type: Some(message.kind.as_str().into()),
             ..NewMessage::default()
         };
-        let step = Step::new(vec![inbound], vec![event("message", json!({"direction": "in", "kind": "client"}))]);
-        let row = Row { id, channel_id, contact_id: contact.id };
+        let step = Step::new(
+            vec![inbound],
+            vec![event(
+                "message",
+                json!({"direction": "in", "kind": "client"}),
+            )],
+        );
+        let row = Row {
+            id,
+            channel_id,
+            contact_id: contact.id,
+        };
         let (write, _) = self.write(row, &mut engine, step, now);
         let mut commit = Commit::new(now);
         commit.conversations.push(write);
         self.commit(commit).await?;
-        self.metrics.messages_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .messages_in
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(true)
     }
 
     async fn act(&mut self, conversation_id: Id, act: Act) -> Result<Option<Id>, DriverError> {
-        let record = self.store.conversation(conversation_id).await?.ok_or(DriverError::NotFound("conversation"))?;
+        let record = self
+            .store
+            .conversation(conversation_id)
+            .await?
+            .ok_or(DriverError::NotFound("conversation"))?;
         if record.status == "closed" {
             return Err(DriverError::Closed);
         }
@@ -629,60 +828,118 @@ impl Driver {
         let mut engine = decode(&record.state)?;
         let now = self.clock.now();
         let (input, step) = match act {
-            Act::Message { employee, text } => (Input::EmployeeMessage { employee: eid(employee), text }, Step::new(vec![], vec![])),
+            Act::Message { employee, text } => (
+                Input::EmployeeMessage {
+                    employee: eid(employee),
+                    text,
+                },
+                Step::new(vec![], vec![]),
+            ),
             Act::Note { employee, text } => {
                 let mut note = outgoing("note", Some(employee));
                 note.text = Some(text);
                 note.status = "received".into();
                 let events = vec![event("note", json!({"employee_id": employee.to_string()}))];
-                (Input::Note { employee: eid(employee) }, Step::new(vec![note], events))
+                (
+                    Input::Note {
+                        employee: eid(employee),
+                    },
+                    Step::new(vec![note], events),
+                )
             }
-            Act::Assign { employee } => (Input::Assign { employee: employee.map(eid) }, Step::new(vec![], vec![])),
-            Act::Close { employee } => (Input::Close(Closer::Employee(eid(employee))), Step::new(vec![], vec![])),
+            Act::Assign { employee } => (
+                Input::Assign {
+                    employee: employee.map(eid),
+                },
+                Step::new(vec![], vec![]),
+            ),
+            Act::Close { employee } => (
+                Input::Close(Closer::Employee(eid(employee))),
+                Step::new(vec![], vec![]),
+            ),
         };
         let ctx = self.context(&rt, &team, record.contact.name.as_deref());
         engine.handle(now, input, &ctx).map_err(|err| match err {
             InputError::Closed => DriverError::Closed,
             InputError::NotOpen => DriverError::Conflict("the conversation is not open".into()),
         })?;
-        let row = Row { id: Some(record.id), channel_id: record.channel_id, contact_id: record.contact.id };
+        let row = Row {
+            id: Some(record.id),
+            channel_id: record.channel_id,
+            contact_id: record.contact.id,
+        };
         let (write, rejected) = self.write(row, &mut engine, step, now);
-        let created = write.messages.iter().position(|m| m.kind == "employee" || m.kind == "note");
+        let created = write
+            .messages
+            .iter()
+            .position(|m| m.kind == "employee" || m.kind == "note");
         let mut commit = Commit::new(now);
         commit.conversations.push(write);
         let result = self.commit(commit).await?;
         if rejected {
             return Err(DriverError::OutsideWindow);
         }
-        Ok(created.and_then(|i| result.conversations.first().and_then(|(_, ids)| ids.get(i).copied())))
+        Ok(created.and_then(|i| {
+            result
+                .conversations
+                .first()
+                .and_then(|(_, ids)| ids.get(i).copied())
+        }))
     }
 
-    async fn open(&mut self, channel_id: Id, address: &str, employee: Id, text: String) -> Result<Id, DriverError> {
+    async fn open(
+        &mut self,
+        channel_id: Id,
+        address: &str,
+        employee: Id,
+        text: String,
+    ) -> Result<Id, DriverError> {
         let rt = self.channel(channel_id).await?;
         let team = self.team().await?;
         let now = self.clock.now();
         let existing = self.store.contact_by_address(channel_id, address).await?;
-        if let Some(contact) = &existing {
-            if let Some(record) = self.store.latest_conversation(channel_id, contact.id).await? {
-                if record.status == "open" {
-                    return Err(DriverError::Conflict(format!("conversation {} with this contact is already open", record.id)));
-                }
-            }
+        if let Some(contact) = &existing
+            && let Some(record) = self
+                .store
+                .latest_conversation(channel_id, contact.id)
+                .await?
+            && record.status == "open"
+        {
+            return Err(DriverError::Conflict(format!(
+                "conversation {} with this contact is already open",
+                record.id
+            )));
         }
-        let mut engine = Conversation::continuing(existing.as_ref().and_then(|c| c.last_inbound_at));
+        let mut engine =
+            Conversation::continuing(existing.as_ref().and_then(|c| c.last_inbound_at));
         let contact_name = existing.as_ref().and_then(|c| c.name.clone());
         let ctx = self.context(&rt, &team, contact_name.as_deref());
         engine
-            .handle(now, Input::EmployeeMessage { employee: eid(employee), text }, &ctx)
+            .handle(
+                now,
+                Input::EmployeeMessage {
+                    employee: eid(employee),
+                    text,
+                },
+                &ctx,
+            )
             .map_err(|_| DriverError::Conflict("cannot open the conversation".into()))?;
         if engine.status() == Status::New {
             return Err(DriverError::OutsideWindow);
         }
         let contact = match existing {
             Some(contact) => contact,
-            None => self.store.upsert_contact(channel_id, address, None, None).await?,
+            None => {
+                self.store
+                    .upsert_contact(channel_id, address, None, None)
+                    .await?
+            }
         };
-        let row = Row { id: None, channel_id, contact_id: contact.id };
+        let row = Row {
+            id: None,
+            channel_id,
+            contact_id: contact.id,
+        };
         let (write, rejected) = self.write(row, &mut engine, Step::new(vec![], vec![]), now);
         if rejected {
             return Err(DriverError::OutsideWindow);
@@ -690,10 +947,19 @@ impl Driver {
         let mut commit = Commit::new(now);
         commit.conversations.push(write);
         let result = self.commit(commit).await?;
-        result.conversations.first().map(|(id, _)| *id).ok_or(DriverError::NotFound("conversation"))
+        result
+            .conversations
+            .first()
+            .map(|(id, _)| *id)
+            .ok_or(DriverError::NotFound("conversation"))
     }
 
-    async fn change_settings(&mut self, channel_id: Id, employee: Id, patch: &Value) -> Result<Value, DriverError> {
+    async fn change_settings(
+        &mut self,
+        channel_id: Id,
+        employee: Id,
+        patch: &Value,
+    ) -> Result<Value, DriverError> {
         let rt = self.channel(channel_id).await?;
         let team = self.team().await?;
         let old = rt.policy.settings().clone();
@@ -703,7 +969,12 @@ impl Driver {
         let new_json = serde_json::to_value(&new).unwrap_or(Value::Null);
         let mut channel = rt.channel.clone();
         channel.settings = new_json.clone();
-        let new_rt = Arc::new(ChannelRt { channel, policy, kind: rt.kind, phone_number_id: rt.phone_number_id.clone() });
+        let new_rt = Arc::new(ChannelRt {
+            channel,
+            policy,
+            kind: rt.kind,
+            phone_number_id: rt.phone_number_id.clone(),
+        });
         let mut commit = Commit::new(now);
         commit.settings = Some(SettingsWrite {
             channel_id,
@@ -712,12 +983,26 @@ impl Driver {
             new: new_json.clone(),
         });
         for record in self.store.open_conversations(channel_id).await? {
-            let Ok(mut engine) = decode(&record.state) else { continue };
+            let Ok(mut engine) = decode(&record.state) else {
+                continue;
+            };
             let ctx = self.context(&new_rt, &team, record.contact.name.as_deref());
             let _ = engine.handle(now, Input::SettingsChanged, &ctx);
-            let row = Row { id: Some(record.id), channel_id, contact_id: record.contact.id };
-            let step = Step::new(vec![], vec![event("settings_changed", json!({"employee_id": employee.to_string()}))]);
-            commit.conversations.push(self.write(row, &mut engine, step, now).0);
+            let row = Row {
+                id: Some(record.id),
+                channel_id,
+                contact_id: record.contact.id,
+            };
+            let step = Step::new(
+                vec![],
+                vec![event(
+                    "settings_changed",
+                    json!({"employee_id": employee.to_string()}),
+                )],
+            );
+            commit
+                .conversations
+                .push(self.write(row, &mut engine, step, now).0);
         }
         self.commit(commit).await?;
         self.channels.insert(channel_id, new_rt);
@@ -730,7 +1015,12 @@ fn status_write(channel_id: Id, s: &StatusUpdate) -> StatusWrite {
         s.errors
             .iter()
             .map(|e| {
-                let text = e.details.as_deref().or(e.message.as_deref()).or(e.title.as_deref()).unwrap_or("error");
+                let text = e
+                    .details
+                    .as_deref()
+                    .or(e.message.as_deref())
+                    .or(e.title.as_deref())
+                    .unwrap_or("error");
                 format!("{} ({})", text, e.code)
             })
             .collect::<Vec<_>>()

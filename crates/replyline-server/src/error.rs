@@ -10,7 +10,10 @@ use utoipa::ToSchema;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    BadRequest { message: String, field: Option<String> },
+    BadRequest {
+        message: String,
+        field: Option<String>,
+    },
     #[error("authentication required")]
     Unauthorized,
     #[error("{0}")]
@@ -22,7 +25,10 @@ pub enum ApiError {
     #[error("request body too large")]
     TooLarge,
     #[error("{message}")]
-    Validation { message: String, field: Option<String> },
+    Validation {
+        message: String,
+        field: Option<String>,
+    },
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
     #[error("internal error")]
@@ -50,12 +56,18 @@ impl ApiError {
     /// A 422 naming `field`.
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         let field = field.into();
-        Self::Validation { message: format!("{field}: {}", message.into()), field: Some(field) }
+        Self::Validation {
+            message: format!("{field}: {}", message.into()),
+            field: Some(field),
+        }
     }
 
     /// A 400 naming `field`.
     pub fn bad_request(field: Option<String>, message: impl Into<String>) -> Self {
-        Self::BadRequest { message: message.into(), field }
+        Self::BadRequest {
+            message: message.into(),
+            field,
+        }
     }
 
     /// A 404 for a missing resource.
@@ -65,13 +77,19 @@ impl ApiError {
 
     fn parts(&self) -> (StatusCode, &'static str, Option<String>) {
         match self {
-            Self::BadRequest { field, .. } => (StatusCode::BAD_REQUEST, "bad_request", field.clone()),
+            Self::BadRequest { field, .. } => {
+                (StatusCode::BAD_REQUEST, "bad_request", field.clone())
+            }
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None),
-            Self::Validation { field, .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", field.clone()),
+            Self::Validation { field, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                field.clone(),
+            ),
             Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code, None),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
@@ -90,7 +108,10 @@ impl From<StoreError> for ApiError {
 
 impl From<replyline_engine::ValidationError> for ApiError {
     fn from(err: replyline_engine::ValidationError) -> Self {
-        Self::Validation { message: err.to_string(), field: Some(err.field) }
+        Self::Validation {
+            message: err.to_string(),
+            field: Some(err.field),
+        }
     }
 }
 
@@ -100,7 +121,13 @@ impl IntoResponse for ApiError {
         if let Self::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message: self.to_string(), field } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: self.to_string(),
+                field,
+            },
+        };
         (status, axum::Json(body)).into_response()
     }
 }

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use replyline_store::{Channel, InboxAppend, Store};
-use replyline_whatsapp::{SignatureError, SIGNATURE_HEADER};
+use replyline_whatsapp::{SIGNATURE_HEADER, SignatureError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,7 +41,10 @@ impl InboxBatcher {
     /// Durably stores a body; returns once it is committed.
     pub async fn append(&self, item: InboxAppend) -> Result<(), ApiError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send((item, reply)).await.map_err(|_| ApiError::Internal("inbox batcher stopped".into()))?;
+        self.tx
+            .send((item, reply))
+            .await
+            .map_err(|_| ApiError::Internal("inbox batcher stopped".into()))?;
         rx.await
             .map_err(|_| ApiError::Internal("inbox batcher stopped".into()))?
             .map_err(ApiError::Internal)
@@ -71,7 +74,11 @@ async fn run_batcher(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Waiter>, on_c
 
 async fn whatsapp_channel(state: &AppState, id: &str) -> ApiResult<Channel> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("channel"))?;
-    let channel = state.store.channel(id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let channel = state
+        .store
+        .channel(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel"))?;
     if channel.kind != "whatsapp" {
         return Err(ApiError::not_found("channel"));
     }
@@ -90,7 +97,12 @@ pub async fn whatsapp_handshake(
     let channel = whatsapp_channel(&state, &channel_id).await?;
     let cfg = WhatsappConfig::of(&channel);
     let get = |k: &str| query.get(k).map(String::as_str);
-    match replyline_whatsapp::verify_subscription(get("hub.mode"), get("hub.verify_token"), get("hub.challenge"), &cfg.verify_token) {
+    match replyline_whatsapp::verify_subscription(
+        get("hub.mode"),
+        get("hub.verify_token"),
+        get("hub.challenge"),
+        &cfg.verify_token,
+    ) {
         Ok(challenge) => Ok((StatusCode::OK, challenge).into_response()),
         Err(err) => Err(ApiError::Forbidden(err.to_string())),
     }
@@ -119,13 +131,23 @@ pub async fn whatsapp_post(
     })?;
     let cfg = WhatsappConfig::of(&channel);
     let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    replyline_whatsapp::verify_signature(cfg.app_secret.as_bytes(), &body, header).map_err(|err| match err {
-        SignatureError::Missing | SignatureError::Malformed => ApiError::Unauthorized,
-        SignatureError::Mismatch => ApiError::Forbidden(err.to_string()),
-    })?;
-    replyline_whatsapp::parse_webhook(&body).map_err(|err| ApiError::bad_request(None, err.to_string()))?;
+    replyline_whatsapp::verify_signature(cfg.app_secret.as_bytes(), &body, header).map_err(
+        |err| match err {
+            SignatureError::Missing | SignatureError::Malformed => ApiError::Unauthorized,
+            SignatureError::Mismatch => ApiError::Forbidden(err.to_string()),
+        },
+    )?;
+    replyline_whatsapp::parse_webhook(&body)
+        .map_err(|err| ApiError::bad_request(None, err.to_string()))?;
     let now = state.clock.now();
-    state.inbox.append(InboxAppend { channel_id: channel.id, body: body.to_vec(), received_at: now }).await?;
+    state
+        .inbox
+        .append(InboxAppend {
+            channel_id: channel.id,
+            body: body.to_vec(),
+            received_at: now,
+        })
+        .await?;
     state.metrics.webhook_latency(started.elapsed());
     Ok(StatusCode::OK)
 }

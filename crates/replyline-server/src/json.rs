@@ -40,6 +40,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::bad_request(field, message)
     })?;
-    de.end().map_err(|e| ApiError::bad_request(None, format!("invalid JSON body: {e}")))?;
+    de.end()
+        .map_err(|e| ApiError::bad_request(None, format!("invalid JSON body: {e}")))?;
     Ok(value)
 }

@@ -31,7 +31,10 @@ pub enum ServerError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Serve(std::io::Error),
     #[error("{0}")]
@@ -64,28 +67,47 @@ fn make_clock(config: &Config) -> Clock {
     match config.clock {
         ClockMode::System => Clock::System,
         ClockMode::Manual => {
-            tracing::warn!("!!! MANUAL CLOCK: time is frozen and moves only via POST /api/v1/clock/advance — never use this in production !!!");
-            eprintln!("WARNING: clock = \"manual\": time is frozen and moves only via POST /api/v1/clock/advance; not for production");
+            tracing::warn!(
+                "!!! MANUAL CLOCK: time is frozen and moves only via POST /api/v1/clock/advance — never use this in production !!!"
+            );
+            eprintln!(
+                "WARNING: clock = \"manual\": time is frozen and moves only via POST /api/v1/clock/advance; not for production"
+            );
             Clock::manual(config.manual_clock_start)
         }
     }
 }
 
 /// Creates the first admin when there are no employees; prints a generated password once.
-pub async fn bootstrap_admin(store: &dyn Store, config: &Config, clock: &Clock) -> Result<(), ServerError> {
+pub async fn bootstrap_admin(
+    store: &dyn Store,
+    config: &Config,
+    clock: &Clock,
+) -> Result<(), ServerError> {
     if store.employee_count().await? > 0 {
         return Ok(());
     }
-    let email = config.admin_email.clone().unwrap_or_else(|| "admin@localhost".into());
+    let email = config
+        .admin_email
+        .clone()
+        .unwrap_or_else(|| "admin@localhost".into());
     let (password, generated) = match &config.admin_password {
         Some(p) => (p.expose().to_owned(), false),
         None => (auth::random_hex(12), true),
     };
     let hash = auth::hash_password(&password).map_err(|e| ServerError::Setup(e.to_string()))?;
-    let new = NewEmployee { email: email.clone(), name: "Administrator".into(), role: "admin".into(), password_hash: Some(hash), ..NewEmployee::default() };
+    let new = NewEmployee {
+        email: email.clone(),
+        name: "Administrator".into(),
+        role: "admin".into(),
+        password_hash: Some(hash),
+        ..NewEmployee::default()
+    };
     store.create_employee(new, clock.now()).await?;
     if generated {
-        println!("created the first admin: email {email}, password {password} (shown once; change it)");
+        println!(
+            "created the first admin: email {email}, password {password} (shown once; change it)"
+        );
     } else {
         tracing::info!(%email, "created the first admin");
     }
@@ -99,11 +121,20 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     bootstrap_admin(store.as_ref(), &config, &clock).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
-        .map_err(|source| ServerError::Bind { addr: config.listen.clone(), source })?;
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen.clone(),
+            source,
+        })?;
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let metrics = Arc::new(Metrics::default());
     let (worker, outbox) = outbox::outbox(store.clone(), clock.clone(), metrics.clone());
-    let (driver, driver_handle) = driver::driver(store.clone(), clock.clone(), config.company_name.clone(), metrics.clone(), outbox.clone());
+    let (driver, driver_handle) = driver::driver(
+        store.clone(),
+        clock.clone(),
+        config.company_name.clone(),
+        metrics.clone(),
+        outbox.clone(),
+    );
     let wake = driver_handle.clone();
     let inbox = ingest::InboxBatcher::start(store.clone(), move || wake.inbox_ready());
     tokio::spawn(worker.run());
@@ -121,7 +152,11 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     println!("listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    Ok(Running { addr, state, server })
+    Ok(Running {
+        addr,
+        state,
+        server,
+    })
 }
 
 /// `replyline serve`: runs until the process is stopped.

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 const LATENCY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
@@ -54,12 +54,14 @@ impl Metrics {
             }
         }
         self.webhook_count.fetch_add(1, Ordering::Relaxed);
-        self.webhook_sum_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.webhook_sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// A deadline fired `late` after it was due.
     pub fn lateness(&self, late: Duration) {
-        self.lateness_sum_millis.fetch_add(late.as_millis() as u64, Ordering::Relaxed);
+        self.lateness_sum_millis
+            .fetch_add(late.as_millis() as u64, Ordering::Relaxed);
         self.lateness_count.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -67,31 +69,90 @@ impl Metrics {
     pub fn render(&self, gauges: replyline_store::Gauges) -> String {
         let mut out = String::new();
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let _ = writeln!(out, "# TYPE replyline_messages_in_total counter\nreplyline_messages_in_total {}", load(&self.messages_in));
-        let _ = writeln!(out, "# TYPE replyline_messages_duplicate_total counter\nreplyline_messages_duplicate_total {}", load(&self.messages_duplicate));
+        let _ = writeln!(
+            out,
+            "# TYPE replyline_messages_in_total counter\nreplyline_messages_in_total {}",
+            load(&self.messages_in)
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE replyline_messages_duplicate_total counter\nreplyline_messages_duplicate_total {}",
+            load(&self.messages_duplicate)
+        );
         let _ = writeln!(out, "# TYPE replyline_messages_out_total counter");
-        for (outcome, n) in self.outbound.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let _ = writeln!(out, "replyline_messages_out_total{{outcome=\"{outcome}\"}} {n}");
+        for (outcome, n) in self
+            .outbound
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "replyline_messages_out_total{{outcome=\"{outcome}\"}} {n}"
+            );
         }
         let _ = writeln!(out, "# TYPE replyline_rule_decisions_total counter");
-        for ((rule, outcome), n) in self.rule_firings.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let _ = writeln!(out, "replyline_rule_decisions_total{{rule=\"{rule}\",outcome=\"{outcome}\"}} {n}");
+        for ((rule, outcome), n) in self
+            .rule_firings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "replyline_rule_decisions_total{{rule=\"{rule}\",outcome=\"{outcome}\"}} {n}"
+            );
         }
-        let _ = writeln!(out, "# TYPE replyline_notifications_total counter\nreplyline_notifications_total {}", load(&self.notifications));
+        let _ = writeln!(
+            out,
+            "# TYPE replyline_notifications_total counter\nreplyline_notifications_total {}",
+            load(&self.notifications)
+        );
         let _ = writeln!(out, "# TYPE replyline_webhook_latency_seconds histogram");
         for (bucket, bound) in self.webhook_buckets.iter().zip(LATENCY_BUCKETS) {
-            let _ = writeln!(out, "replyline_webhook_latency_seconds_bucket{{le=\"{bound}\"}} {}", load(bucket));
+            let _ = writeln!(
+                out,
+                "replyline_webhook_latency_seconds_bucket{{le=\"{bound}\"}} {}",
+                load(bucket)
+            );
         }
         let count = load(&self.webhook_count);
-        let _ = writeln!(out, "replyline_webhook_latency_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "replyline_webhook_latency_seconds_sum {}", load(&self.webhook_sum_micros) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "replyline_webhook_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "replyline_webhook_latency_seconds_sum {}",
+            load(&self.webhook_sum_micros) as f64 / 1e6
+        );
         let _ = writeln!(out, "replyline_webhook_latency_seconds_count {count}");
         let _ = writeln!(out, "# TYPE replyline_deadline_lateness_seconds summary");
-        let _ = writeln!(out, "replyline_deadline_lateness_seconds_sum {}", load(&self.lateness_sum_millis) as f64 / 1e3);
-        let _ = writeln!(out, "replyline_deadline_lateness_seconds_count {}", load(&self.lateness_count));
-        let _ = writeln!(out, "# TYPE replyline_outbox_depth gauge\nreplyline_outbox_depth {}", gauges.outbox_depth);
-        let _ = writeln!(out, "# TYPE replyline_pending_deadlines gauge\nreplyline_pending_deadlines {}", gauges.pending_deadlines);
-        let _ = writeln!(out, "# TYPE replyline_inbox_pending gauge\nreplyline_inbox_pending {}", gauges.inbox_pending);
+        let _ = writeln!(
+            out,
+            "replyline_deadline_lateness_seconds_sum {}",
+            load(&self.lateness_sum_millis) as f64 / 1e3
+        );
+        let _ = writeln!(
+            out,
+            "replyline_deadline_lateness_seconds_count {}",
+            load(&self.lateness_count)
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE replyline_outbox_depth gauge\nreplyline_outbox_depth {}",
+            gauges.outbox_depth
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE replyline_pending_deadlines gauge\nreplyline_pending_deadlines {}",
+            gauges.pending_deadlines
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE replyline_inbox_pending gauge\nreplyline_inbox_pending {}",
+            gauges.inbox_pending
+        );
         out
     }
 }

@@ -5,14 +5,14 @@
 //! records it as "delivery unknown" instead of resending.
 
 use crate::channel::WhatsappConfig;
-use crate::clock::{after, Clock};
+use crate::clock::{Clock, after};
 use crate::driver::channel_policy;
 use crate::metrics::Metrics;
 use replyline_store::{OutboxJob, OutboxOutcome, Store};
 use replyline_whatsapp::{ErrorClass, GraphClient, OutgoingBody, OutgoingMessage, SendError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// Give up after this many attempts.
 const MAX_ATTEMPTS: i64 = 10;
@@ -54,7 +54,11 @@ pub struct OutboxWorker {
 }
 
 /// Creates the worker and its handle.
-pub fn outbox(store: Arc<dyn Store>, clock: Clock, metrics: Arc<Metrics>) -> (OutboxWorker, OutboxHandle) {
+pub fn outbox(
+    store: Arc<dyn Store>,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+) -> (OutboxWorker, OutboxHandle) {
     let wake = Arc::new(Notify::new());
     let (tx, rx) = mpsc::channel(64);
     let http = replyline_whatsapp::reqwest::Client::builder()
@@ -62,14 +66,22 @@ pub fn outbox(store: Arc<dyn Store>, clock: Clock, metrics: Arc<Metrics>) -> (Ou
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap_or_default();
-    let worker = OutboxWorker { store, clock, metrics, graph: GraphClient::new(http), wake: wake.clone(), drain: rx };
+    let worker = OutboxWorker {
+        store,
+        clock,
+        metrics,
+        graph: GraphClient::new(http),
+        wake: wake.clone(),
+        drain: rx,
+    };
     (worker, OutboxHandle { wake, drain: tx })
 }
 
 /// Exponential backoff for transient errors: 2 s · 2^(n-1), at most 10 minutes.
 fn transient_backoff(attempts: i64) -> u64 {
     let exp = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
-    2u64.saturating_mul(2u64.saturating_pow(exp)).min(MAX_BACKOFF_SECONDS)
+    2u64.saturating_mul(2u64.saturating_pow(exp))
+        .min(MAX_BACKOFF_SECONDS)
 }
 
 /// Backoff for the per-recipient pair rate limit: 4^n seconds, at most 10 minutes.
@@ -90,7 +102,10 @@ impl OutboxWorker {
     pub async fn run(mut self) {
         match self.store.recover_inflight(self.clock.now()).await {
             Ok(0) => {}
-            Ok(n) => tracing::warn!(rows = n, "outbox rows were in flight at shutdown; marked failed (delivery unknown)"),
+            Ok(n) => tracing::warn!(
+                rows = n,
+                "outbox rows were in flight at shutdown; marked failed (delivery unknown)"
+            ),
             Err(err) => tracing::error!(%err, "outbox recovery failed"),
         }
         loop {
@@ -153,7 +168,11 @@ impl OutboxWorker {
             OutboxOutcome::Skipped { .. } => "skipped",
         };
         self.metrics.outbound(label);
-        if let Err(err) = self.store.finish_outbox(job.id, outcome, self.clock.now()).await {
+        if let Err(err) = self
+            .store
+            .finish_outbox(job.id, outcome, self.clock.now())
+            .await
+        {
             tracing::error!(%err, outbox = job.id, "recording the send outcome failed");
         }
     }
@@ -161,21 +180,39 @@ impl OutboxWorker {
     async fn attempt(&self, job: &OutboxJob) -> OutboxOutcome {
         let m = &job.message;
         let body = match (&m.template, &m.template_language) {
-            (Some(name), Some(language)) => OutgoingBody::Template { name: name.clone(), language: language.clone() },
-            _ => OutgoingBody::Text { body: m.text.clone().unwrap_or_default() },
+            (Some(name), Some(language)) => OutgoingBody::Template {
+                name: name.clone(),
+                language: language.clone(),
+            },
+            _ => OutgoingBody::Text {
+                body: m.text.clone().unwrap_or_default(),
+            },
         };
         match self.send(job, body).await {
-            Ok(provider_id) => OutboxOutcome::Sent { provider_id, template: None },
+            Ok(provider_id) => OutboxOutcome::Sent {
+                provider_id,
+                template: None,
+            },
             Err(err) => self.on_error(job, err).await,
         }
     }
 
     async fn send(&self, job: &OutboxJob, body: OutgoingBody) -> Result<String, SendError> {
         let cfg = WhatsappConfig::of(&job.channel);
-        let msg = OutgoingMessage { to: job.contact_address.clone(), callback_data: Some(job.message.id.to_string()), body };
+        let msg = OutgoingMessage {
+            to: job.contact_address.clone(),
+            callback_data: Some(job.message.id.to_string()),
+            body,
+        };
         let sent = self
             .graph
-            .send(cfg.base_url(), cfg.version(), &cfg.phone_number_id, &cfg.access_token, &msg)
+            .send(
+                cfg.base_url(),
+                cfg.version(),
+                &cfg.phone_number_id,
+                &cfg.access_token,
+                &msg,
+            )
             .await?;
         Ok(sent.provider_id)
     }
@@ -185,38 +222,82 @@ impl OutboxWorker {
         tracing::warn!(message = job.message.id, class = %err.class, error = %err.message, "send failed");
         match err.class {
             ErrorClass::Transient | ErrorClass::PairRateLimit if job.attempts >= MAX_ATTEMPTS => {
-                OutboxOutcome::Failed { error: format!("gave up after {} attempts: {}", job.attempts, describe(&err)) }
+                OutboxOutcome::Failed {
+                    error: format!(
+                        "gave up after {} attempts: {}",
+                        job.attempts,
+                        describe(&err)
+                    ),
+                }
             }
             ErrorClass::Transient => {
-                let wait = err.retry_after.map_or(transient_backoff(job.attempts), |d| d.as_secs().max(1));
-                OutboxOutcome::Retry { at: after(now, wait), error: describe(&err) }
+                let wait = err
+                    .retry_after
+                    .map_or(transient_backoff(job.attempts), |d| d.as_secs().max(1));
+                OutboxOutcome::Retry {
+                    at: after(now, wait),
+                    error: describe(&err),
+                }
             }
-            ErrorClass::PairRateLimit => OutboxOutcome::Retry { at: after(now, pair_backoff(job.attempts)), error: describe(&err) },
+            ErrorClass::PairRateLimit => OutboxOutcome::Retry {
+                at: after(now, pair_backoff(job.attempts)),
+                error: describe(&err),
+            },
             ErrorClass::WindowClosed => self.template_fallback(job).await,
-            ErrorClass::Permanent => OutboxOutcome::Failed { error: describe(&err) },
+            ErrorClass::Permanent => OutboxOutcome::Failed {
+                error: describe(&err),
+            },
             ErrorClass::Auth | ErrorClass::Account => {
-                let status = if err.class == ErrorClass::Auth { "auth_failed" } else { "account_problem" };
-                if let Err(e) = self.store.set_channel_status(job.channel.id, status, Some(&describe(&err))).await {
+                let status = if err.class == ErrorClass::Auth {
+                    "auth_failed"
+                } else {
+                    "account_problem"
+                };
+                if let Err(e) = self
+                    .store
+                    .set_channel_status(job.channel.id, status, Some(&describe(&err)))
+                    .await
+                {
                     tracing::error!(%e, "flagging the channel failed");
                 }
-                tracing::error!(channel = job.channel.id, status, "channel halted: sending stopped until it is fixed");
-                OutboxOutcome::Failed { error: describe(&err) }
+                tracing::error!(
+                    channel = job.channel.id,
+                    status,
+                    "channel halted: sending stopped until it is fixed"
+                );
+                OutboxOutcome::Failed {
+                    error: describe(&err),
+                }
             }
-            ErrorClass::Ambiguous => OutboxOutcome::Failed { error: "delivery unknown (timeout)".into() },
+            ErrorClass::Ambiguous => OutboxOutcome::Failed {
+                error: "delivery unknown (timeout)".into(),
+            },
         }
     }
 
     /// 131047: an automatic message goes out as its configured template; otherwise it is skipped.
     async fn template_fallback(&self, job: &OutboxJob) -> OutboxOutcome {
-        let skipped = OutboxOutcome::Skipped { reason: "outside_24h_window".into() };
+        let skipped = OutboxOutcome::Skipped {
+            reason: "outside_24h_window".into(),
+        };
         if job.message.kind == "employee" || job.message.template.is_some() {
             return skipped;
         }
-        let Some((name, language)) = template_for(job) else { return skipped };
-        let body = OutgoingBody::Template { name: name.clone(), language: language.clone() };
+        let Some((name, language)) = template_for(job) else {
+            return skipped;
+        };
+        let body = OutgoingBody::Template {
+            name: name.clone(),
+            language: language.clone(),
+        };
         match self.send(job, body).await {
-            Ok(provider_id) => OutboxOutcome::Sent { provider_id, template: Some((name, language)) },
-            Err(err) => OutboxOutcome::Failed { error: describe(&err) },
+            Ok(provider_id) => OutboxOutcome::Sent {
+                provider_id,
+                template: Some((name, language)),
+            },
+            Err(err) => OutboxOutcome::Failed {
+                error: describe(&err),
+            },
         }
     }
 }

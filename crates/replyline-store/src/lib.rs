@@ -60,7 +60,12 @@ pub trait Store: Send + Sync + 'static {
     async fn employee_by_email(&self, email: &str) -> StoreResult<Option<Employee>>;
     async fn employees(&self) -> StoreResult<Vec<Employee>>;
     async fn update_employee(&self, id: Id, patch: EmployeePatch) -> StoreResult<Employee>;
-    async fn create_token(&self, employee_id: Id, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    async fn create_token(
+        &self,
+        employee_id: Id,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// The active employee owning a token hash.
     async fn employee_by_token(&self, token_hash: &str) -> StoreResult<Option<Employee>>;
 
@@ -70,7 +75,12 @@ pub trait Store: Send + Sync + 'static {
     async fn channels(&self) -> StoreResult<Vec<Channel>>;
     async fn update_channel(&self, id: Id, patch: ChannelPatch) -> StoreResult<Channel>;
     async fn delete_channel(&self, id: Id) -> StoreResult<()>;
-    async fn set_channel_status(&self, id: Id, status: &str, reason: Option<&str>) -> StoreResult<()>;
+    async fn set_channel_status(
+        &self,
+        id: Id,
+        status: &str,
+        reason: Option<&str>,
+    ) -> StoreResult<()>;
 
     // --- inbox (durable webhook bodies) ---
     /// Appends webhook bodies in one transaction (group commit).
@@ -79,16 +89,37 @@ pub trait Store: Send + Sync + 'static {
     async fn pending_inbox(&self, limit: i64) -> StoreResult<Vec<InboxItem>>;
 
     // --- contacts and conversations ---
-    async fn upsert_contact(&self, channel_id: Id, address: &str, name: Option<&str>, inbound_at: Option<Timestamp>) -> StoreResult<Contact>;
-    async fn contact_by_address(&self, channel_id: Id, address: &str) -> StoreResult<Option<Contact>>;
+    async fn upsert_contact(
+        &self,
+        channel_id: Id,
+        address: &str,
+        name: Option<&str>,
+        inbound_at: Option<Timestamp>,
+    ) -> StoreResult<Contact>;
+    async fn contact_by_address(
+        &self,
+        channel_id: Id,
+        address: &str,
+    ) -> StoreResult<Option<Contact>>;
     async fn inbound_exists(&self, channel_id: Id, provider_id: &str) -> StoreResult<bool>;
     /// The contact's newest conversation on the channel.
-    async fn latest_conversation(&self, channel_id: Id, contact_id: Id) -> StoreResult<Option<ConversationRecord>>;
+    async fn latest_conversation(
+        &self,
+        channel_id: Id,
+        contact_id: Id,
+    ) -> StoreResult<Option<ConversationRecord>>;
     async fn conversation(&self, id: Id) -> StoreResult<Option<ConversationRecord>>;
-    async fn conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<ConversationRecord>>;
+    async fn conversations(
+        &self,
+        filter: &ConversationFilter,
+    ) -> StoreResult<Vec<ConversationRecord>>;
     async fn open_conversations(&self, channel_id: Id) -> StoreResult<Vec<ConversationRecord>>;
     /// Conversations whose deadline is at or before `now`, earliest first.
-    async fn due_conversations(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<ConversationRecord>>;
+    async fn due_conversations(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<ConversationRecord>>;
     /// The earliest pending deadline.
     async fn next_due_at(&self) -> StoreResult<Option<Timestamp>>;
 
@@ -99,9 +130,18 @@ pub trait Store: Send + Sync + 'static {
     async fn messages(&self, conversation_id: Id) -> StoreResult<Vec<Message>>;
     async fn message(&self, id: Id) -> StoreResult<Option<Message>>;
     async fn events(&self, conversation_id: Id) -> StoreResult<Vec<Event>>;
-    async fn notifications(&self, manager_id: Id, unread_only: bool) -> StoreResult<Vec<NotificationRecord>>;
+    async fn notifications(
+        &self,
+        manager_id: Id,
+        unread_only: bool,
+    ) -> StoreResult<Vec<NotificationRecord>>;
     /// Marks a notification of `manager_id` read; false when there is none.
-    async fn mark_notification_read(&self, id: Id, manager_id: Id, now: Timestamp) -> StoreResult<bool>;
+    async fn mark_notification_read(
+        &self,
+        id: Id,
+        manager_id: Id,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
     // --- outbox ---
     /// Recovers rows left in flight by a crash: their outcome is unknown, so they are failed, never resent.
@@ -109,7 +149,12 @@ pub trait Store: Send + Sync + 'static {
     /// Claims due rows of active channels and marks them in flight, in one transaction.
     async fn claim_outbox(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<OutboxJob>>;
     /// Records the outcome of a claimed row.
-    async fn finish_outbox(&self, outbox_id: Id, outcome: OutboxOutcome, now: Timestamp) -> StoreResult<()>;
+    async fn finish_outbox(
+        &self,
+        outbox_id: Id,
+        outcome: OutboxOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// The earliest pending row's attempt time (active channels only).
     async fn next_outbox_at(&self) -> StoreResult<Option<Timestamp>>;
 

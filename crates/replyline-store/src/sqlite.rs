@@ -66,10 +66,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        if let Some(dir) = options.get_filename().parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
-            }
+        if let Some(dir) = options
+            .get_filename()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -79,7 +81,10 @@ impl SqliteStore {
         let reader = if store_is_memory {
             writer.clone()
         } else {
-            SqlitePoolOptions::new().max_connections(4).connect_with(options).await?
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await?
         };
         let store = Self { writer, reader };
         store.migrate().await?;
@@ -110,7 +115,8 @@ impl SqliteStore {
     }
 }
 
-const EMPLOYEE_COLS: &str = "id, email, name, display_name, role, manager_id, password_hash, telegram_chat_id, active";
+const EMPLOYEE_COLS: &str =
+    "id, email, name, display_name, role, manager_id, password_hash, telegram_chat_id, active";
 
 fn employee(row: &SqliteRow) -> StoreResult<Employee> {
     Ok(Employee {
@@ -126,7 +132,8 @@ fn employee(row: &SqliteRow) -> StoreResult<Employee> {
     })
 }
 
-const CHANNEL_COLS: &str = "id, kind, name, config, settings, status, status_reason, last_webhook_at, created_at";
+const CHANNEL_COLS: &str =
+    "id, kind, name, config, settings, status, status_reason, last_webhook_at, created_at";
 
 fn channel(row: &SqliteRow) -> StoreResult<Channel> {
     Ok(Channel {
@@ -228,7 +235,11 @@ fn notification(row: &SqliteRow) -> StoreResult<NotificationRecord> {
 
 type Tx<'a> = Transaction<'a, Sqlite>;
 
-async fn write_conversation(tx: &mut Tx<'_>, w: &ConversationWrite, now: Timestamp) -> StoreResult<(Id, Vec<Id>, usize)> {
+async fn write_conversation(
+    tx: &mut Tx<'_>,
+    w: &ConversationWrite,
+    now: Timestamp,
+) -> StoreResult<(Id, Vec<Id>, usize)> {
     let id = match w.id {
         Some(id) => {
             sqlx::query(
@@ -340,11 +351,13 @@ async fn write_conversation(tx: &mut Tx<'_>, w: &ConversationWrite, now: Timesta
 /// Applies a delivery status, never downgrading; true when the message changed.
 async fn apply_status(tx: &mut Tx<'_>, s: &StatusWrite, now: Timestamp) -> StoreResult<bool> {
     let by_ours = match s.message_id {
-        Some(id) => sqlx::query("SELECT id, status FROM messages WHERE id = ? AND channel_id = ? AND direction = 'out'")
-            .bind(id)
-            .bind(s.channel_id)
-            .fetch_optional(&mut **tx)
-            .await?,
+        Some(id) => sqlx::query(
+            "SELECT id, status FROM messages WHERE id = ? AND channel_id = ? AND direction = 'out'",
+        )
+        .bind(id)
+        .bind(s.channel_id)
+        .fetch_optional(&mut **tx)
+        .await?,
         None => None,
     };
     let row = match by_ours {
@@ -358,14 +371,19 @@ async fn apply_status(tx: &mut Tx<'_>, s: &StatusWrite, now: Timestamp) -> Store
     let Some(row) = row else { return Ok(false) };
     let id: Id = row.try_get("id")?;
     let current: String = row.try_get("status")?;
-    sqlx::query("INSERT OR IGNORE INTO status_events (message_id, status, at, error) VALUES (?, ?, ?, ?)")
-        .bind(id)
-        .bind(&s.status)
-        .bind(ms(now))
-        .bind(&s.error)
-        .execute(&mut **tx)
-        .await?;
-    let updatable = matches!(current.as_str(), "queued" | "sent" | "delivered" | "failed" | "read");
+    sqlx::query(
+        "INSERT OR IGNORE INTO status_events (message_id, status, at, error) VALUES (?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(&s.status)
+    .bind(ms(now))
+    .bind(&s.error)
+    .execute(&mut **tx)
+    .await?;
+    let updatable = matches!(
+        current.as_str(),
+        "queued" | "sent" | "delivered" | "failed" | "read"
+    );
     if !updatable || status_rank(&s.status) <= status_rank(&current) {
         return Ok(false);
     }
@@ -391,7 +409,9 @@ impl Store for SqliteStore {
     }
 
     async fn employee_count(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM employees").fetch_one(&self.reader).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM employees")
+            .fetch_one(&self.reader)
+            .await?)
     }
 
     async fn create_employee(&self, new: NewEmployee, now: Timestamp) -> StoreResult<Employee> {
@@ -410,7 +430,9 @@ impl Store for SqliteStore {
         .fetch_one(&self.writer)
         .await
         .map_err(conflict)?;
-        self.employee_on(&self.writer, id).await?.ok_or(StoreError::NotFound)
+        self.employee_on(&self.writer, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn employee(&self, id: Id) -> StoreResult<Option<Employee>> {
@@ -419,7 +441,10 @@ impl Store for SqliteStore {
 
     async fn employee_by_email(&self, email: &str) -> StoreResult<Option<Employee>> {
         let sql = format!("SELECT {EMPLOYEE_COLS} FROM employees WHERE email = ?");
-        let row = sqlx::query(&sql).bind(email).fetch_optional(&self.reader).await?;
+        let row = sqlx::query(&sql)
+            .bind(email)
+            .fetch_optional(&self.reader)
+            .await?;
         row.as_ref().map(employee).transpose()
     }
 
@@ -433,15 +458,35 @@ impl Store for SqliteStore {
         let mut tx = self.writer.begin().await?;
         let sql = format!("SELECT {EMPLOYEE_COLS} FROM employees WHERE id = ?");
         let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await?;
-        let mut e = row.as_ref().map(employee).transpose()?.ok_or(StoreError::NotFound)?;
-        if let Some(v) = p.email { e.email = v; }
-        if let Some(v) = p.name { e.name = v; }
-        if let Some(v) = p.display_name { e.display_name = v; }
-        if let Some(v) = p.role { e.role = v; }
-        if let Some(v) = p.manager_id { e.manager_id = v; }
-        if let Some(v) = p.password_hash { e.password_hash = Some(v); }
-        if let Some(v) = p.telegram_chat_id { e.telegram_chat_id = v; }
-        if let Some(v) = p.active { e.active = v; }
+        let mut e = row
+            .as_ref()
+            .map(employee)
+            .transpose()?
+            .ok_or(StoreError::NotFound)?;
+        if let Some(v) = p.email {
+            e.email = v;
+        }
+        if let Some(v) = p.name {
+            e.name = v;
+        }
+        if let Some(v) = p.display_name {
+            e.display_name = v;
+        }
+        if let Some(v) = p.role {
+            e.role = v;
+        }
+        if let Some(v) = p.manager_id {
+            e.manager_id = v;
+        }
+        if let Some(v) = p.password_hash {
+            e.password_hash = Some(v);
+        }
+        if let Some(v) = p.telegram_chat_id {
+            e.telegram_chat_id = v;
+        }
+        if let Some(v) = p.active {
+            e.active = v;
+        }
         sqlx::query(
             "UPDATE employees SET email = ?, name = ?, display_name = ?, role = ?, manager_id = ?, password_hash = ?, \
              telegram_chat_id = ?, active = ? WHERE id = ?",
@@ -459,13 +504,21 @@ impl Store for SqliteStore {
         .await
         .map_err(conflict)?;
         if !e.active {
-            sqlx::query("DELETE FROM tokens WHERE employee_id = ?").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM tokens WHERE employee_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(e)
     }
 
-    async fn create_token(&self, employee_id: Id, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+    async fn create_token(
+        &self,
+        employee_id: Id,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO tokens (hash, employee_id, created_at) VALUES (?, ?, ?)")
             .bind(token_hash)
             .bind(employee_id)
@@ -479,9 +532,16 @@ impl Store for SqliteStore {
     async fn employee_by_token(&self, token_hash: &str) -> StoreResult<Option<Employee>> {
         let sql = format!(
             "SELECT {} FROM employees e JOIN tokens t ON t.employee_id = e.id WHERE t.hash = ? AND e.active = 1",
-            EMPLOYEE_COLS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
+            EMPLOYEE_COLS
+                .split(", ")
+                .map(|c| format!("e.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-        let row = sqlx::query(&sql).bind(token_hash).fetch_optional(&self.reader).await?;
+        let row = sqlx::query(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.reader)
+            .await?;
         row.as_ref().map(employee).transpose()
     }
 
@@ -497,7 +557,9 @@ impl Store for SqliteStore {
         .fetch_one(&self.writer)
         .await
         .map_err(conflict)?;
-        self.channel_on(&self.writer, id).await?.ok_or(StoreError::NotFound)
+        self.channel_on(&self.writer, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn channel(&self, id: Id) -> StoreResult<Option<Channel>> {
@@ -526,7 +588,9 @@ impl Store for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        self.channel_on(&self.writer, id).await?.ok_or(StoreError::NotFound)
+        self.channel_on(&self.writer, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn delete_channel(&self, id: Id) -> StoreResult<()> {
@@ -540,7 +604,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn set_channel_status(&self, id: Id, status: &str, reason: Option<&str>) -> StoreResult<()> {
+    async fn set_channel_status(
+        &self,
+        id: Id,
+        status: &str,
+        reason: Option<&str>,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE channels SET status = ?, status_reason = ? WHERE id = ?")
             .bind(status)
             .bind(reason)
@@ -586,7 +655,13 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn upsert_contact(&self, channel_id: Id, address: &str, name: Option<&str>, inbound_at: Option<Timestamp>) -> StoreResult<Contact> {
+    async fn upsert_contact(
+        &self,
+        channel_id: Id,
+        address: &str,
+        name: Option<&str>,
+        inbound_at: Option<Timestamp>,
+    ) -> StoreResult<Contact> {
         let row = sqlx::query(
             "INSERT INTO contacts (channel_id, address, name, last_inbound_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (channel_id, address) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
@@ -606,7 +681,11 @@ impl Store for SqliteStore {
         Ok(c)
     }
 
-    async fn contact_by_address(&self, channel_id: Id, address: &str) -> StoreResult<Option<Contact>> {
+    async fn contact_by_address(
+        &self,
+        channel_id: Id,
+        address: &str,
+    ) -> StoreResult<Option<Contact>> {
         let row = sqlx::query("SELECT id, channel_id, address, name, NULLIF(last_inbound_at, 0) AS last_inbound_at FROM contacts WHERE channel_id = ? AND address = ?")
             .bind(channel_id)
             .bind(address)
@@ -616,23 +695,38 @@ impl Store for SqliteStore {
     }
 
     async fn inbound_exists(&self, channel_id: Id, provider_id: &str) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM messages WHERE channel_id = ? AND provider_id = ? AND direction = 'in'")
-            .bind(channel_id)
-            .bind(provider_id)
-            .fetch_optional(&self.writer)
-            .await?;
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM messages WHERE channel_id = ? AND provider_id = ? AND direction = 'in'",
+        )
+        .bind(channel_id)
+        .bind(provider_id)
+        .fetch_optional(&self.writer)
+        .await?;
         Ok(found.is_some())
     }
 
-    async fn latest_conversation(&self, channel_id: Id, contact_id: Id) -> StoreResult<Option<ConversationRecord>> {
-        let sql = format!("{CONVERSATION_SELECT} WHERE c.channel_id = ? AND c.contact_id = ? ORDER BY c.id DESC LIMIT 1");
-        let row = sqlx::query(&sql).bind(channel_id).bind(contact_id).fetch_optional(&self.writer).await?;
+    async fn latest_conversation(
+        &self,
+        channel_id: Id,
+        contact_id: Id,
+    ) -> StoreResult<Option<ConversationRecord>> {
+        let sql = format!(
+            "{CONVERSATION_SELECT} WHERE c.channel_id = ? AND c.contact_id = ? ORDER BY c.id DESC LIMIT 1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(channel_id)
+            .bind(contact_id)
+            .fetch_optional(&self.writer)
+            .await?;
         row.as_ref().map(conversation).transpose()
     }
 
     async fn conversation(&self, id: Id) -> StoreResult<Option<ConversationRecord>> {
         let sql = format!("{CONVERSATION_SELECT} WHERE c.id = ?");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.writer).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.writer)
+            .await?;
         row.as_ref().map(conversation).transpose()
     }
 
@@ -651,21 +745,37 @@ impl Store for SqliteStore {
     }
 
     async fn open_conversations(&self, channel_id: Id) -> StoreResult<Vec<ConversationRecord>> {
-        let sql = format!("{CONVERSATION_SELECT} WHERE c.channel_id = ? AND c.status = 'open' ORDER BY c.id");
-        let rows = sqlx::query(&sql).bind(channel_id).fetch_all(&self.writer).await?;
+        let sql = format!(
+            "{CONVERSATION_SELECT} WHERE c.channel_id = ? AND c.status = 'open' ORDER BY c.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(channel_id)
+            .fetch_all(&self.writer)
+            .await?;
         rows.iter().map(conversation).collect()
     }
 
-    async fn due_conversations(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<ConversationRecord>> {
-        let sql = format!("{CONVERSATION_SELECT} WHERE c.due_at IS NOT NULL AND c.due_at <= ? ORDER BY c.due_at, c.id LIMIT ?");
-        let rows = sqlx::query(&sql).bind(ms(now)).bind(limit).fetch_all(&self.writer).await?;
+    async fn due_conversations(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<ConversationRecord>> {
+        let sql = format!(
+            "{CONVERSATION_SELECT} WHERE c.due_at IS NOT NULL AND c.due_at <= ? ORDER BY c.due_at, c.id LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ms(now))
+            .bind(limit)
+            .fetch_all(&self.writer)
+            .await?;
         rows.iter().map(conversation).collect()
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<Timestamp>> {
-        let v: Option<i64> = sqlx::query_scalar("SELECT MIN(due_at) FROM conversations WHERE due_at IS NOT NULL")
-            .fetch_one(&self.writer)
-            .await?;
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(due_at) FROM conversations WHERE due_at IS NOT NULL")
+                .fetch_one(&self.writer)
+                .await?;
         opt_ts(v)
     }
 
@@ -711,14 +821,21 @@ impl Store for SqliteStore {
     }
 
     async fn messages(&self, conversation_id: Id) -> StoreResult<Vec<Message>> {
-        let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ? ORDER BY id");
-        let rows = sqlx::query(&sql).bind(conversation_id).fetch_all(&self.reader).await?;
+        let sql =
+            format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ? ORDER BY id");
+        let rows = sqlx::query(&sql)
+            .bind(conversation_id)
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter().map(message).collect()
     }
 
     async fn message(&self, id: Id) -> StoreResult<Option<Message>> {
         let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.writer).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.writer)
+            .await?;
         row.as_ref().map(message).transpose()
     }
 
@@ -730,7 +847,11 @@ impl Store for SqliteStore {
         rows.iter().map(event).collect()
     }
 
-    async fn notifications(&self, manager_id: Id, unread_only: bool) -> StoreResult<Vec<NotificationRecord>> {
+    async fn notifications(
+        &self,
+        manager_id: Id,
+        unread_only: bool,
+    ) -> StoreResult<Vec<NotificationRecord>> {
         let rows = sqlx::query(
             "SELECT n.id, n.conversation_id, c.contact_id, n.reason, n.employee_id, n.manager_id, n.wait_started_at, \
              n.waited_seconds, n.created_at, n.read_at FROM notifications n JOIN conversations c ON c.id = n.conversation_id \
@@ -743,7 +864,12 @@ impl Store for SqliteStore {
         rows.iter().map(notification).collect()
     }
 
-    async fn mark_notification_read(&self, id: Id, manager_id: Id, now: Timestamp) -> StoreResult<bool> {
+    async fn mark_notification_read(
+        &self,
+        id: Id,
+        manager_id: Id,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE notifications SET read_at = COALESCE(read_at, ?) WHERE id = ? AND manager_id = ?")
             .bind(ms(now))
             .bind(id)
@@ -761,10 +887,12 @@ impl Store for SqliteStore {
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
-        let done = sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE state = 'inflight'")
-            .bind(error)
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'failed', last_error = ? WHERE state = 'inflight'",
+        )
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
     }
@@ -785,14 +913,28 @@ impl Store for SqliteStore {
         let mut jobs = Vec::with_capacity(rows.len());
         for row in rows {
             let outbox_id: Id = row.try_get("outbox_id")?;
-            sqlx::query("UPDATE outbox SET state = 'inflight', attempts = attempts + 1 WHERE id = ?")
-                .bind(outbox_id)
-                .execute(&mut *tx)
-                .await?;
-            let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = (SELECT message_id FROM outbox WHERE id = ?)");
-            let m = message(&sqlx::query(&sql).bind(outbox_id).fetch_one(&mut *tx).await?)?;
+            sqlx::query(
+                "UPDATE outbox SET state = 'inflight', attempts = attempts + 1 WHERE id = ?",
+            )
+            .bind(outbox_id)
+            .execute(&mut *tx)
+            .await?;
+            let sql = format!(
+                "SELECT {MESSAGE_COLS} FROM messages WHERE id = (SELECT message_id FROM outbox WHERE id = ?)"
+            );
+            let m = message(
+                &sqlx::query(&sql)
+                    .bind(outbox_id)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            )?;
             let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = ?");
-            let ch = channel(&sqlx::query(&sql).bind(m.channel_id).fetch_one(&mut *tx).await?)?;
+            let ch = channel(
+                &sqlx::query(&sql)
+                    .bind(m.channel_id)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            )?;
             jobs.push(OutboxJob {
                 id: outbox_id,
                 attempts: row.try_get("attempts")?,
@@ -805,7 +947,12 @@ impl Store for SqliteStore {
         Ok(jobs)
     }
 
-    async fn finish_outbox(&self, outbox_id: Id, outcome: OutboxOutcome, now: Timestamp) -> StoreResult<()> {
+    async fn finish_outbox(
+        &self,
+        outbox_id: Id,
+        outcome: OutboxOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         let message_id: Id = sqlx::query_scalar("SELECT message_id FROM outbox WHERE id = ?")
             .bind(outbox_id)
@@ -813,15 +960,23 @@ impl Store for SqliteStore {
             .await?
             .ok_or(StoreError::NotFound)?;
         match outcome {
-            OutboxOutcome::Sent { provider_id, template } => {
-                sqlx::query("UPDATE outbox SET state = 'done' WHERE id = ?").bind(outbox_id).execute(&mut *tx).await?;
+            OutboxOutcome::Sent {
+                provider_id,
+                template,
+            } => {
+                sqlx::query("UPDATE outbox SET state = 'done' WHERE id = ?")
+                    .bind(outbox_id)
+                    .execute(&mut *tx)
+                    .await?;
                 if let Some((name, language)) = template {
-                    sqlx::query("UPDATE messages SET template = ?, template_language = ? WHERE id = ?")
-                        .bind(name)
-                        .bind(language)
-                        .bind(message_id)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "UPDATE messages SET template = ?, template_language = ? WHERE id = ?",
+                    )
+                    .bind(name)
+                    .bind(language)
+                    .bind(message_id)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 // A status webhook may have arrived first: never downgrade.
                 sqlx::query(
@@ -848,12 +1003,14 @@ impl Store for SqliteStore {
                     .bind(outbox_id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("UPDATE messages SET status = 'failed', error = ?, updated_at = ? WHERE id = ?")
-                    .bind(&error)
-                    .bind(ms(now))
-                    .bind(message_id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE messages SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
+                )
+                .bind(&error)
+                .bind(ms(now))
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?;
             }
             OutboxOutcome::Skipped { reason } => {
                 sqlx::query("UPDATE outbox SET state = 'skipped', last_error = ? WHERE id = ?")

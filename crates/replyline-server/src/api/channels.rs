@@ -2,15 +2,15 @@
 
 use super::dto::{ChannelDto, NewChannelRequest, PatchChannelRequest};
 use super::parse_id;
-use crate::auth::{authorize, Caller, Permission};
+use crate::auth::{Caller, Permission, authorize};
 use crate::channel::WhatsappConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use replyline_engine::{Policy, Settings};
 use replyline_store::{Channel, ChannelPatch, NewChannel};
 use serde_json::Value;
@@ -18,13 +18,23 @@ use serde_json::Value;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/channels", get(list).post(create))
-        .route("/api/v1/channels/{id}", get(read).patch(update).delete(remove))
-        .route("/api/v1/channels/{id}/settings", get(read_settings).put(write_settings))
+        .route(
+            "/api/v1/channels/{id}",
+            get(read).patch(update).delete(remove),
+        )
+        .route(
+            "/api/v1/channels/{id}/settings",
+            get(read_settings).put(write_settings),
+        )
 }
 
 async fn find(state: &AppState, id: &str) -> ApiResult<Channel> {
     let id = parse_id(id, "channel")?;
-    state.store.channel(id).await?.ok_or_else(|| ApiError::not_found("channel"))
+    state
+        .store
+        .channel(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel"))
 }
 
 fn required(field: &str, value: &str) -> ApiResult<()> {
@@ -46,22 +56,42 @@ fn check_url(field: &str, value: Option<&str>) -> ApiResult<()> {
 /// Every channel.
 #[utoipa::path(get, path = "/api/v1/channels", tag = "channels", security(("bearer" = [])),
     responses((status = 200, body = Vec<ChannelDto>), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<ChannelDto>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<Vec<ChannelDto>>> {
     authorize(&caller, Permission::Converse)?;
     let channels = state.store.channels().await?;
-    Ok(axum::Json(channels.into_iter().map(|c| ChannelDto::new(c, &state.public_url)).collect()))
+    Ok(axum::Json(
+        channels
+            .into_iter()
+            .map(|c| ChannelDto::new(c, &state.public_url))
+            .collect(),
+    ))
 }
 
 /// Connects a channel (admins only). Secrets are stored, never returned.
 #[utoipa::path(post, path = "/api/v1/channels", tag = "channels", security(("bearer" = [])), request_body = NewChannelRequest,
     responses((status = 201, body = ChannelDto), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create(State(state): State<AppState>, caller: Caller, Json(req): Json<NewChannelRequest>) -> ApiResult<(StatusCode, axum::Json<ChannelDto>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<NewChannelRequest>,
+) -> ApiResult<(StatusCode, axum::Json<ChannelDto>)> {
     authorize(&caller, Permission::Administer)?;
     if req.kind != "whatsapp" {
-        return Err(ApiError::validation("kind", format!("unsupported channel kind {:?} (supported: whatsapp)", req.kind)));
+        return Err(ApiError::validation(
+            "kind",
+            format!(
+                "unsupported channel kind {:?} (supported: whatsapp)",
+                req.kind
+            ),
+        ));
     }
     required("name", &req.name)?;
-    let wa = req.whatsapp.ok_or_else(|| ApiError::validation("whatsapp", "required for kind whatsapp"))?;
+    let wa = req
+        .whatsapp
+        .ok_or_else(|| ApiError::validation("whatsapp", "required for kind whatsapp"))?;
     required("whatsapp.phone_number_id", &wa.phone_number_id)?;
     required("whatsapp.access_token", &wa.access_token)?;
     required("whatsapp.app_secret", &wa.app_secret)?;
@@ -71,7 +101,9 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(req): Js
         Some(patch) => {
             let employees = state.store.employees().await?;
             let s = Settings::from_partial(patch)?;
-            Policy::new(s.clone(), |id| employees.iter().any(|e| e.id.to_string() == id.as_str()))?;
+            Policy::new(s.clone(), |id| {
+                employees.iter().any(|e| e.id.to_string() == id.as_str())
+            })?;
             s
         }
         None => Settings::default(),
@@ -91,37 +123,67 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(req): Js
         settings: serde_json::to_value(settings).unwrap_or(Value::Null),
     };
     let channel = state.store.create_channel(new, state.clock.now()).await?;
-    Ok((StatusCode::CREATED, axum::Json(ChannelDto::new(channel, &state.public_url))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ChannelDto::new(channel, &state.public_url)),
+    ))
 }
 
 /// One channel.
 #[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "channels", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ChannelDto), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<ChannelDto>> {
+pub async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ChannelDto>> {
     authorize(&caller, Permission::Converse)?;
-    Ok(axum::Json(ChannelDto::new(find(&state, &id).await?, &state.public_url)))
+    Ok(axum::Json(ChannelDto::new(
+        find(&state, &id).await?,
+        &state.public_url,
+    )))
 }
 
 /// Renames a channel or changes its connection; new credentials re-activate a halted channel (admins only).
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels", security(("bearer" = [])), params(("id" = String, Path)), request_body = PatchChannelRequest,
     responses((status = 200, body = ChannelDto), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(req): Json<PatchChannelRequest>) -> ApiResult<axum::Json<ChannelDto>> {
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<PatchChannelRequest>,
+) -> ApiResult<axum::Json<ChannelDto>> {
     authorize(&caller, Permission::Administer)?;
     let channel = find(&state, &id).await?;
     if let Some(name) = &req.name {
         required("name", name)?;
     }
-    let mut patch = ChannelPatch { name: req.name, ..ChannelPatch::default() };
+    let mut patch = ChannelPatch {
+        name: req.name,
+        ..ChannelPatch::default()
+    };
     if let Some(wa) = req.whatsapp {
         check_url("whatsapp.api_base_url", wa.api_base_url.as_deref())?;
         let mut cfg = WhatsappConfig::of(&channel);
         patch.reactivate = wa.access_token.is_some();
-        if let Some(v) = wa.phone_number_id { cfg.phone_number_id = v; }
-        if let Some(v) = wa.access_token { cfg.access_token = v; }
-        if let Some(v) = wa.app_secret { cfg.app_secret = v; }
-        if let Some(v) = wa.verify_token { cfg.verify_token = v; }
-        if let Some(v) = wa.api_base_url { cfg.api_base_url = Some(v); }
-        if let Some(v) = wa.api_version { cfg.api_version = Some(v); }
+        if let Some(v) = wa.phone_number_id {
+            cfg.phone_number_id = v;
+        }
+        if let Some(v) = wa.access_token {
+            cfg.access_token = v;
+        }
+        if let Some(v) = wa.app_secret {
+            cfg.app_secret = v;
+        }
+        if let Some(v) = wa.verify_token {
+            cfg.verify_token = v;
+        }
+        if let Some(v) = wa.api_base_url {
+            cfg.api_base_url = Some(v);
+        }
+        if let Some(v) = wa.api_version {
+            cfg.api_version = Some(v);
+        }
         patch.config = Some(serde_json::to_value(cfg).unwrap_or(Value::Null));
     }
     let updated = state.store.update_channel(channel.id, patch).await?;
@@ -133,7 +195,11 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// Disconnects a channel (admins only); its history stays.
 #[utoipa::path(delete, path = "/api/v1/channels/{id}", tag = "channels", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     authorize(&caller, Permission::Administer)?;
     let channel = find(&state, &id).await?;
     state.store.delete_channel(channel.id).await?;
@@ -144,11 +210,17 @@ pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// The channel's full messenger settings (SPEC §2).
 #[utoipa::path(get, path = "/api/v1/channels/{id}/settings", tag = "settings", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "full settings", body = Object), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn read_settings(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Value>> {
+pub async fn read_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
     authorize(&caller, Permission::Converse)?;
     let channel = find(&state, &id).await?;
     let settings = Settings::from_partial(&channel.settings)?;
-    Ok(axum::Json(serde_json::to_value(settings).unwrap_or(Value::Null)))
+    Ok(axum::Json(
+        serde_json::to_value(settings).unwrap_or(Value::Null),
+    ))
 }
 
 /// Changes any subset of groups and fields; open conversations follow at once (admins only).
@@ -156,9 +228,17 @@ pub async fn read_settings(State(state): State<AppState>, caller: Caller, Path(i
     request_body(content = Object, description = "any subset of the SPEC §2 settings"),
     responses((status = 200, description = "full settings", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn write_settings(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(patch): Json<Value>) -> ApiResult<axum::Json<Value>> {
+pub async fn write_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(patch): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
     authorize(&caller, Permission::Administer)?;
     let channel = find(&state, &id).await?;
-    let settings = state.driver.settings(channel.id, caller.id(), patch).await?;
+    let settings = state
+        .driver
+        .settings(channel.id, caller.id(), patch)
+        .await?;
     Ok(axum::Json(settings))
 }

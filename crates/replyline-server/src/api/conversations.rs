@@ -1,16 +1,18 @@
 //! Conversations: list, open, read, messages, notes, assign, close, timeline.
 
-use super::dto::{AssignRequest, ConversationDto, EventDto, MessageDto, OpenConversationRequest, TextRequest};
+use super::dto::{
+    AssignRequest, ConversationDto, EventDto, MessageDto, OpenConversationRequest, TextRequest,
+};
 use super::parse_id;
-use crate::auth::{authorize, Caller, Permission};
+use crate::auth::{Caller, Permission, authorize};
 use crate::driver::Act;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
 use replyline_store::{ConversationFilter, ConversationRecord, Id};
 use serde::Deserialize;
 
@@ -18,7 +20,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/conversations", get(list).post(open))
         .route("/api/v1/conversations/{id}", get(read))
-        .route("/api/v1/conversations/{id}/messages", get(messages).post(send))
+        .route(
+            "/api/v1/conversations/{id}/messages",
+            get(messages).post(send),
+        )
         .route("/api/v1/conversations/{id}/notes", post(note))
         .route("/api/v1/conversations/{id}/assign", post(assign))
         .route("/api/v1/conversations/{id}/close", post(close))
@@ -37,39 +42,62 @@ pub struct ListQuery {
 fn filter_id(field: &str, value: Option<&str>) -> ApiResult<Option<Id>> {
     value
         .filter(|v| !v.is_empty())
-        .map(|v| v.parse().map_err(|_| ApiError::bad_request(Some(field.into()), format!("{field}: not an id: {v:?}"))))
+        .map(|v| {
+            v.parse().map_err(|_| {
+                ApiError::bad_request(Some(field.into()), format!("{field}: not an id: {v:?}"))
+            })
+        })
         .transpose()
 }
 
 fn check_message(text: &str) -> ApiResult<()> {
     let n = text.chars().count();
     if text.trim().is_empty() || n > 4096 {
-        return Err(ApiError::validation("text", format!("must be 1 to 4096 characters, got {n}")));
+        return Err(ApiError::validation(
+            "text",
+            format!("must be 1 to 4096 characters, got {n}"),
+        ));
     }
     Ok(())
 }
 
 async fn find(state: &AppState, id: &str) -> ApiResult<ConversationRecord> {
     let id = parse_id(id, "conversation")?;
-    state.store.conversation(id).await?.ok_or_else(|| ApiError::not_found("conversation"))
+    state
+        .store
+        .conversation(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
 async fn message(state: &AppState, id: Option<Id>) -> ApiResult<MessageDto> {
     let id = id.ok_or_else(|| ApiError::Internal("no message was created".into()))?;
-    let m = state.store.message(id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let m = state
+        .store
+        .message(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("message"))?;
     Ok(m.into())
 }
 
 /// Conversations, newest first.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = Vec<ConversationDto>), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult<axum::Json<Vec<ConversationDto>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<axum::Json<Vec<ConversationDto>>> {
     authorize(&caller, Permission::Converse)?;
     let status = q.status.filter(|s| !s.is_empty());
-    if let Some(s) = &status {
-        if s != "open" && s != "closed" {
-            return Err(ApiError::bad_request(Some("status".into()), format!("status: expected open or closed, got {s:?}")));
-        }
+    if let Some(s) = &status
+        && s != "open"
+        && s != "closed"
+    {
+        return Err(ApiError::bad_request(
+            Some("status".into()),
+            format!("status: expected open or closed, got {s:?}"),
+        ));
     }
     let filter = ConversationFilter {
         status,
@@ -83,23 +111,42 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query
 /// Opens a conversation by writing first; the caller becomes its assignee.
 #[utoipa::path(post, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), request_body = OpenConversationRequest,
     responses((status = 201, body = ConversationDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn open(State(state): State<AppState>, caller: Caller, Json(req): Json<OpenConversationRequest>) -> ApiResult<(StatusCode, axum::Json<ConversationDto>)> {
+pub async fn open(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<OpenConversationRequest>,
+) -> ApiResult<(StatusCode, axum::Json<ConversationDto>)> {
     authorize(&caller, Permission::Converse)?;
     check_message(&req.text)?;
-    let address = req.contact_address.trim().trim_start_matches('+').to_owned();
+    let address = req
+        .contact_address
+        .trim()
+        .trim_start_matches('+')
+        .to_owned();
     if address.is_empty() {
         return Err(ApiError::validation("contact_address", "must not be empty"));
     }
     let channel_id = parse_id(&req.channel_id, "channel")?;
-    let id = state.driver.open(channel_id, address, caller.id(), req.text).await?;
-    let record = state.store.conversation(id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    let id = state
+        .driver
+        .open(channel_id, address, caller.id(), req.text)
+        .await?;
+    let record = state
+        .store
+        .conversation(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("conversation"))?;
     Ok((StatusCode::CREATED, axum::Json(record.into())))
 }
 
 /// One conversation.
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ConversationDto), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<ConversationDto>> {
+pub async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
     Ok(axum::Json(find(&state, &id).await?.into()))
 }
@@ -107,45 +154,101 @@ pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<
 /// The conversation's messages, oldest first.
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Vec<MessageDto>), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn messages(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Vec<MessageDto>>> {
+pub async fn messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Vec<MessageDto>>> {
     authorize(&caller, Permission::Converse)?;
     let c = find(&state, &id).await?;
-    Ok(axum::Json(state.store.messages(c.id).await?.into_iter().map(Into::into).collect()))
+    Ok(axum::Json(
+        state
+            .store
+            .messages(c.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 /// Sends a message as the caller (signed per settings); 422 `outside_24h_window`, 409 when closed.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)), request_body = TextRequest,
     responses((status = 201, body = MessageDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn send(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(req): Json<TextRequest>) -> ApiResult<(StatusCode, axum::Json<MessageDto>)> {
+pub async fn send(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<TextRequest>,
+) -> ApiResult<(StatusCode, axum::Json<MessageDto>)> {
     authorize(&caller, Permission::Converse)?;
     check_message(&req.text)?;
     let c = find(&state, &id).await?;
-    let created = state.driver.act(c.id, Act::Message { employee: caller.id(), text: req.text }).await?;
-    Ok((StatusCode::CREATED, axum::Json(message(&state, created).await?)))
+    let created = state
+        .driver
+        .act(
+            c.id,
+            Act::Message {
+                employee: caller.id(),
+                text: req.text,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(message(&state, created).await?),
+    ))
 }
 
 /// Adds an internal note (never sent to the client).
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/notes", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)), request_body = TextRequest,
     responses((status = 201, body = MessageDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn note(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(req): Json<TextRequest>) -> ApiResult<(StatusCode, axum::Json<MessageDto>)> {
+pub async fn note(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<TextRequest>,
+) -> ApiResult<(StatusCode, axum::Json<MessageDto>)> {
     authorize(&caller, Permission::Converse)?;
     check_message(&req.text)?;
     let c = find(&state, &id).await?;
-    let created = state.driver.act(c.id, Act::Note { employee: caller.id(), text: req.text }).await?;
-    Ok((StatusCode::CREATED, axum::Json(message(&state, created).await?)))
+    let created = state
+        .driver
+        .act(
+            c.id,
+            Act::Note {
+                employee: caller.id(),
+                text: req.text,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(message(&state, created).await?),
+    ))
 }
 
 /// Assigns the conversation (`null` unassigns).
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/assign", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)), request_body = AssignRequest,
     responses((status = 200, body = ConversationDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn assign(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(req): Json<AssignRequest>) -> ApiResult<axum::Json<ConversationDto>> {
+pub async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<AssignRequest>,
+) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
     let c = find(&state, &id).await?;
     let employee = match req.employee_id.as_deref() {
         Some(raw) => {
-            let id: Id = raw.parse().map_err(|_| ApiError::validation("employee_id", "no such employee"))?;
+            let id: Id = raw
+                .parse()
+                .map_err(|_| ApiError::validation("employee_id", "no such employee"))?;
             let e = state.store.employee(id).await?.filter(|e| e.active);
-            Some(e.ok_or_else(|| ApiError::validation("employee_id", "no such active employee"))?.id)
+            Some(
+                e.ok_or_else(|| ApiError::validation("employee_id", "no such active employee"))?
+                    .id,
+            )
         }
         None => None,
     };
@@ -156,18 +259,42 @@ pub async fn assign(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// Ends the chat (closing message per settings).
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/close", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ConversationDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn close(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<ConversationDto>> {
+pub async fn close(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
     let c = find(&state, &id).await?;
-    state.driver.act(c.id, Act::Close { employee: caller.id() }).await?;
+    state
+        .driver
+        .act(
+            c.id,
+            Act::Close {
+                employee: caller.id(),
+            },
+        )
+        .await?;
     Ok(axum::Json(find(&state, &id).await?.into()))
 }
 
 /// The timeline: rule decisions and state changes, oldest first.
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/events", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Vec<EventDto>), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn events(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Vec<EventDto>>> {
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Vec<EventDto>>> {
     authorize(&caller, Permission::Converse)?;
     let c = find(&state, &id).await?;
-    Ok(axum::Json(state.store.events(c.id).await?.into_iter().map(Into::into).collect()))
+    Ok(axum::Json(
+        state
+            .store
+            .events(c.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }

@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 use crate::channel::WhatsappConfig;
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-pub fn double<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn double<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -214,7 +216,11 @@ impl From<ConversationRecord> for ConversationDto {
         Self {
             id: c.id.to_string(),
             channel_id: c.channel_id.to_string(),
-            contact: ContactDto { id: c.contact.id.to_string(), name: c.contact.name, address: c.contact.address },
+            contact: ContactDto {
+                id: c.contact.id.to_string(),
+                name: c.contact.name,
+                address: c.contact.address,
+            },
             status: c.status,
             assignee_id: c.assignee_id.map(|a| a.to_string()),
             waiting_since: c.waiting_since.map(time),
@@ -295,7 +301,15 @@ pub struct EventDto {
 
 impl From<Event> for EventDto {
     fn from(e: Event) -> Self {
-        Self { id: e.id.to_string(), at: time(e.at), kind: e.kind, rule: e.rule, outcome: e.outcome, reason: e.reason, data: e.data }
+        Self {
+            id: e.id.to_string(),
+            at: time(e.at),
+            kind: e.kind,
+            rule: e.rule,
+            outcome: e.outcome,
+            reason: e.reason,
+            data: e.data,
+        }
     }
 }
 

@@ -2,20 +2,23 @@
 
 use super::dto::{EmployeeDto, NewEmployeeRequest, PatchEmployeeRequest};
 use super::parse_id;
-use crate::auth::{authorize, hash_password, Caller, Permission};
+use crate::auth::{Caller, Permission, authorize, hash_password};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use replyline_store::{Employee, EmployeePatch, Id, NewEmployee, Store};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/employees", get(list).post(create))
-        .route("/api/v1/employees/{id}", get(read).patch(update).delete(deactivate))
+        .route(
+            "/api/v1/employees/{id}",
+            get(read).patch(update).delete(deactivate),
+        )
 }
 
 const ROLES: [&str; 3] = ["admin", "manager", "employee"];
@@ -24,7 +27,10 @@ fn check_role(role: &str) -> ApiResult<()> {
     if ROLES.contains(&role) {
         Ok(())
     } else {
-        Err(ApiError::validation("role", format!("must be admin, manager or employee, got {role:?}")))
+        Err(ApiError::validation(
+            "role",
+            format!("must be admin, manager or employee, got {role:?}"),
+        ))
     }
 }
 
@@ -36,31 +42,52 @@ fn check_text(field: &str, value: &str) -> ApiResult<()> {
 }
 
 fn check_email(email: &str) -> ApiResult<()> {
-    let ok = email.len() <= 254 && email.split_once('@').is_some_and(|(user, host)| !user.is_empty() && !host.is_empty());
-    if ok { Ok(()) } else { Err(ApiError::validation("email", "must be an e-mail address")) }
+    let ok = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && !host.is_empty());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::validation("email", "must be an e-mail address"))
+    }
 }
 
 fn check_password(password: &str) -> ApiResult<()> {
     if password.chars().count() < 8 || password.len() > 1024 {
-        return Err(ApiError::validation("password", "must be 8 to 1024 characters"));
+        return Err(ApiError::validation(
+            "password",
+            "must be 8 to 1024 characters",
+        ));
     }
     Ok(())
 }
 
 /// Resolves a manager id and refuses chains that would loop back to `employee`.
 async fn check_manager(store: &dyn Store, employee: Option<Id>, manager: &str) -> ApiResult<Id> {
-    let manager_id: Id = manager.parse().map_err(|_| ApiError::validation("manager_id", "no such employee"))?;
+    let manager_id: Id = manager
+        .parse()
+        .map_err(|_| ApiError::validation("manager_id", "no such employee"))?;
     let mut seen = 0;
     let mut next = Some(manager_id);
     while let Some(id) = next {
         if Some(id) == employee {
-            return Err(ApiError::validation("manager_id", "the manager chain would form a cycle"));
+            return Err(ApiError::validation(
+                "manager_id",
+                "the manager chain would form a cycle",
+            ));
         }
-        let e = store.employee(id).await?.ok_or_else(|| ApiError::validation("manager_id", "no such employee"))?;
+        let e = store
+            .employee(id)
+            .await?
+            .ok_or_else(|| ApiError::validation("manager_id", "no such employee"))?;
         next = e.manager_id;
         seen += 1;
         if seen > 1000 {
-            return Err(ApiError::validation("manager_id", "the manager chain is too long"));
+            return Err(ApiError::validation(
+                "manager_id",
+                "the manager chain is too long",
+            ));
         }
     }
     Ok(manager_id)
@@ -74,21 +101,40 @@ async fn hash(password: String) -> ApiResult<String> {
 
 async fn find(state: &AppState, id: &str) -> ApiResult<Employee> {
     let id = parse_id(id, "employee")?;
-    state.store.employee(id).await?.ok_or_else(|| ApiError::not_found("employee"))
+    state
+        .store
+        .employee(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("employee"))
 }
 
 /// Every employee.
 #[utoipa::path(get, path = "/api/v1/employees", tag = "employees", security(("bearer" = [])),
     responses((status = 200, body = Vec<EmployeeDto>), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<EmployeeDto>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<Vec<EmployeeDto>>> {
     authorize(&caller, Permission::Converse)?;
-    Ok(axum::Json(state.store.employees().await?.into_iter().map(Into::into).collect()))
+    Ok(axum::Json(
+        state
+            .store
+            .employees()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 /// Creates an employee (admins only).
 #[utoipa::path(post, path = "/api/v1/employees", tag = "employees", security(("bearer" = [])), request_body = NewEmployeeRequest,
     responses((status = 201, body = EmployeeDto), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create(State(state): State<AppState>, caller: Caller, Json(req): Json<NewEmployeeRequest>) -> ApiResult<(StatusCode, axum::Json<EmployeeDto>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<NewEmployeeRequest>,
+) -> ApiResult<(StatusCode, axum::Json<EmployeeDto>)> {
     authorize(&caller, Permission::Administer)?;
     check_text("name", &req.name)?;
     check_email(req.email.trim())?;
@@ -113,10 +159,16 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(req): Js
         password_hash,
         telegram_chat_id: req.telegram_chat_id,
     };
-    let employee = state.store.create_employee(new, state.clock.now()).await.map_err(|e| match e {
-        replyline_store::StoreError::Conflict(_) => ApiError::Conflict("an employee with this e-mail exists".into()),
-        other => other.into(),
-    })?;
+    let employee = state
+        .store
+        .create_employee(new, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            replyline_store::StoreError::Conflict(_) => {
+                ApiError::Conflict("an employee with this e-mail exists".into())
+            }
+            other => other.into(),
+        })?;
     state.driver.team_changed();
     Ok((StatusCode::CREATED, axum::Json(employee.into())))
 }
@@ -124,7 +176,11 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(req): Js
 /// One employee.
 #[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = EmployeeDto), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<EmployeeDto>> {
+pub async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<EmployeeDto>> {
     authorize(&caller, Permission::Converse)?;
     Ok(axum::Json(find(&state, &id).await?.into()))
 }
@@ -132,7 +188,12 @@ pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<
 /// Changes any subset of an employee's fields (admins only).
 #[utoipa::path(patch, path = "/api/v1/employees/{id}", tag = "employees", security(("bearer" = [])), params(("id" = String, Path)), request_body = PatchEmployeeRequest,
     responses((status = 200, body = EmployeeDto), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(req): Json<PatchEmployeeRequest>) -> ApiResult<axum::Json<EmployeeDto>> {
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<PatchEmployeeRequest>,
+) -> ApiResult<axum::Json<EmployeeDto>> {
     authorize(&caller, Permission::Administer)?;
     let employee = find(&state, &id).await?;
     if let Some(name) = &req.name {
@@ -145,7 +206,9 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
         check_role(role)?;
     }
     let manager_id = match &req.manager_id {
-        Some(Some(m)) => Some(Some(check_manager(state.store.as_ref(), Some(employee.id), m).await?)),
+        Some(Some(m)) => Some(Some(
+            check_manager(state.store.as_ref(), Some(employee.id), m).await?,
+        )),
         Some(None) => Some(None),
         None => None,
     };
@@ -174,13 +237,20 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// Deactivates an employee: history stays, tokens are revoked (admins only).
 #[utoipa::path(delete, path = "/api/v1/employees/{id}", tag = "employees", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = EmployeeDto), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<EmployeeDto>> {
+pub async fn deactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<EmployeeDto>> {
     authorize(&caller, Permission::Administer)?;
     let employee = find(&state, &id).await?;
     if employee.id == caller.id() {
         return Err(ApiError::Conflict("you cannot deactivate yourself".into()));
     }
-    let patch = EmployeePatch { active: Some(false), ..EmployeePatch::default() };
+    let patch = EmployeePatch {
+        active: Some(false),
+        ..EmployeePatch::default()
+    };
     let updated = state.store.update_employee(employee.id, patch).await?;
     state.driver.team_changed();
     Ok(axum::Json(updated.into()))

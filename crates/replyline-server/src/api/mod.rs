@@ -11,9 +11,9 @@ use crate::driver::DriverError;
 use crate::error::ApiError;
 use crate::ingest;
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use axum::Router;
 
 /// Largest API request body.
 const MAX_API_BODY: usize = 1024 * 1024;
@@ -29,7 +29,10 @@ impl From<DriverError> for ApiError {
             DriverError::NotFound(what) => ApiError::not_found(what),
             DriverError::Closed => ApiError::Conflict(err.to_string()),
             DriverError::Conflict(message) => ApiError::Conflict(message),
-            DriverError::OutsideWindow => ApiError::Unprocessable { code: "outside_24h_window", message: err.to_string() },
+            DriverError::OutsideWindow => ApiError::Unprocessable {
+                code: "outside_24h_window",
+                message: err.to_string(),
+            },
             DriverError::Validation(v) => v.into(),
             DriverError::Store(s) => s.into(),
             DriverError::Corrupt(_) | DriverError::Stopped => ApiError::Internal(err.to_string()),
@@ -40,7 +43,10 @@ impl From<DriverError> for ApiError {
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
     let webhooks = Router::new()
-        .route("/webhooks/whatsapp/{channel_id}", get(ingest::whatsapp_handshake).post(ingest::whatsapp_post))
+        .route(
+            "/webhooks/whatsapp/{channel_id}",
+            get(ingest::whatsapp_handshake).post(ingest::whatsapp_post),
+        )
         .layer(DefaultBodyLimit::max(ingest::MAX_WEBHOOK_BYTES));
     let api = Router::new()
         .merge(session::router())

@@ -1,24 +1,33 @@
 //! Operations endpoints: manual clock, health, metrics, the OpenAPI document.
 
 use super::dto::{AdvanceRequest, HealthResponse, NowResponse};
-use crate::auth::{authorize, Caller, Permission};
+use crate::auth::{Caller, Permission, authorize};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
 /// Moves the manual clock forward and processes everything that fell due before answering.
 #[utoipa::path(post, path = "/api/v1/clock/advance", tag = "operations", security(("bearer" = [])), request_body = AdvanceRequest,
     responses((status = 200, body = NowResponse), (status = 404, description = "the clock is not manual", body = crate::error::ErrorBody)))]
-pub async fn advance_clock(State(state): State<AppState>, caller: Caller, Json(req): Json<AdvanceRequest>) -> ApiResult<axum::Json<NowResponse>> {
+pub async fn advance_clock(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<AdvanceRequest>,
+) -> ApiResult<axum::Json<NowResponse>> {
     authorize(&caller, Permission::Converse)?;
-    let now = state.clock.advance(req.seconds).ok_or_else(|| ApiError::NotFound("the clock is not manual".into()))?;
+    let now = state
+        .clock
+        .advance(req.seconds)
+        .ok_or_else(|| ApiError::NotFound("the clock is not manual".into()))?;
     state.driver.run_due().await;
     state.outbox.drain().await;
-    Ok(axum::Json(NowResponse { now: now.to_string() }))
+    Ok(axum::Json(NowResponse {
+        now: now.to_string(),
+    }))
 }
 
 /// Liveness and database reachability.
@@ -26,10 +35,20 @@ pub async fn advance_clock(State(state): State<AppState>, caller: Caller, Json(r
     responses((status = 200, body = HealthResponse), (status = 503, body = HealthResponse)))]
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, axum::Json<HealthResponse>) {
     match state.store.health().await {
-        Ok(()) => (StatusCode::OK, axum::Json(HealthResponse { status: "ok".into() })),
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(HealthResponse {
+                status: "ok".into(),
+            }),
+        ),
         Err(err) => {
             tracing::error!(%err, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(HealthResponse { status: "database unavailable".into() }))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(HealthResponse {
+                    status: "database unavailable".into(),
+                }),
+            )
         }
     }
 }
@@ -44,7 +63,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             replyline_store::Gauges::default()
         }
     };
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(gauges)).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(gauges),
+    )
+        .into_response()
 }
 
 /// This API's OpenAPI document.
