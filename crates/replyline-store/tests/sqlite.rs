@@ -1,0 +1,218 @@
+//! Store contract tests against a real temporary SQLite file.
+
+use jiff::Timestamp;
+use replyline_store::*;
+use serde_json::json;
+use std::sync::Arc;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    channel: Id,
+    contact: Id,
+}
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + secs).unwrap()
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/sub/test.db", dir.path().display());
+    let store = connect(&url).await.unwrap();
+    let channel = store
+        .create_channel(
+            NewChannel {
+                kind: "whatsapp".into(),
+                name: "wa".into(),
+                config: json!({}),
+                settings: json!({}),
+            },
+            t(0),
+        )
+        .await
+        .unwrap()
+        .id;
+    let contact = store
+        .upsert_contact(channel, "79001234567", Some("Анна"), Some(t(0)))
+        .await
+        .unwrap()
+        .id;
+    Fixture {
+        _dir: dir,
+        store,
+        channel,
+        contact,
+    }
+}
+
+fn conversation(
+    f: &Fixture,
+    id: Option<Id>,
+    due: Option<Timestamp>,
+    messages: Vec<NewMessage>,
+) -> ConversationWrite {
+    ConversationWrite {
+        id,
+        channel_id: f.channel,
+        contact_id: f.contact,
+        status: "open".into(),
+        assignee_id: None,
+        waiting_since: None,
+        closed_at: None,
+        last_message_at: None,
+        state: "{}".into(),
+        due_at: due,
+        messages,
+        events: vec![],
+        notifications: vec![],
+    }
+}
+
+fn inbound(provider_id: &str) -> NewMessage {
+    NewMessage {
+        direction: "in".into(),
+        kind: "client".into(),
+        text: Some("hi".into()),
+        status: "received".into(),
+        provider_id: Some(provider_id.into()),
+        ..NewMessage::default()
+    }
+}
+
+fn outbound() -> NewMessage {
+    NewMessage {
+        direction: "out".into(),
+        kind: "greeting".into(),
+        text: Some("hello".into()),
+        status: "queued".into(),
+        send: true,
+        ..NewMessage::default()
+    }
+}
+
+async fn commit(f: &Fixture, w: ConversationWrite, now: Timestamp) -> CommitResult {
+    let mut c = Commit::new(now);
+    c.conversations.push(w);
+    f.store.commit(c).await.unwrap()
+}
+
+#[tokio::test]
+async fn inbound_messages_are_deduplicated_by_provider_id() {
+    let f = fixture().await;
+    commit(
+        &f,
+        conversation(&f, None, None, vec![inbound("wamid.1")]),
+        t(1),
+    )
+    .await;
+    assert!(f.store.inbound_exists(f.channel, "wamid.1").await.unwrap());
+    let mut c = Commit::new(t(2));
+    c.conversations
+        .push(conversation(&f, None, None, vec![inbound("wamid.1")]));
+    assert!(matches!(
+        f.store.commit(c).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+#[tokio::test]
+async fn statuses_never_downgrade() {
+    let f = fixture().await;
+    let r = commit(&f, conversation(&f, None, None, vec![outbound()]), t(1)).await;
+    let id = r.conversations[0].1[0];
+    let job = f.store.claim_outbox(t(1), 10).await.unwrap().remove(0);
+    f.store
+        .finish_outbox(
+            job.id,
+            OutboxOutcome::Sent {
+                provider_id: "wamid.out".into(),
+                template: None,
+            },
+            t(2),
+        )
+        .await
+        .unwrap();
+    for (status, expected) in [
+        ("read", "read"),
+        ("delivered", "read"),
+        ("failed", "read"),
+        ("sent", "read"),
+    ] {
+        let mut c = Commit::new(t(3));
+        c.statuses.push(StatusWrite {
+            channel_id: f.channel,
+            message_id: None,
+            provider_id: "wamid.out".into(),
+            status: status.into(),
+            error: None,
+        });
+        f.store.commit(c).await.unwrap();
+        assert_eq!(f.store.message(id).await.unwrap().unwrap().status, expected);
+    }
+}
+
+#[tokio::test]
+async fn due_conversations_come_earliest_first() {
+    let f = fixture().await;
+    let late = commit(&f, conversation(&f, None, Some(t(30)), vec![]), t(0))
+        .await
+        .conversations[0]
+        .0;
+    let early = commit(&f, conversation(&f, None, Some(t(10)), vec![]), t(0))
+        .await
+        .conversations[0]
+        .0;
+    commit(&f, conversation(&f, None, Some(t(99)), vec![]), t(0)).await;
+    assert_eq!(f.store.next_due_at().await.unwrap(), Some(t(10)));
+    let due: Vec<Id> = f
+        .store
+        .due_conversations(t(50), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(due, vec![early, late]);
+    let cleared = conversation(&f, Some(early), None, vec![]);
+    commit(&f, cleared, t(50)).await;
+    assert_eq!(f.store.next_due_at().await.unwrap(), Some(t(30)));
+}
+
+#[tokio::test]
+async fn outbox_rows_are_claimed_once_and_inflight_rows_are_never_resent() {
+    let f = fixture().await;
+    commit(
+        &f,
+        conversation(&f, None, None, vec![outbound(), outbound()]),
+        t(1),
+    )
+    .await;
+    let first = f.store.claim_outbox(t(1), 1).await.unwrap();
+    let second = f.store.claim_outbox(t(1), 10).await.unwrap();
+    assert_eq!((first.len(), second.len()), (1, 1));
+    assert_ne!(first[0].id, second[0].id);
+    assert!(f.store.claim_outbox(t(1), 10).await.unwrap().is_empty());
+    f.store
+        .finish_outbox(
+            first[0].id,
+            OutboxOutcome::Retry {
+                at: t(60),
+                error: "503".into(),
+            },
+            t(2),
+        )
+        .await
+        .unwrap();
+    assert!(f.store.claim_outbox(t(59), 10).await.unwrap().is_empty());
+    assert_eq!(f.store.claim_outbox(t(60), 10).await.unwrap().len(), 1);
+    // Both rows are now in flight: a restart marks them failed instead of resending.
+    assert_eq!(f.store.recover_inflight(t(61)).await.unwrap(), 2);
+    assert!(f.store.claim_outbox(t(1000), 10).await.unwrap().is_empty());
+    let messages = f
+        .store
+        .messages(second[0].message.conversation_id)
+        .await
+        .unwrap();
+    assert!(messages.iter().all(|m| m.status == "failed"));
+}
