@@ -294,3 +294,26 @@ async fn duplicate_inbound_deliveries_are_stored_once() {
         "greeting sent more than once"
     );
 }
+
+#[tokio::test]
+async fn failed_status_callback_marks_the_message_failed_with_its_error() {
+    let env = Env::start(&json!({"greeting": {"enabled": true}})).await;
+    let conv = open(&env).await;
+    let sent = env.graph.wait_for_to(WA, 1, WAIT).await;
+    let wamid = sent[0].accepted_id().expect("accepted").to_owned();
+    env.wait_status(&conv, "greeting", "sent", WAIT).await;
+    let mut failed = Status::new(&wamid, "failed", env.now(), WA);
+    failed.errors = vec![json!({"code": 131026, "title": "Message undeliverable",
+        "error_data": {"details": "Message Undeliverable."}})];
+    expect_status(
+        &env.post_webhook(&status_webhook(PHONE_NUMBER_ID, &[failed]))
+            .await,
+        StatusCode::OK,
+        "failed status",
+    );
+    let msg = env.wait_status(&conv, "greeting", "failed", WAIT).await;
+    assert!(
+        !msg["error"].is_null(),
+        "failed status must show the error: {msg}"
+    );
+}

@@ -576,3 +576,225 @@ async fn r10_after_the_reopen_window_a_new_conversation_opens_with_a_greeting() 
     assert_eq!(env.conversation(&conv).await["status"], "closed");
     env.graph.wait_for_to(WA, 2, WAIT).await;
 }
+
+#[tokio::test]
+async fn one_long_clock_advance_fires_chained_deadlines() {
+    // One advance of 1000 s processes every deadline that falls due in it,
+    // including one that the first creates: R4 at +600, then R9 at +900.
+    let env = Env::start(&json!({
+        "notify_manager_first": {"enabled": true, "after_seconds": 600, "escalate_after_seconds": 300}
+    }))
+    .await;
+    let start = env.now();
+    let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
+    assign_ivan(&env, &conv).await;
+    env.advance(1000).await;
+    let n = wait_notification(&env, &env.olga, "first_message").await;
+    let escalated = notifications(&env, &env.dmitry, "first_message_escalated").await;
+    assert_eq!(
+        escalated.len(),
+        1,
+        "escalation due at +900 must fire within one advance to +1000: {escalated:#?}"
+    );
+    // When it is stamped (deadline instant or end of the advance) is not part of
+    // the contract; it must lie between the two.
+    let created = n["created_at"].as_str().map_or(0, parse_rfc3339) - start;
+    assert!(
+        (600..=1000).contains(&created),
+        "R4 notification created at +{created}: {n}"
+    );
+}
+
+#[tokio::test]
+async fn settings_changes_apply_to_open_conversations() {
+    let env = Env::start(&json!({"no_reply": {"enabled": true, "after_seconds": 300}})).await;
+    let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
+    env.advance(100).await;
+    // A shorter delay that is already past fires at once (no clock advance needed).
+    env.put_settings(&json!({"no_reply": {"after_seconds": 60}}))
+        .await;
+    let sent = env.graph.wait_for_to(WA, 1, WAIT).await;
+    assert_eq!(sent[0].text(), Some(NO_REPLY));
+
+    // A disabled rule cancels its pending deadline.
+    let other = "79005550000";
+    env.put_settings(&json!({"no_reply": {"after_seconds": 300}}))
+        .await;
+    open(&env, other, None, "Добрый день").await;
+    env.advance(100).await;
+    env.put_settings(&json!({"no_reply": {"enabled": false}}))
+        .await;
+    env.advance(400).await;
+    settle().await;
+    assert!(
+        texts_to(&env, other).is_empty(),
+        "disabled no-reply fired: {:?}",
+        texts_to(&env, other)
+    );
+    assert_eq!(env.messages_of_kind(&conv, "no_reply").await.len(), 1);
+}
+
+#[tokio::test]
+async fn which_manager_assignee_at_firing_then_supervisors_then_admins() {
+    let env =
+        Env::start(&json!({"notify_manager_first": {"enabled": true, "after_seconds": 600}})).await;
+
+    // Reassigned mid-wait: the deadline is not restarted, and the manager of the
+    // assignee at the moment of firing (olga -> dmitry) is notified.
+    let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
+    assign_ivan(&env, &conv).await;
+    env.advance(300).await;
+    expect_status(
+        &env.admin.assign(&conv, Some(&env.olga.id)).await,
+        StatusCode::OK,
+        "reassign",
+    );
+    env.advance(300).await;
+    let n = wait_notification(&env, &env.dmitry, "first_message").await;
+    assert_eq!(n["conversation_id"].as_str(), Some(conv.as_str()), "{n}");
+    assert!(
+        notifications(&env, &env.olga, "first_message")
+            .await
+            .is_empty(),
+        "olga notified for her own wait"
+    );
+
+    // No assignee, no supervisors: every admin.
+    let unassigned = open(&env, "79005550001", None, "Есть кто?").await;
+    env.advance(600).await;
+    let admin_notes = poll::until("an admin notification", WAIT, || async {
+        let all = replyline_e2e::setup::array(
+            env.admin.notifications(false).await,
+            "admin notifications",
+        );
+        all.into_iter()
+            .find(|n| n["conversation_id"].as_str() == Some(unassigned.as_str()))
+    })
+    .await;
+    assert_eq!(admin_notes["reason"], "first_message");
+
+    // No assignee, supervisors set: the supervisors.
+    env.put_settings(&json!({"supervisors": [env.olga.id]}))
+        .await;
+    let supervised = open(&env, "79005550002", None, "Алло").await;
+    env.advance(600).await;
+    let n = wait_notification(&env, &env.olga, "first_message").await;
+    assert_eq!(
+        n["conversation_id"].as_str(),
+        Some(supervised.as_str()),
+        "{n}"
+    );
+}
+
+#[tokio::test]
+async fn r6_on_change_signs_only_when_the_sender_changes() {
+    let env = Env::start(&json!({"sign_outgoing": {"enabled": true, "mode": "on_change"}})).await;
+    let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
+    assign_ivan(&env, &conv).await;
+    let ivan = env.login(&env.ivan).await;
+    let olga = env.login(&env.olga).await;
+    expect_status(
+        &ivan.reply(&conv, "Раз").await,
+        StatusCode::CREATED,
+        "reply 1",
+    );
+    env.graph.wait_for_to(WA, 1, WAIT).await;
+    expect_status(
+        &ivan.reply(&conv, "Два").await,
+        StatusCode::CREATED,
+        "reply 2",
+    );
+    env.graph.wait_for_to(WA, 2, WAIT).await;
+    expect_status(
+        &olga.reply(&conv, "Три").await,
+        StatusCode::CREATED,
+        "reply 3",
+    );
+    env.graph.wait_for_to(WA, 3, WAIT).await;
+    assert_eq!(
+        texts_to(&env, WA),
+        vec![
+            "*Иван Петров*:\nРаз".to_owned(),
+            "Два".to_owned(),
+            "*Ольга Смирнова*:\nТри".to_owned()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn delays_count_working_time_only() {
+    // Friday 2026-11-27 17:58 Moscow; 5 minutes of working time end Monday 09:03.
+    let opts = replyline_e2e::ServerOpts {
+        clock_start: "2026-11-27T14:58:00Z".to_owned(),
+        ..Default::default()
+    };
+    let env = Env::start_with(
+        opts,
+        &json!({
+            // Monday is past the 24-hour window: the no-reply goes out as its template.
+            "no_reply": {"enabled": true, "after_seconds": 300,
+                         "template": {"name": "busy", "language": "ru"}},
+            "working_hours": {"enabled": true, "holidays": [], "count_working_time_only": true}
+        }),
+    )
+    .await;
+    let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
+    let to_monday_0903 = parse_rfc3339("2026-11-30T06:03:00Z") - env.now();
+    env.advance(to_monday_0903 - 1).await;
+    settle().await;
+    assert!(
+        texts_to(&env, WA).is_empty(),
+        "fired outside working time: {:?}",
+        texts_to(&env, WA)
+    );
+    env.advance(1).await;
+    let sent = env.graph.wait_for_to(WA, 1, WAIT).await;
+    assert_eq!(sent[0].template_name(), Some("busy"), "{:?}", sent[0].body);
+    let fired = assert_fired(&env, &conv, &["no_reply", "r2"]).await;
+    assert_eq!(
+        fired["at"].as_str().map(parse_rfc3339),
+        Some(parse_rfc3339("2026-11-30T06:03:00Z"))
+    );
+}
+
+#[tokio::test]
+async fn r1_an_employee_opened_conversation_gets_no_greeting() {
+    let env =
+        Env::start(&json!({"greeting": {"enabled": true}, "sign_outgoing": {"enabled": true}}))
+            .await;
+    // The client wrote before (window open); that conversation is closed.
+    let first = open(&env, WA, Some("Анна"), "Здравствуйте").await;
+    env.graph.wait_for_to(WA, 1, WAIT).await;
+    expect_status(&env.admin.close(&first).await, StatusCode::OK, "close");
+
+    let ivan = env.login(&env.ivan).await;
+    let (status, conv) = ivan
+        .open_conversation(&env.channel_id, WA, "Анна, ваш заказ готов")
+        .await;
+    assert!(
+        status.is_success(),
+        "employee opens a conversation: {status} {conv}"
+    );
+    assert_eq!(
+        conv["assignee_id"].as_str(),
+        Some(env.ivan.id.as_str()),
+        "{conv}"
+    );
+    let conv_id = id_of(&conv);
+    assert_ne!(conv_id, first);
+    let sent = env.graph.wait_for_to(WA, 2, WAIT).await;
+    assert_eq!(
+        sent[1].text(),
+        Some("*Иван Петров*:\nАнна, ваш заказ готов")
+    );
+
+    env.client_says(WA, Some("Анна"), "Спасибо!").await;
+    env.wait_messages(&conv_id, "client messages", 1, |m| m["direction"] == "in")
+        .await;
+    settle().await;
+    assert_eq!(
+        env.graph.messages_to(WA).len(),
+        2,
+        "greeting sent into an employee-opened conversation"
+    );
+}
