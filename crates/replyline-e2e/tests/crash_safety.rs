@@ -232,3 +232,34 @@ async fn failed_greetings(env: &Env) -> BTreeSet<String> {
     }
     failed
 }
+
+#[tokio::test]
+async fn deadlines_that_fell_due_while_down_fire_once_after_restart() {
+    let mut env = Env::start(&json!({"no_reply": {"enabled": true, "after_seconds": 300}})).await;
+    env.client_says("79001234567", Some("Анна"), "Здравствуйте")
+        .await;
+    let conv = id_of(&env.conversation_of("79001234567").await);
+    env.advance(100).await;
+    env.server.kill().await;
+    // The server was down for 10 minutes: it comes back at +700.
+    let clock = env.server.clock();
+    clock.set_unix(clock.unix() + 600);
+    env.restart().await;
+    let sent = env
+        .graph
+        .wait_for_to("79001234567", 1, Duration::from_secs(15))
+        .await;
+    assert_eq!(
+        sent[0].text(),
+        Some(NO_REPLY),
+        "late no-reply after restart"
+    );
+    env.advance(600).await;
+    poll::settle().await;
+    assert_eq!(
+        env.graph.messages_to("79001234567").len(),
+        1,
+        "fired more than once"
+    );
+    assert_eq!(env.messages_of_kind(&conv, "no_reply").await.len(), 1);
+}

@@ -317,3 +317,37 @@ async fn failed_status_callback_marks_the_message_failed_with_its_error() {
         "failed status must show the error: {msg}"
     );
 }
+
+#[tokio::test]
+async fn a_timed_out_send_is_recorded_and_not_blindly_resent() {
+    // The fake answers after 25 s, longer than any sane client timeout.
+    let env = Env::start(&json!({"greeting": {"enabled": true}})).await;
+    env.graph
+        .fail_next(1, &Failure::Delay(Duration::from_secs(25)));
+    let conv = open(&env).await;
+    env.graph.wait_for_to(WA, 1, WAIT).await;
+    let greeting = poll::until(
+        "the timed-out greeting leaves `queued`",
+        Duration::from_secs(40),
+        || async {
+            env.messages_of_kind(&conv, "greeting")
+                .await
+                .into_iter()
+                .find(|m| m["status"] != "queued")
+        },
+    )
+    .await;
+    env.advance(600).await;
+    settle().await;
+    assert_eq!(
+        env.graph.messages_to(WA).len(),
+        1,
+        "an ambiguous (timed-out) send was resent blindly; message: {greeting}"
+    );
+    let greeting = env.messages_of_kind(&conv, "greeting").await.remove(0);
+    assert!(
+        greeting["status"] == "failed" && !greeting["error"].is_null()
+            || greeting["status"] == "sent",
+        "a timed-out send should be recorded as failed with its reason: {greeting}"
+    );
+}

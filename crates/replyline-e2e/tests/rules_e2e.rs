@@ -3,7 +3,7 @@
 use replyline_e2e::poll::{WAIT, settle};
 use replyline_e2e::server::parse_rfc3339;
 use replyline_e2e::setup::{
-    API_VERSION, CLOSING, NO_REPLY, OUT_OF_HOURS, PHONE_NUMBER_ID, id_of, is_decision,
+    API_VERSION, APP_SECRET, CLOSING, NO_REPLY, OUT_OF_HOURS, PHONE_NUMBER_ID, id_of, is_decision,
 };
 use replyline_e2e::{Env, StatusCode, expect_status, poll};
 use serde_json::{Value, json};
@@ -797,4 +797,76 @@ async fn r1_an_employee_opened_conversation_gets_no_greeting() {
         2,
         "greeting sent into an employee-opened conversation"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r1_concurrent_first_messages_open_one_conversation_with_one_greeting() {
+    let env = Env::start(&json!({"greeting": {"enabled": true}})).await;
+    let bodies: Vec<Value> = (0..8)
+        .map(|i| {
+            env.text(WA, Some("Анна"), &format!("Сообщение {i}"))
+                .to_webhook()
+        })
+        .collect();
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let (api, channel) = (env.admin.clone(), env.channel_id.clone());
+            tokio::spawn(async move { api.whatsapp_webhook(&channel, APP_SECRET, &body).await })
+        })
+        .collect();
+    for task in tasks {
+        let resp = task.await.expect("poster");
+        expect_status(&resp, StatusCode::OK, "concurrent first messages");
+    }
+    let conv = open_id(&env).await;
+    env.wait_messages(&conv, "client messages", 8, |m| m["direction"] == "in")
+        .await;
+    settle().await;
+    let convs = env.conversations_of(WA).await;
+    assert_eq!(
+        convs.len(),
+        1,
+        "at most one open conversation per contact: {convs:#?}"
+    );
+    assert_eq!(env.messages_of_kind(&conv, "greeting").await.len(), 1);
+    assert_eq!(
+        env.graph.messages_to(WA).len(),
+        1,
+        "one greeting at the provider"
+    );
+}
+
+async fn open_id(env: &Env) -> String {
+    id_of(&env.conversation_of(WA).await)
+}
+
+#[tokio::test]
+async fn r7_out_of_hours_again_in_the_next_non_working_period() {
+    let hours = json!(["12:00-18:00"]);
+    let env = Env::start(&json!({
+        "out_of_hours": {"enabled": true},
+        "working_hours": {"enabled": true, "timezone": "Europe/Moscow", "holidays": [],
+            "week": {"mon": hours, "tue": hours, "wed": hours, "thu": hours, "fri": hours, "sat": hours, "sun": hours}}
+    }))
+    .await;
+    // 10:00: before hours.
+    let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
+    env.graph.wait_for_to(WA, 1, WAIT).await;
+    // 13:00: working hours, no out-of-hours message.
+    env.advance(3 * 3600).await;
+    env.client_says(WA, Some("Анна"), "Днём").await;
+    env.wait_messages(&conv, "client messages", 2, |m| m["direction"] == "in")
+        .await;
+    settle().await;
+    assert_eq!(
+        env.graph.messages_to(WA).len(),
+        1,
+        "out-of-hours sent during working hours"
+    );
+    // 19:00: a new non-working period.
+    env.advance(6 * 3600).await;
+    env.client_says(WA, Some("Анна"), "Вечером").await;
+    let sent = env.graph.wait_for_to(WA, 2, WAIT).await;
+    assert_eq!(sent[1].text(), Some(OUT_OF_HOURS));
 }

@@ -213,3 +213,44 @@ async fn text_message_from_the_corpus_keeps_its_body_and_contact_name() {
     assert_eq!(msgs[0]["text"], "Body Text");
     assert_eq!(msgs[0]["kind"], "client");
 }
+
+#[tokio::test]
+async fn a_batched_body_with_many_entries_changes_and_messages_is_stored_whole() {
+    let env = Env::start(&json!({})).await;
+    let mut entries = Vec::new();
+    let mut n = 0;
+    for e in 0..2 {
+        let mut changes = Vec::new();
+        for c in 0..2 {
+            let mut contacts = Vec::new();
+            let mut messages = Vec::new();
+            for m in 0..3 {
+                n += 1;
+                let wa = format!("7911000{e}{c}{m}00");
+                contacts.push(json!({"profile": {"name": format!("Клиент {n}")}, "wa_id": wa}));
+                messages.push(json!({"from": wa, "id": format!("wamid.batch-{n}"),
+                    "timestamp": env.now().to_string(), "type": "text", "text": {"body": format!("текст {n}")}}));
+            }
+            changes.push(json!({"field": "messages", "value": {"messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
+                "contacts": contacts, "messages": messages}}));
+        }
+        // A change of another field in the same entry is ignored.
+        changes.push(json!({"field": "account_update", "value": {"event": "ACCOUNT_UPDATE"}}));
+        entries.push(json!({"id": "102290129340398", "changes": changes}));
+    }
+    let body = json!({"object": "whatsapp_business_account", "entry": entries});
+    let (status, resp) = env.post_webhook(&body).await;
+    assert_eq!(status, StatusCode::OK, "{resp}");
+    poll::until("all 12 batched messages", poll::WAIT, || async {
+        (inbound(&env).await.len() == 12).then_some(())
+    })
+    .await;
+    let texts: std::collections::BTreeSet<String> = inbound(&env)
+        .await
+        .iter()
+        .filter_map(|m| m["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(texts.len(), 12, "{texts:?}");
+    assert_eq!(env.all_conversations().await.len(), 12);
+}
