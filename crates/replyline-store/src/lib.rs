@@ -69,6 +69,38 @@ pub trait Store: Send + Sync + 'static {
     /// The active employee owning a token hash.
     async fn employee_by_token(&self, token_hash: &str) -> StoreResult<Option<Employee>>;
 
+    // --- access control: tokens, presence, channel membership, routing ---
+    /// Creates a labelled token; returns its metadata.
+    async fn create_labeled_token(
+        &self,
+        employee_id: Id,
+        token_hash: &str,
+        label: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<TokenInfo>;
+    /// The active employee owning a token hash, with the token's metadata.
+    async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(Employee, TokenInfo)>>;
+    /// Records use of a token: its `last_used_at` and its owner's `last_seen_at`.
+    async fn touch_token(&self, token_id: Id, now: Timestamp) -> StoreResult<()>;
+    /// An employee's tokens, oldest first.
+    async fn tokens(&self, employee_id: Id) -> StoreResult<Vec<TokenInfo>>;
+    async fn token(&self, id: Id) -> StoreResult<Option<TokenInfo>>;
+    /// Revokes a token; false when there was none.
+    async fn delete_token(&self, id: Id) -> StoreResult<bool>;
+    async fn set_online(&self, employee_id: Id, online: bool) -> StoreResult<()>;
+    /// Every (channel_id, employee_id) membership.
+    async fn channel_memberships(&self) -> StoreResult<Vec<(Id, Id)>>;
+    /// Replaces a channel's members.
+    async fn set_channel_members(&self, channel_id: Id, employees: &[Id]) -> StoreResult<()>;
+    /// Replaces an employee's channels.
+    async fn set_employee_channels(&self, employee_id: Id, channels: &[Id]) -> StoreResult<()>;
+    /// Active members of a channel with their load, for routing.
+    async fn routing_candidates(&self, channel_id: Id) -> StoreResult<Vec<RoutingCandidate>>;
+    /// The employee who wrote the latest employee message to a contact.
+    async fn last_employee_of_contact(&self, contact_id: Id) -> StoreResult<Option<Id>>;
+    /// Records that employees were just assigned a conversation (routing fairness).
+    async fn mark_assigned(&self, employees: &[Id], now: Timestamp) -> StoreResult<()>;
+
     // --- channels ---
     async fn create_channel(&self, new: NewChannel, now: Timestamp) -> StoreResult<Channel>;
     async fn channel(&self, id: Id) -> StoreResult<Option<Channel>>;

@@ -19,6 +19,10 @@ pub struct Employee {
     pub password_hash: Option<String>,
     pub telegram_chat_id: Option<String>,
     pub active: bool,
+    /// Presence chosen by the employee (`PATCH /api/v1/me`); routing only picks online members.
+    pub online: bool,
+    /// The last authenticated API call (throttled to about once a minute).
+    pub last_seen_at: Option<Timestamp>,
 }
 
 /// A new employee.
@@ -61,6 +65,8 @@ pub struct Channel {
     pub status_reason: Option<String>,
     pub last_webhook_at: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// How new conversations are assigned: `manual`, `round_robin` or `sticky`.
+    pub routing: String,
 }
 
 /// A new channel.
@@ -79,6 +85,8 @@ pub struct ChannelPatch {
     pub config: Option<Value>,
     /// Sets the status back to `active` (e.g. after new credentials).
     pub reactivate: bool,
+    /// `manual`, `round_robin` or `sticky`.
+    pub routing: Option<String>,
 }
 
 /// A webhook body to append to the inbox.
@@ -345,4 +353,24 @@ pub fn status_rank(status: &str) -> u8 {
         "read" => 4,
         _ => 0,
     }
+}
+
+/// A bearer token's metadata (the token itself is never stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: Id,
+    pub employee_id: Id,
+    pub label: Option<String>,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A channel member as routing sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoutingCandidate {
+    pub employee_id: Id,
+    pub online: bool,
+    /// Open conversations assigned to this employee (all channels).
+    pub open_chats: i64,
+    pub last_assigned_at: Option<Timestamp>,
 }

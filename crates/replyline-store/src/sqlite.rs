@@ -14,7 +14,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Embedded migrations, applied in order on open.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (2, include_str!("../migrations/0002_access.sql")),
+];
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.
 #[derive(Clone, Debug)]
@@ -96,11 +99,13 @@ impl SqliteStore {
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
             .execute(&mut *tx)
             .await?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-            .fetch_one(&mut *tx)
+        // Each version is applied once, by its own number (not "above the maximum"),
+        // so migrations merged out of order are still picked up.
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
             .await?;
         for (version, sql) in MIGRATIONS {
-            if current.is_some_and(|c| c >= *version) {
+            if applied.contains(version) {
                 continue;
             }
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
@@ -115,8 +120,7 @@ impl SqliteStore {
     }
 }
 
-const EMPLOYEE_COLS: &str =
-    "id, email, name, display_name, role, manager_id, password_hash, telegram_chat_id, active";
+const EMPLOYEE_COLS: &str = "id, email, name, display_name, role, manager_id, password_hash, telegram_chat_id, active, online, last_seen_at";
 
 fn employee(row: &SqliteRow) -> StoreResult<Employee> {
     Ok(Employee {
@@ -129,11 +133,12 @@ fn employee(row: &SqliteRow) -> StoreResult<Employee> {
         password_hash: row.try_get("password_hash")?,
         telegram_chat_id: row.try_get("telegram_chat_id")?,
         active: row.try_get("active")?,
+        online: row.try_get("online")?,
+        last_seen_at: opt_ts(row.try_get("last_seen_at")?)?,
     })
 }
 
-const CHANNEL_COLS: &str =
-    "id, kind, name, config, settings, status, status_reason, last_webhook_at, created_at";
+const CHANNEL_COLS: &str = "id, kind, name, config, settings, status, status_reason, last_webhook_at, created_at, routing";
 
 fn channel(row: &SqliteRow) -> StoreResult<Channel> {
     Ok(Channel {
@@ -146,6 +151,19 @@ fn channel(row: &SqliteRow) -> StoreResult<Channel> {
         status_reason: row.try_get("status_reason")?,
         last_webhook_at: opt_ts(row.try_get("last_webhook_at")?)?,
         created_at: ts(row.try_get("created_at")?)?,
+        routing: row.try_get("routing")?,
+    })
+}
+
+const TOKEN_COLS: &str = "id, employee_id, label, created_at, last_used_at";
+
+fn token_info(row: &SqliteRow) -> StoreResult<TokenInfo> {
+    Ok(TokenInfo {
+        id: row.try_get("id")?,
+        employee_id: row.try_get("employee_id")?,
+        label: row.try_get("label")?,
+        created_at: ts(row.try_get("created_at")?)?,
+        last_used_at: opt_ts(row.try_get("last_used_at")?)?,
     })
 }
 
@@ -545,6 +563,190 @@ impl Store for SqliteStore {
         row.as_ref().map(employee).transpose()
     }
 
+    async fn create_labeled_token(
+        &self,
+        employee_id: Id,
+        token_hash: &str,
+        label: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<TokenInfo> {
+        self.access_create_token(employee_id, token_hash, label, now)
+            .await
+    }
+
+    async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(Employee, TokenInfo)>> {
+        let sql = format!(
+            "SELECT {}, t.id AS t_id, t.label AS t_label, t.created_at AS t_created_at, t.last_used_at AS t_last_used_at \
+             FROM employees e JOIN tokens t ON t.employee_id = e.id WHERE t.hash = ? AND e.active = 1",
+            EMPLOYEE_COLS
+                .split(", ")
+                .map(|c| format!("e.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.reader)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let e = employee(&row)?;
+        let t = TokenInfo {
+            id: row.try_get("t_id")?,
+            employee_id: e.id,
+            label: row.try_get("t_label")?,
+            created_at: ts(row.try_get("t_created_at")?)?,
+            last_used_at: opt_ts(row.try_get("t_last_used_at")?)?,
+        };
+        Ok(Some((e, t)))
+    }
+
+    async fn touch_token(&self, token_id: Id, now: Timestamp) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE tokens SET last_used_at = ? WHERE id = ?")
+            .bind(ms(now))
+            .bind(token_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE employees SET last_seen_at = ? WHERE id = (SELECT employee_id FROM tokens WHERE id = ?)",
+        )
+        .bind(ms(now))
+        .bind(token_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn tokens(&self, employee_id: Id) -> StoreResult<Vec<TokenInfo>> {
+        let sql = format!("SELECT {TOKEN_COLS} FROM tokens WHERE employee_id = ? ORDER BY id");
+        let rows = sqlx::query(&sql)
+            .bind(employee_id)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(token_info).collect()
+    }
+
+    async fn token(&self, id: Id) -> StoreResult<Option<TokenInfo>> {
+        let sql = format!("SELECT {TOKEN_COLS} FROM tokens WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.writer)
+            .await?;
+        row.as_ref().map(token_info).transpose()
+    }
+
+    async fn delete_token(&self, id: Id) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM tokens WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_online(&self, employee_id: Id, online: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE employees SET online = ? WHERE id = ?")
+            .bind(online)
+            .bind(employee_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn channel_memberships(&self) -> StoreResult<Vec<(Id, Id)>> {
+        let rows: Vec<(Id, Id)> = sqlx::query_as(
+            "SELECT channel_id, employee_id FROM channel_members ORDER BY channel_id, employee_id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows)
+    }
+
+    async fn set_channel_members(&self, channel_id: Id, employees: &[Id]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM channel_members WHERE channel_id = ?")
+            .bind(channel_id)
+            .execute(&mut *tx)
+            .await?;
+        for e in employees {
+            sqlx::query(
+                "INSERT OR IGNORE INTO channel_members (channel_id, employee_id) VALUES (?, ?)",
+            )
+            .bind(channel_id)
+            .bind(e)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_employee_channels(&self, employee_id: Id, channels: &[Id]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM channel_members WHERE employee_id = ?")
+            .bind(employee_id)
+            .execute(&mut *tx)
+            .await?;
+        for c in channels {
+            sqlx::query(
+                "INSERT OR IGNORE INTO channel_members (channel_id, employee_id) VALUES (?, ?)",
+            )
+            .bind(c)
+            .bind(employee_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn routing_candidates(&self, channel_id: Id) -> StoreResult<Vec<RoutingCandidate>> {
+        let rows = sqlx::query(
+            "SELECT e.id, e.online, e.last_assigned_at, \
+             (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = e.id AND c.status = 'open') AS open_chats \
+             FROM channel_members m JOIN employees e ON e.id = m.employee_id \
+             WHERE m.channel_id = ? AND e.active = 1 ORDER BY e.id",
+        )
+        .bind(channel_id)
+        .fetch_all(&self.writer)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RoutingCandidate {
+                    employee_id: row.try_get("id")?,
+                    online: row.try_get("online")?,
+                    open_chats: row.try_get("open_chats")?,
+                    last_assigned_at: opt_ts(row.try_get("last_assigned_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn last_employee_of_contact(&self, contact_id: Id) -> StoreResult<Option<Id>> {
+        let id: Option<Option<Id>> = sqlx::query_scalar(
+            "SELECT m.employee_id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+             WHERE c.contact_id = ? AND m.kind = 'employee' AND m.employee_id IS NOT NULL \
+             ORDER BY m.id DESC LIMIT 1",
+        )
+        .bind(contact_id)
+        .fetch_optional(&self.writer)
+        .await?;
+        Ok(id.flatten())
+    }
+
+    async fn mark_assigned(&self, employees: &[Id], now: Timestamp) -> StoreResult<()> {
+        for e in employees {
+            sqlx::query("UPDATE employees SET last_assigned_at = ? WHERE id = ?")
+                .bind(ms(now))
+                .bind(e)
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn create_channel(&self, new: NewChannel, now: Timestamp) -> StoreResult<Channel> {
         let id: Id = sqlx::query_scalar(
             "INSERT INTO channels (kind, name, config, settings, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -575,11 +777,13 @@ impl Store for SqliteStore {
     async fn update_channel(&self, id: Id, patch: ChannelPatch) -> StoreResult<Channel> {
         let done = sqlx::query(
             "UPDATE channels SET name = COALESCE(?, name), config = COALESCE(?, config), \
+             routing = COALESCE(?, routing), \
              status = CASE WHEN ? THEN 'active' ELSE status END, \
              status_reason = CASE WHEN ? THEN NULL ELSE status_reason END WHERE id = ? AND deleted = 0",
         )
         .bind(&patch.name)
         .bind(patch.config.as_ref().map(Value::to_string))
+        .bind(&patch.routing)
         .bind(patch.reactivate)
         .bind(patch.reactivate)
         .bind(id)
@@ -1057,6 +1261,27 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    async fn access_create_token(
+        &self,
+        employee_id: Id,
+        token_hash: &str,
+        label: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<TokenInfo> {
+        let sql = format!(
+            "INSERT INTO tokens (hash, employee_id, label, created_at) VALUES (?, ?, ?, ?) RETURNING {TOKEN_COLS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(token_hash)
+            .bind(employee_id)
+            .bind(label)
+            .bind(ms(now))
+            .fetch_one(&self.writer)
+            .await
+            .map_err(conflict)?;
+        token_info(&row)
+    }
+
     async fn employee_on(&self, pool: &SqlitePool, id: Id) -> StoreResult<Option<Employee>> {
         let sql = format!("SELECT {EMPLOYEE_COLS} FROM employees WHERE id = ?");
         let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
