@@ -5,9 +5,12 @@
 //! dialect details stay inside the implementation modules, so another
 //! backend (PostgreSQL) can be added without touching the callers.
 
+mod delivery;
 mod model;
 mod sqlite;
+mod sqlite_delivery;
 
+pub use delivery::*;
 pub use model::*;
 pub use sqlite::SqliteStore;
 
@@ -49,7 +52,7 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
 
 /// Everything Replyline persists, shaped by its use cases.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: DeliveryStore + Send + Sync + 'static {
     /// Checks the database answers.
     async fn health(&self) -> StoreResult<()>;
 

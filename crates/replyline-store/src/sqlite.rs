@@ -17,6 +17,7 @@ use std::time::Duration;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_access.sql")),
+    (3, include_str!("../migrations/0003_delivery.sql")),
 ];
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.
@@ -349,9 +350,9 @@ async fn write_conversation(
         .await?;
     }
     for n in &w.notifications {
-        sqlx::query(
+        let notification_id: Id = sqlx::query_scalar(
             "INSERT INTO notifications (conversation_id, reason, employee_id, manager_id, wait_started_at, \
-             waited_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             waited_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(id)
         .bind(&n.reason)
@@ -360,9 +361,11 @@ async fn write_conversation(
         .bind(ms(n.wait_started_at))
         .bind(n.waited_seconds)
         .bind(ms(now))
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
+        crate::sqlite_delivery::on_notification(tx, notification_id, id, n, now).await?;
     }
+    crate::sqlite_delivery::on_conversation_write(tx, id, w, &message_ids, now).await?;
     Ok((id, message_ids, queued))
 }
 
@@ -1192,6 +1195,7 @@ impl Store for SqliteStore {
                 .bind(message_id)
                 .execute(&mut *tx)
                 .await?;
+                crate::sqlite_delivery::on_message_sent(&mut tx, message_id, now).await?;
             }
             OutboxOutcome::Retry { at, error } => {
                 sqlx::query("UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?")
@@ -1292,5 +1296,12 @@ impl SqliteStore {
         let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = ? AND deleted = 0");
         let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
         row.as_ref().map(channel).transpose()
+    }
+}
+
+impl SqliteStore {
+    /// The single-connection writer pool (delivery queries read their own writes).
+    pub(crate) fn writer_pool(&self) -> &SqlitePool {
+        &self.writer
     }
 }
