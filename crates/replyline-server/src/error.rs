@@ -33,6 +33,12 @@ pub enum ApiError {
     Unprocessable { code: &'static str, message: String },
     #[error("internal error")]
     Internal(String),
+    /// A cookie-authenticated unsafe request without `X-Requested-With: replyline` (403 `csrf`).
+    #[error("missing X-Requested-With: replyline header on a cookie-authenticated request")]
+    Csrf,
+    /// Too many attempts (429 `rate_limited` with `Retry-After`).
+    #[error("too many attempts; retry in {retry_after} seconds")]
+    RateLimited { retry_after: u64 },
 }
 
 /// The error body.
@@ -92,6 +98,8 @@ impl ApiError {
             ),
             Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code, None),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
+            Self::Csrf => (StatusCode::FORBIDDEN, "csrf", None),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
         }
     }
 }
@@ -128,7 +136,15 @@ impl IntoResponse for ApiError {
                 field,
             },
         };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Self::RateLimited { retry_after } = &self
+            && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response
     }
 }
 

@@ -3,14 +3,17 @@
 
 pub mod api;
 pub mod auth;
+pub mod authz;
 pub mod channel;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod demo;
 pub mod driver;
 pub mod error;
 pub mod ingest;
 pub mod json;
+pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox;
@@ -127,7 +130,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         })?;
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let metrics = Arc::new(Metrics::default());
+    let live = live::LiveHub::new();
     let (worker, outbox) = outbox::outbox(store.clone(), clock.clone(), metrics.clone());
+    let worker = worker.with_live(live.clone());
     let (driver, driver_handle) = driver::driver(
         store.clone(),
         clock.clone(),
@@ -135,10 +140,17 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         metrics.clone(),
         outbox.clone(),
     );
+    let driver = driver.with_live(live.clone());
     let wake = driver_handle.clone();
     let inbox = ingest::InboxBatcher::start(store.clone(), move || wake.inbox_ready());
     tokio::spawn(worker.run());
     tokio::spawn(driver.run());
+    let public_url: String = config.public_url_or(addr);
+    let senders = delivery::Senders::from_config(&config).map_err(ServerError::Setup)?;
+    replyline_store::DeliveryStore::set_delivery_targets(store.as_ref(), senders.targets()).await?;
+    let (delivery_worker, delivery) =
+        delivery::delivery(store.clone(), clock.clone(), senders, public_url.clone());
+    tokio::spawn(delivery_worker.run());
     let state = AppState {
         store,
         clock,
@@ -146,10 +158,17 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         outbox,
         inbox,
         metrics,
-        public_url: config.public_url_or(addr).into(),
+        public_url: public_url.into(),
+        delivery,
+        login_limiter: Arc::new(auth::LoginLimiter::default()),
+        live,
     };
     let app = api::router(state.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = tokio::spawn(async move { axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await });
     println!("listening on http://{addr}");
     let _ = std::io::stdout().flush();
     Ok(Running {

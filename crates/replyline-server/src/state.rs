@@ -3,6 +3,7 @@
 use crate::clock::Clock;
 use crate::driver::DriverHandle;
 use crate::ingest::InboxBatcher;
+use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::outbox::OutboxHandle;
 use replyline_store::Store;
@@ -19,4 +20,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Base of printed webhook URLs, without a trailing slash.
     pub public_url: Arc<str>,
+    /// Notification and CRM webhook deliveries.
+    pub delivery: crate::delivery::DeliveryHandle,
+    /// Failed logins per e-mail and client IP (in memory).
+    pub login_limiter: Arc<crate::auth::LoginLimiter>,
+    /// Live events for WebSocket clients.
+    pub live: LiveHub,
 }

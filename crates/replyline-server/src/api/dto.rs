@@ -31,6 +31,20 @@ pub struct EmployeeDto {
     pub telegram_chat_id: Option<String>,
     pub active: bool,
     pub online: bool,
+    /// The last authenticated API call (updated at most once a minute).
+    pub last_seen_at: Option<String>,
+    /// Channels this employee is a member of.
+    pub channel_ids: Vec<String>,
+}
+
+impl EmployeeDto {
+    /// The employee with their channel memberships filled in.
+    pub fn with_access(e: Employee, access: &crate::authz::Access) -> Self {
+        let channels = access.channels_of(e.id);
+        let mut dto = Self::from(e);
+        dto.channel_ids = channels.into_iter().map(|c| c.to_string()).collect();
+        dto
+    }
 }
 
 impl From<Employee> for EmployeeDto {
@@ -44,7 +58,9 @@ impl From<Employee> for EmployeeDto {
             manager_id: e.manager_id.map(|m| m.to_string()),
             telegram_chat_id: e.telegram_chat_id,
             active: e.active,
-            online: false,
+            online: e.online,
+            last_seen_at: e.last_seen_at.map(time),
+            channel_ids: Vec::new(),
         }
     }
 }
@@ -74,6 +90,8 @@ pub struct NewEmployeeRequest {
     pub manager_id: Option<String>,
     pub password: Option<String>,
     pub telegram_chat_id: Option<String>,
+    /// Channels the employee works (replaces the membership).
+    pub channel_ids: Option<Vec<String>>,
 }
 
 /// `PATCH /api/v1/employees/{id}`: any subset of fields; `null` clears nullable ones.
@@ -94,6 +112,8 @@ pub struct PatchEmployeeRequest {
     #[schema(value_type = Option<String>)]
     pub telegram_chat_id: Option<Option<String>>,
     pub active: Option<bool>,
+    /// Channels the employee works (replaces the membership).
+    pub channel_ids: Option<Vec<String>>,
 }
 
 /// WhatsApp connection details (write-only secrets).
@@ -131,6 +151,8 @@ pub struct NewChannelRequest {
     /// Initial messenger settings (any subset, SPEC §2).
     #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
+    /// `manual` (default), `round_robin` or `sticky`.
+    pub routing: Option<String>,
 }
 
 /// `PATCH /api/v1/channels/{id}`.
@@ -139,6 +161,8 @@ pub struct NewChannelRequest {
 pub struct PatchChannelRequest {
     pub name: Option<String>,
     pub whatsapp: Option<WhatsappPatch>,
+    /// `manual`, `round_robin` or `sticky`.
+    pub routing: Option<String>,
 }
 
 /// Public WhatsApp connection details.
@@ -162,6 +186,8 @@ pub struct ChannelDto {
     pub last_webhook_at: Option<String>,
     pub created_at: String,
     pub whatsapp: Option<WhatsappPublic>,
+    /// How new conversations are assigned: `manual`, `round_robin` or `sticky`.
+    pub routing: String,
 }
 
 impl ChannelDto {
@@ -182,6 +208,7 @@ impl ChannelDto {
             last_webhook_at: c.last_webhook_at.map(time),
             created_at: time(c.created_at),
             whatsapp,
+            routing: c.routing,
         }
     }
 }
@@ -209,11 +236,47 @@ pub struct ConversationDto {
     pub opened_at: String,
     pub closed_at: Option<String>,
     pub last_message_at: Option<String>,
+    /// The reply clock of the active wait: `on_time` (nothing fired yet), `no_reply_sent`
+    /// (the no-reply message went out), `manager_notified` (managers were notified);
+    /// `null` when nobody is waiting.
+    #[schema(value_type = Option<String>, example = "on_time")]
+    pub sla_state: Option<&'static str>,
+    /// When WhatsApp's 24-hour customer-service window closes (the client's last message
+    /// + 24 h); free-form replies are refused after it. `null` before any client message.
+    pub window_expires_at: Option<String>,
+}
+
+/// `sla_state` and `window_expires_at` from the stored engine state.
+fn reply_clock(state: &str) -> (Option<&'static str>, Option<String>) {
+    let Ok(engine) = serde_json::from_str::<replyline_engine::Conversation>(state) else {
+        return (None, None);
+    };
+    let sla = engine.waiting_since().map(|_| {
+        if engine.manager_notified() {
+            "manager_notified"
+        } else if engine.no_reply_sent() {
+            "no_reply_sent"
+        } else {
+            "on_time"
+        }
+    });
+    // Every channel the service ingests today is WhatsApp, which has the 24-hour window.
+    let window = engine.last_client_at().and_then(|at| {
+        at.checked_add(jiff::SignedDuration::from_secs(
+            replyline_engine::WHATSAPP_WINDOW_SECONDS,
+        ))
+        .ok()
+        .map(time)
+    });
+    (sla, window)
 }
 
 impl From<ConversationRecord> for ConversationDto {
     fn from(c: ConversationRecord) -> Self {
+        let (sla_state, window_expires_at) = reply_clock(&c.state);
         Self {
+            sla_state,
+            window_expires_at,
             id: c.id.to_string(),
             channel_id: c.channel_id.to_string(),
             contact: ContactDto {

@@ -2,10 +2,13 @@
 
 pub mod channels;
 pub mod conversations;
+pub mod preferences;
+pub mod webhooks;
 pub mod dto;
 pub mod employees;
 pub mod ops;
 pub mod session;
+pub mod tokens;
 
 use crate::driver::DriverError;
 use crate::error::ApiError;
@@ -50,10 +53,14 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(ingest::MAX_WEBHOOK_BYTES));
     let api = Router::new()
         .merge(session::router())
+        .merge(tokens::router())
         .merge(employees::router())
         .merge(channels::router())
         .merge(conversations::router())
+        .merge(preferences::router())
+        .merge(webhooks::router())
         .route("/api/v1/clock/advance", post(ops::advance_clock))
+        .route("/api/v1/events/ws", get(crate::live::events_ws))
         .layer(DefaultBodyLimit::max(MAX_API_BODY));
     Router::new()
         .merge(webhooks)
@@ -63,4 +70,5 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(ops::openapi))
         .fallback(ops::not_found)
         .with_state(state)
+        .merge(replyline_web::router())
 }

@@ -2,57 +2,182 @@
 
 use super::dto::{EmployeeDto, LoginRequest, LoginResponse, NotificationDto};
 use super::parse_id;
-use crate::auth::{Caller, new_token, token_hash, verify_password};
+use crate::auth::{
+    Caller, clear_session_cookie, hash_password, new_token, session_cookie, token_hash,
+    verify_password,
+};
+use crate::authz::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
-use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::{Extension, Router};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use replyline_store::EmployeePatch;
+use std::net::SocketAddr;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/login", post(login))
-        .route("/api/v1/me", get(me))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/me", get(me).patch(update_me))
         .route("/api/v1/notifications", get(notifications))
         .route("/api/v1/notifications/{id}/read", post(read_notification))
 }
 
-/// Exchanges an e-mail and password for a bearer token.
+/// Exchanges an e-mail and password for a bearer token; also sets the web session cookie
+/// `replyline_session` (HttpOnly, SameSite=Strict; Secure when `public_url` is https).
+/// Five failures per e-mail and client IP within 15 minutes answer 429 `rate_limited` with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = LoginResponse, headers(("Set-Cookie" = String, description = "replyline_session=TOKEN; HttpOnly; SameSite=Strict; Path=/"))),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
 pub async fn login(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Json(req): Json<LoginRequest>,
-) -> ApiResult<axum::Json<LoginResponse>> {
-    let employee = state.store.employee_by_email(req.email.trim()).await?;
-    let Some(employee) = employee.filter(|e| e.active) else {
-        return Err(ApiError::Unauthorized);
-    };
-    let hash = employee.password_hash.clone().unwrap_or_default();
+) -> ApiResult<Response> {
+    let ip = peer
+        .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
+        .unwrap_or_default();
+    let email = req.email.trim().to_owned();
+    let now = state.clock.now();
+    state
+        .login_limiter
+        .check(&email, &ip, now)
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    let employee = state.store.employee_by_email(&email).await?;
+    let employee = employee.filter(|e| e.active);
+    let hash = employee
+        .as_ref()
+        .and_then(|e| e.password_hash.clone())
+        .unwrap_or_default();
     let ok = tokio::task::spawn_blocking(move || verify_password(&req.password, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    if !ok {
+    let Some(employee) = employee.filter(|_| ok) else {
+        state.login_limiter.failed(&email, &ip, now);
         return Err(ApiError::Unauthorized);
-    }
+    };
+    state.login_limiter.succeeded(&email, &ip);
     let token = new_token();
     state
         .store
-        .create_token(employee.id, &token_hash(&token), state.clock.now())
+        .create_labeled_token(employee.id, &token_hash(&token), Some("login"), now)
         .await?;
-    Ok(axum::Json(LoginResponse {
+    state.store.set_online(employee.id, true).await?;
+    let employee = state
+        .store
+        .employee(employee.id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let access = Access::load(state.store.as_ref()).await?;
+    let cookie = session_cookie(&token, secure_cookies(&state));
+    let body = LoginResponse {
         token,
-        employee: employee.into(),
-    }))
+        employee: EmployeeDto::with_access(employee, &access),
+    };
+    Ok(([(header::SET_COOKIE, cookie)], axum::Json(body)).into_response())
+}
+
+fn secure_cookies(state: &AppState) -> bool {
+    state.public_url.starts_with("https://")
+}
+
+/// Revokes the token (or session cookie) of this request, clears the cookie and marks the caller offline.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, headers(("Set-Cookie" = String, description = "clears replyline_session"))), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    state.store.delete_token(caller.token_id()).await?;
+    state.store.set_online(caller.id(), false).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, clear_session_cookie(secure_cookies(&state)))],
+    )
+        .into_response())
 }
 
 /// The caller.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = EmployeeDto), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn me(caller: Caller) -> axum::Json<EmployeeDto> {
-    axum::Json(caller.0.into())
+pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<EmployeeDto>> {
+    let access = Access::load(state.store.as_ref()).await?;
+    let me = state.store.employee(caller.id()).await?.unwrap_or(caller.0);
+    Ok(axum::Json(EmployeeDto::with_access(me, &access)))
+}
+
+/// `PATCH /api/v1/me`: presence, own display name, own password.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchMeRequest {
+    /// Online (receives routed chats) or away.
+    pub online: Option<bool>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "super::dto::double")]
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Option<String>>,
+    /// A new password (8 to 1024 characters); requires `current_password`.
+    pub password: Option<String>,
+    pub current_password: Option<String>,
+}
+
+/// Changes the caller's presence, display name or password.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), request_body = PatchMeRequest,
+    responses((status = 200, body = EmployeeDto), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<PatchMeRequest>,
+) -> ApiResult<axum::Json<EmployeeDto>> {
+    if let Some(Some(name)) = &req.display_name
+        && (name.trim().is_empty() || name.chars().count() > 200)
+    {
+        return Err(ApiError::validation("display_name", "must be 1 to 200 characters"));
+    }
+    let password_hash = match req.password {
+        Some(p) => {
+            if p.chars().count() < 8 || p.len() > 1024 {
+                return Err(ApiError::validation("password", "must be 8 to 1024 characters"));
+            }
+            let current = req.current_password.unwrap_or_default();
+            let stored = caller.0.password_hash.clone().unwrap_or_default();
+            let (ok, hash) = tokio::task::spawn_blocking(move || {
+                (verify_password(&current, &stored), hash_password(&p))
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            if !ok {
+                return Err(ApiError::validation("current_password", "does not match"));
+            }
+            Some(hash?)
+        }
+        None => None,
+    };
+    let changes_team = req.display_name.is_some();
+    if req.display_name.is_some() || password_hash.is_some() {
+        let patch = EmployeePatch {
+            display_name: req.display_name,
+            password_hash,
+            ..EmployeePatch::default()
+        };
+        state.store.update_employee(caller.id(), patch).await?;
+    }
+    if let Some(online) = req.online {
+        state.store.set_online(caller.id(), online).await?;
+    }
+    if changes_team {
+        state.driver.team_changed();
+    }
+    let access = Access::load(state.store.as_ref()).await?;
+    let me = state
+        .store
+        .employee(caller.id())
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(axum::Json(EmployeeDto::with_access(me, &access)))
 }
 
 /// `?unread=true` filter.
@@ -80,7 +205,9 @@ pub async fn notifications(
         }
     };
     let rows = state.store.notifications(caller.id(), unread).await?;
-    Ok(axum::Json(rows.into_iter().map(Into::into).collect()))
+    Ok(axum::Json(
+        crate::delivery::with_deliveries(state.store.as_ref(), rows).await?,
+    ))
 }
 
 /// Marks one of the caller's notifications read.

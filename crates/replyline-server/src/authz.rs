@@ -1,0 +1,310 @@
+//! Authorization: who may see and do what (SPEC §1 roles).
+//!
+//! Every handler asks these functions; the live-events stream filters with the
+//! same [`can_view_conversation`]. The functions are pure: they look at the
+//! actor, the resource and an [`Access`] snapshot of the team (managers,
+//! channel members, channel supervisors), which [`Access::load`] reads from
+//! the store.
+//!
+//! - `admin`: everything.
+//! - anyone: their own chats (assigned to them); unassigned chats of channels
+//!   they are a member of; every chat of a channel whose settings name them as
+//!   a supervisor (they receive its notifications).
+//! - managers (anyone with people under them): chats assigned to anyone under
+//!   them, transitively along the manager chain.
+//!
+//! A conversation the actor may not see is answered 404 (its existence is not
+//! leaked); an admin-only action is 403.
+
+use crate::error::ApiError;
+use replyline_store::{Channel, ConversationRecord, Employee, Id, Store};
+use std::collections::{HashMap, HashSet};
+
+/// The team as authorization sees it.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    /// employee → manager.
+    managers: HashMap<Id, Id>,
+    roles: HashMap<Id, String>,
+    active: HashSet<Id>,
+    /// (channel, employee) memberships.
+    members: HashSet<(Id, Id)>,
+    /// (channel, employee) supervisors named in the channel's settings.
+    supervisors: HashSet<(Id, Id)>,
+}
+
+impl Access {
+    /// Builds a snapshot from rows.
+    pub fn new(employees: &[Employee], memberships: &[(Id, Id)], channels: &[Channel]) -> Self {
+        let mut access = Access::default();
+        for e in employees {
+            if let Some(m) = e.manager_id {
+                access.managers.insert(e.id, m);
+            }
+            access.roles.insert(e.id, e.role.clone());
+            if e.active {
+                access.active.insert(e.id);
+            }
+        }
+        access.members = memberships.iter().copied().collect();
+        for c in channels {
+            if let Some(list) = c.settings.get("supervisors").and_then(|s| s.as_array()) {
+                for s in list {
+                    let id = s
+                        .as_str()
+                        .and_then(|s| s.parse().ok())
+                        .or_else(|| s.as_i64());
+                    if let Some(id) = id {
+                        access.supervisors.insert((c.id, id));
+                    }
+                }
+            }
+        }
+        access
+    }
+
+    /// Reads the current snapshot from the store.
+    pub async fn load(store: &dyn Store) -> Result<Self, ApiError> {
+        let employees = store.employees().await?;
+        let memberships = store.channel_memberships().await?;
+        let channels = store.channels().await?;
+        Ok(Self::new(&employees, &memberships, &channels))
+    }
+
+    /// Whether `employee` is a member of `channel`.
+    pub fn is_member(&self, channel: Id, employee: Id) -> bool {
+        self.members.contains(&(channel, employee))
+    }
+
+    /// Whether `channel` names `employee` as a supervisor.
+    pub fn is_supervisor(&self, channel: Id, employee: Id) -> bool {
+        self.supervisors.contains(&(channel, employee))
+    }
+
+    /// The members of `channel`, sorted.
+    pub fn members_of(&self, channel: Id) -> Vec<Id> {
+        let mut v: Vec<Id> = self
+            .members
+            .iter()
+            .filter(|(c, _)| *c == channel)
+            .map(|(_, e)| *e)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The channels `employee` is a member of, sorted.
+    pub fn channels_of(&self, employee: Id) -> Vec<Id> {
+        let mut v: Vec<Id> = self
+            .members
+            .iter()
+            .filter(|(_, e)| *e == employee)
+            .map(|(c, _)| *c)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Whether `employee` is (transitively) under `manager`; never true for oneself.
+    pub fn is_under(&self, employee: Id, manager: Id) -> bool {
+        let mut next = self.managers.get(&employee).copied();
+        let mut steps = 0;
+        while let Some(m) = next {
+            if m == manager {
+                return true;
+            }
+            steps += 1;
+            if steps > 1000 {
+                return false;
+            }
+            next = self.managers.get(&m).copied();
+        }
+        false
+    }
+
+    fn role(&self, employee: Id) -> Option<&str> {
+        self.roles.get(&employee).map(String::as_str)
+    }
+}
+
+/// Whether the actor is an admin.
+pub fn is_admin(actor: &Employee) -> bool {
+    actor.role == "admin"
+}
+
+/// Admin-only actions: settings, channels, members, employee writes, other people's tokens.
+pub fn require_admin(actor: &Employee) -> Result<(), ApiError> {
+    if is_admin(actor) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("only admins may do this".into()))
+    }
+}
+
+/// Whether the actor may see a conversation with this channel and assignee.
+pub fn can_view(actor: &Employee, channel_id: Id, assignee_id: Option<Id>, team: &Access) -> bool {
+    if is_admin(actor) {
+        return true;
+    }
+    if team.is_supervisor(channel_id, actor.id) {
+        return true;
+    }
+    match assignee_id {
+        Some(a) => a == actor.id || team.is_under(a, actor.id),
+        None => team.is_member(channel_id, actor.id),
+    }
+}
+
+/// Whether the actor may see `conversation` (also used to filter live events).
+pub fn can_view_conversation(
+    actor: &Employee,
+    conversation: &ConversationRecord,
+    team: &Access,
+) -> bool {
+    can_view(
+        actor,
+        conversation.channel_id,
+        conversation.assignee_id,
+        team,
+    )
+}
+
+/// Whether the actor may act (reply, note, assign, close) on a conversation they can see.
+/// Today acting follows seeing; kept separate so the rules can diverge.
+pub fn can_act_on_conversation(
+    actor: &Employee,
+    conversation: &ConversationRecord,
+    team: &Access,
+) -> bool {
+    can_view_conversation(actor, conversation, team)
+}
+
+/// Whether the actor may see a channel (its record and settings): admins, members,
+/// supervisors, and managers of a member.
+pub fn can_view_channel(actor: &Employee, channel_id: Id, team: &Access) -> bool {
+    is_admin(actor)
+        || team.is_member(channel_id, actor.id)
+        || team.is_supervisor(channel_id, actor.id)
+        || team
+            .members_of(channel_id)
+            .into_iter()
+            .any(|m| team.is_under(m, actor.id))
+}
+
+/// Whether the actor may open a conversation on a channel by writing first.
+pub fn can_open_on_channel(actor: &Employee, channel_id: Id, team: &Access) -> bool {
+    is_admin(actor)
+        || team.is_member(channel_id, actor.id)
+        || team.is_supervisor(channel_id, actor.id)
+}
+
+/// Whether `target` may be given a conversation of `channel_id`: a member of the channel,
+/// or an admin or manager (who may take any chat they are handed).
+pub fn can_be_assigned(target: Id, channel_id: Id, team: &Access) -> bool {
+    team.active.contains(&target)
+        && (team.is_member(channel_id, target)
+            || matches!(team.role(target), Some("admin") | Some("manager")))
+}
+
+/// Whether the actor may list and revoke `owner`'s tokens.
+pub fn can_manage_tokens_of(actor: &Employee, owner: Id) -> bool {
+    actor.id == owner || is_admin(actor)
+}
+
+/// `?scope=` of the conversation list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Assigned to the actor.
+    Mine,
+    /// Unassigned (and visible).
+    Unassigned,
+    /// Assigned to someone under the actor.
+    Team,
+    /// Everything visible.
+    All,
+}
+
+impl Scope {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "mine" => Some(Self::Mine),
+            "unassigned" => Some(Self::Unassigned),
+            "team" => Some(Self::Team),
+            "all" | "" => Some(Self::All),
+            _ => None,
+        }
+    }
+
+    /// Whether a visible conversation belongs to this scope.
+    pub fn matches(self, actor: &Employee, assignee_id: Option<Id>, team: &Access) -> bool {
+        match self {
+            Self::All => true,
+            Self::Mine => assignee_id == Some(actor.id),
+            Self::Unassigned => assignee_id.is_none(),
+            Self::Team => assignee_id.is_some_and(|a| team.is_under(a, actor.id)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emp(id: Id, role: &str, manager: Option<Id>) -> Employee {
+        Employee {
+            id,
+            email: format!("{id}@x"),
+            name: format!("e{id}"),
+            display_name: None,
+            role: role.into(),
+            manager_id: manager,
+            password_hash: None,
+            telegram_chat_id: None,
+            active: true,
+            online: false,
+            last_seen_at: None,
+        }
+    }
+
+    #[test]
+    fn roles_and_chain() {
+        // 1 admin; 2 → 3 → 4 (4 is the top manager); 5 another employee.
+        let es = vec![
+            emp(1, "admin", None),
+            emp(2, "employee", Some(3)),
+            emp(3, "manager", Some(4)),
+            emp(4, "manager", None),
+            emp(5, "employee", None),
+        ];
+        let team = Access::new(&es, &[(10, 2), (10, 5), (20, 5)], &[]);
+        // admin sees all
+        assert!(can_view(&es[0], 99, Some(5), &team));
+        // own chats
+        assert!(can_view(&es[1], 20, Some(2), &team));
+        // unassigned of own channel only
+        assert!(can_view(&es[1], 10, None, &team));
+        assert!(!can_view(&es[1], 20, None, &team));
+        // someone else's chat
+        assert!(!can_view(&es[1], 10, Some(5), &team));
+        // the chain, transitively
+        assert!(can_view(&es[2], 10, Some(2), &team));
+        assert!(can_view(&es[3], 10, Some(2), &team));
+        assert!(!can_view(&es[3], 10, Some(5), &team));
+        // upward is not visible
+        assert!(!can_view(&es[1], 10, Some(3), &team));
+        assert!(can_be_assigned(5, 20, &team));
+        assert!(!can_be_assigned(2, 20, &team));
+        assert!(can_be_assigned(3, 20, &team));
+        assert!(Scope::Team.matches(&es[3], Some(2), &team));
+        assert!(!Scope::Team.matches(&es[3], Some(5), &team));
+    }
+
+    #[test]
+    fn cycles_do_not_hang() {
+        let es = vec![emp(1, "manager", Some(2)), emp(2, "manager", Some(1))];
+        let team = Access::new(&es, &[], &[]);
+        assert!(team.is_under(1, 2));
+        assert!(!team.is_under(3, 1));
+        let _ = team.is_under(1, 7);
+    }
+}
