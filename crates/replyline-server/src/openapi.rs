@@ -31,13 +31,20 @@ impl Modify for Bearer {
         conversations::list, conversations::open, conversations::read, conversations::messages, conversations::send,
         conversations::note, conversations::assign, conversations::close, conversations::events,
         ops::advance_clock, ops::healthz, ops::metrics, ops::openapi,
+        crate::api::preferences::read_own, crate::api::preferences::write_own,
+        crate::api::preferences::read_any, crate::api::preferences::write_any,
+        crate::api::webhooks::list, crate::api::webhooks::create, crate::api::webhooks::read,
+        crate::api::webhooks::remove, crate::api::webhooks::deliveries,
         ingest::whatsapp_handshake, ingest::whatsapp_post,
+        crate::live::events_ws,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail,
         dto::EmployeeDto, dto::LoginRequest, dto::LoginResponse, dto::NewEmployeeRequest, dto::PatchEmployeeRequest,
         dto::WhatsappInput, dto::WhatsappPatch, dto::NewChannelRequest, dto::PatchChannelRequest, dto::WhatsappPublic, dto::ChannelDto,
         dto::ContactDto, dto::ConversationDto, dto::MessageDto, dto::EventDto, dto::NotificationDto,
+        crate::api::preferences::PreferencesDto, crate::api::preferences::PreferencesRequest, crate::api::preferences::QuietHoursDto,
+        crate::api::webhooks::WebhookDto, crate::api::webhooks::NewWebhookRequest, crate::api::webhooks::DeliveryDto,
         dto::TextRequest, dto::OpenConversationRequest, dto::AssignRequest, dto::AdvanceRequest, dto::NowResponse, dto::HealthResponse,
     ))
 )]

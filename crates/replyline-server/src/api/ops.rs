@@ -25,6 +25,7 @@ pub async fn advance_clock(
         .ok_or_else(|| ApiError::NotFound("the clock is not manual".into()))?;
     state.driver.run_due().await;
     state.outbox.drain().await;
+    state.delivery.drain().await;
     Ok(axum::Json(NowResponse {
         now: now.to_string(),
     }))
