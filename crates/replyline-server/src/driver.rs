@@ -8,6 +8,7 @@
 
 use crate::channel::WhatsappConfig;
 use crate::clock::Clock;
+use crate::live::{LiveEvent, LiveHub};
 use crate::metrics::Metrics;
 use crate::outbox::OutboxHandle;
 use jiff::Timestamp;
@@ -198,6 +199,7 @@ pub struct Driver {
     team: Option<Arc<Team>>,
     channels: HashMap<Id, Arc<ChannelRt>>,
     rx: mpsc::Receiver<Command>,
+    live: LiveHub,
 }
 
 /// Creates the driver and its handle; run the driver with [`Driver::run`].
@@ -218,8 +220,70 @@ pub fn driver(
         team: None,
         channels: HashMap::new(),
         rx,
+        live: LiveHub::new(),
     };
     (driver, DriverHandle { tx })
+}
+
+impl Driver {
+    /// Publishes live events to `live` after each commit.
+    #[must_use]
+    pub fn with_live(mut self, live: LiveHub) -> Self {
+        self.live = live;
+        self
+    }
+}
+
+/// What a commit carries that live events need, taken before the commit consumes it.
+struct LiveCommit {
+    conversations: Vec<LiveConversation>,
+    statuses: Vec<StatusWrite>,
+}
+
+struct LiveConversation {
+    status: String,
+    assignee_id: Option<Id>,
+    /// direction, kind, status per new message, in order.
+    messages: Vec<(String, String, String)>,
+    notifications: Vec<NewNotification>,
+}
+
+impl LiveCommit {
+    fn of(commit: &Commit) -> Self {
+        Self {
+            conversations: commit
+                .conversations
+                .iter()
+                .map(|c| LiveConversation {
+                    status: c.status.clone(),
+                    assignee_id: c.assignee_id,
+                    messages: c
+                        .messages
+                        .iter()
+                        .map(|m| (m.direction.clone(), m.kind.clone(), m.status.clone()))
+                        .collect(),
+                    notifications: c.notifications.clone(),
+                })
+                .collect(),
+            statuses: commit.statuses.clone(),
+        }
+    }
+}
+
+/// `message.status` for a message as stored now.
+pub fn message_status_event(message: &replyline_store::Message) -> LiveEvent {
+    LiveEvent {
+        kind: "message.status",
+        conversation_id: Some(message.conversation_id),
+        assignee_id: None,
+        manager_id: None,
+        data: json!({
+            "id": message.id.to_string(),
+            "conversation_id": message.conversation_id.to_string(),
+            "status": message.status,
+            "error": message.error,
+        }),
+    }
 }
 
 /// The engine's id for an employee row.
@@ -574,19 +638,83 @@ impl Driver {
         (write, step.rejected)
     }
 
-    /// Commits, counts and wakes the outbox.
+    /// Commits, counts, wakes the outbox and publishes live events.
     async fn commit(&self, commit: Commit) -> Result<replyline_store::CommitResult, DriverError> {
         let notifications: usize = commit
             .conversations
             .iter()
             .map(|c| c.notifications.len())
             .sum();
+        let live = self.live.has_subscribers().then(|| LiveCommit::of(&commit));
         let result = self.store.commit(commit).await?;
         self.metrics.notifications(notifications as u64);
         if result.queued > 0 {
             self.outbox.wake();
         }
+        if let Some(live) = live {
+            self.publish(live, &result).await;
+        }
         Ok(result)
+    }
+
+    /// Publishes what a successful commit wrote: new messages, conversations, notifications
+    /// and applied delivery statuses.
+    async fn publish(&self, live: LiveCommit, result: &replyline_store::CommitResult) {
+        for (conv, (id, message_ids)) in live.conversations.into_iter().zip(&result.conversations)
+        {
+            let cid = id.to_string();
+            for (message, message_id) in conv.messages.iter().zip(message_ids) {
+                self.live.publish(LiveEvent {
+                    kind: "message.created",
+                    conversation_id: Some(*id),
+                    assignee_id: Some(conv.assignee_id),
+                    manager_id: None,
+                    data: json!({
+                        "id": message_id.to_string(),
+                        "conversation_id": cid,
+                        "direction": message.0,
+                        "kind": message.1,
+                        "status": message.2,
+                    }),
+                });
+            }
+            self.live.publish(LiveEvent {
+                kind: "conversation.updated",
+                conversation_id: Some(*id),
+                assignee_id: Some(conv.assignee_id),
+                manager_id: None,
+                data: json!({
+                    "id": cid,
+                    "conversation_id": cid,
+                    "status": conv.status,
+                    "assignee_id": conv.assignee_id.map(|a| a.to_string()),
+                }),
+            });
+            for n in conv.notifications {
+                self.live.publish(LiveEvent {
+                    kind: "notification.created",
+                    conversation_id: Some(*id),
+                    assignee_id: Some(conv.assignee_id),
+                    manager_id: Some(n.manager_id),
+                    data: json!({
+                        "conversation_id": cid,
+                        "manager_id": n.manager_id.to_string(),
+                        "employee_id": n.employee_id.map(|e| e.to_string()),
+                        "reason": n.reason,
+                    }),
+                });
+            }
+        }
+        if result.statuses_applied > 0 {
+            for status in live.statuses {
+                let message = match status.message_id {
+                    Some(id) => self.store.message(id).await.ok().flatten(),
+                    None => None,
+                };
+                let Some(message) = message else { continue };
+                self.live.publish(message_status_event(&message));
+            }
+        }
     }
 
     async fn fire_due_logged(&mut self) {

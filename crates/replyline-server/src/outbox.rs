@@ -51,6 +51,16 @@ pub struct OutboxWorker {
     graph: GraphClient,
     wake: Arc<Notify>,
     drain: mpsc::Receiver<oneshot::Sender<()>>,
+    live: crate::live::LiveHub,
+}
+
+impl OutboxWorker {
+    /// Publishes `message.status` live events after each recorded outcome.
+    #[must_use]
+    pub fn with_live(mut self, live: crate::live::LiveHub) -> Self {
+        self.live = live;
+        self
+    }
 }
 
 /// Creates the worker and its handle.
@@ -73,6 +83,7 @@ pub fn outbox(
         graph: GraphClient::new(http),
         wake: wake.clone(),
         drain: rx,
+        live: crate::live::LiveHub::new(),
     };
     (worker, OutboxHandle { wake, drain: tx })
 }
@@ -174,6 +185,11 @@ impl OutboxWorker {
             .await
         {
             tracing::error!(%err, outbox = job.id, "recording the send outcome failed");
+        } else if self.live.has_subscribers()
+            && let Ok(Some(message)) = self.store.message(job.message.id).await
+        {
+            self.live
+                .publish(crate::driver::message_status_event(&message));
         }
     }
 

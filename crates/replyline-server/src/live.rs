@@ -1,0 +1,254 @@
+//! Live events: a broadcast hub fed by the driver and the outbox worker after each commit, and
+//! the `GET /api/v1/events/ws` WebSocket that forwards to each caller what it may see.
+//!
+//! Events are hints, not a log: a client that lags behind gets `{"type":"resync"}` and
+//! refetches what it shows; the web UI also polls every 10 s as a fallback.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use replyline_store::Id;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Events buffered per receiver before it lags (and gets a resync).
+const CAPACITY: usize = 1024;
+/// How often the server pings an idle socket.
+const PING_EVERY: Duration = Duration::from_secs(25);
+/// A socket that has not answered (any frame) for this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// One live event: `{"type": kind, "data": data}` on the wire.
+#[derive(Clone, Debug)]
+pub struct LiveEvent {
+    /// `message.created`, `message.status`, `conversation.updated`, `notification.created`.
+    pub kind: &'static str,
+    /// The conversation it concerns, for the visibility check.
+    pub conversation_id: Option<Id>,
+    /// The conversation's assignee when known at publish time (saves a lookup).
+    pub assignee_id: Option<Option<Id>>,
+    /// For notifications: the manager it is addressed to (only they and admins see it).
+    pub manager_id: Option<Id>,
+    /// The event's payload (always carries `conversation_id` when there is one).
+    pub data: Value,
+}
+
+impl LiveEvent {
+    /// The JSON text sent on the socket.
+    pub fn to_wire(&self) -> String {
+        json!({"type": self.kind, "data": self.data}).to_string()
+    }
+}
+
+/// The broadcast hub; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct LiveHub {
+    tx: broadcast::Sender<LiveEvent>,
+}
+
+impl Default for LiveHub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LiveHub {
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(CAPACITY);
+        Self { tx }
+    }
+
+    /// Publishes an event; nobody listening is fine.
+    pub fn publish(&self, event: LiveEvent) {
+        let _ = self.tx.send(event);
+    }
+
+    /// Whether any socket is connected (publishers may skip lookups when not).
+    pub fn has_subscribers(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.tx.subscribe()
+    }
+}
+
+/// `?token=` on the WebSocket URL (browsers cannot set headers on a WebSocket).
+#[derive(Debug, Deserialize)]
+pub struct WsQuery {
+    pub token: Option<String>,
+}
+
+/// Authenticates exactly like every other API call, through the [`Caller`] extractor (Bearer
+/// header or session cookie); `?token=` is treated as a Bearer header when none is present.
+/// 401 before any upgrade.
+async fn authenticate(
+    parts: &mut Parts,
+    state: &AppState,
+    token: Option<&str>,
+) -> Result<Caller, ApiError> {
+    if let Some(token) = token.map(str::trim).filter(|t| !t.is_empty())
+        && !parts.headers.contains_key(header::AUTHORIZATION)
+    {
+        let value = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| ApiError::Unauthorized)?;
+        parts.headers.insert(header::AUTHORIZATION, value);
+    }
+    Caller::from_request_parts(parts, state).await
+}
+
+/// `GET /api/v1/events/ws`: live events for the caller.
+#[utoipa::path(get, path = "/api/v1/events/ws", tag = "live",
+    params(("token" = Option<String>, Query, description = "bearer token (browsers cannot set headers on a WebSocket); a Bearer header or the session cookie work too")),
+    responses(
+        (status = 101, description = "WebSocket; text messages `{\"type\": \"message.created\" | \"message.status\" | \"conversation.updated\" | \"notification.created\" | \"resync\", \"data\": {...}}`"),
+        (status = 401, body = crate::error::ErrorBody)))]
+pub async fn events_ws(
+    State(state): State<AppState>,
+    Query(q): Query<WsQuery>,
+    request: axum::extract::Request,
+) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let caller = match authenticate(&mut parts, &state, q.token.as_deref()).await {
+        Ok(caller) => caller,
+        Err(err) => return err.into_response(),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let rx = state.live.subscribe();
+    upgrade
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| forward(socket, state, caller, rx))
+}
+
+/// May `caller` see events of this conversation?
+///
+/// SEAM: this is the one place the live socket decides conversation visibility. When the
+/// shared authorization module (`crate::authz`) lands, call its conversation view check here.
+/// Until then: admins and managers see everything, employees their own and unassigned ones.
+async fn may_view(state: &AppState, caller: &Caller, event: &LiveEvent) -> bool {
+    if caller.is_admin() || caller.0.role == "manager" {
+        return true;
+    }
+    let Some(conversation_id) = event.conversation_id else {
+        return false;
+    };
+    let assignee = match event.assignee_id {
+        Some(assignee) => assignee,
+        None => match state.store.conversation(conversation_id).await {
+            Ok(Some(record)) => record.assignee_id,
+            _ => return false,
+        },
+    };
+    assignee.is_none_or(|a| a == caller.id())
+}
+
+/// Whether `caller` receives `event`.
+async fn visible(state: &AppState, caller: &Caller, event: &LiveEvent) -> bool {
+    if event.kind == "notification.created" {
+        return caller.is_admin() || event.manager_id == Some(caller.id());
+    }
+    may_view(state, caller, event).await
+}
+
+async fn forward(
+    mut socket: WebSocket,
+    state: AppState,
+    caller: Caller,
+    mut rx: broadcast::Receiver<LiveEvent>,
+) {
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let mut last_seen = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            event = rx.recv() => match event {
+                Ok(event) => {
+                    if visible(&state, &caller, &event).await
+                        && socket.send(Message::text(event.to_wire())).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                    tracing::debug!(skipped, employee = caller.id(), "live socket lagged; resync");
+                    let resync = json!({"type": "resync", "data": {"skipped": skipped}}).to_string();
+                    if socket.send(Message::text(resync)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Ping(payload))) => {
+                    last_seen = tokio::time::Instant::now();
+                    if socket.send(Message::Pong(payload)).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(Message::Text(text))) => {
+                    last_seen = tokio::time::Instant::now();
+                    // Application-level ping for clients that cannot send ping frames.
+                    if text.as_str().contains("\"ping\"")
+                        && socket.send(Message::text(json!({"type": "pong"}).to_string())).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Some(Ok(_)) => last_seen = tokio::time::Instant::now(),
+            },
+            _ = ping.tick() => {
+                if last_seen.elapsed() > IDLE_TIMEOUT {
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_format_and_lag() {
+        let hub = LiveHub::new();
+        assert!(!hub.has_subscribers());
+        let mut rx = hub.subscribe();
+        let event = LiveEvent {
+            kind: "message.created",
+            conversation_id: Some(3),
+            assignee_id: None,
+            manager_id: None,
+            data: json!({"id": "7", "conversation_id": "3"}),
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(&event.to_wire()).unwrap(),
+            json!({"type": "message.created", "data": {"id": "7", "conversation_id": "3"}})
+        );
+        for _ in 0..CAPACITY + 5 {
+            hub.publish(event.clone());
+        }
+        assert!(matches!(
+            rx.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(5))
+        ));
+    }
+}
