@@ -241,6 +241,7 @@ struct LiveCommit {
 }
 
 struct LiveConversation {
+    channel_id: Id,
     status: String,
     assignee_id: Option<Id>,
     /// direction, kind, status per new message, in order.
@@ -255,6 +256,7 @@ impl LiveCommit {
                 .conversations
                 .iter()
                 .map(|c| LiveConversation {
+                    channel_id: c.channel_id,
                     status: c.status.clone(),
                     assignee_id: c.assignee_id,
                     messages: c
@@ -275,6 +277,7 @@ pub fn message_status_event(message: &replyline_store::Message) -> LiveEvent {
     LiveEvent {
         kind: "message.status",
         conversation_id: Some(message.conversation_id),
+        channel_id: Some(message.channel_id),
         assignee_id: None,
         manager_id: None,
         data: json!({
@@ -667,6 +670,7 @@ impl Driver {
                 self.live.publish(LiveEvent {
                     kind: "message.created",
                     conversation_id: Some(*id),
+                    channel_id: Some(conv.channel_id),
                     assignee_id: Some(conv.assignee_id),
                     manager_id: None,
                     data: json!({
@@ -681,6 +685,7 @@ impl Driver {
             self.live.publish(LiveEvent {
                 kind: "conversation.updated",
                 conversation_id: Some(*id),
+                channel_id: Some(conv.channel_id),
                 assignee_id: Some(conv.assignee_id),
                 manager_id: None,
                 data: json!({
@@ -694,6 +699,7 @@ impl Driver {
                 self.live.publish(LiveEvent {
                     kind: "notification.created",
                     conversation_id: Some(*id),
+                    channel_id: Some(conv.channel_id),
                     assignee_id: Some(conv.assignee_id),
                     manager_id: Some(n.manager_id),
                     data: json!({

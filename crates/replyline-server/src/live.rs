@@ -5,6 +5,7 @@
 //! refetches what it shows; the web UI also polls every 10 s as a fallback.
 
 use crate::auth::Caller;
+use crate::authz::{self, Access};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -32,6 +33,8 @@ pub struct LiveEvent {
     pub kind: &'static str,
     /// The conversation it concerns, for the visibility check.
     pub conversation_id: Option<Id>,
+    /// Its channel, when known at publish time.
+    pub channel_id: Option<Id>,
     /// The conversation's assignee when known at publish time (saves a lookup).
     pub assignee_id: Option<Option<Id>>,
     /// For notifications: the manager it is addressed to (only they and admins see it).
@@ -130,34 +133,63 @@ pub async fn events_ws(
         .on_upgrade(move |socket| forward(socket, state, caller, rx))
 }
 
-/// May `caller` see events of this conversation?
-///
-/// SEAM: this is the one place the live socket decides conversation visibility. When the
-/// shared authorization module (`crate::authz`) lands, call its conversation view check here.
-/// Until then: admins and managers see everything, employees their own and unassigned ones.
-async fn may_view(state: &AppState, caller: &Caller, event: &LiveEvent) -> bool {
-    if caller.is_admin() || caller.0.role == "manager" {
+/// How long a socket reuses its snapshot of the team for visibility checks.
+const ACCESS_TTL: Duration = Duration::from_secs(5);
+
+/// The team snapshot a socket checks visibility against, reloaded every [`ACCESS_TTL`].
+#[derive(Default)]
+struct AccessCache {
+    loaded: Option<(tokio::time::Instant, Access)>,
+}
+
+impl AccessCache {
+    async fn get(&mut self, state: &AppState) -> Option<&Access> {
+        let fresh = self
+            .loaded
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < ACCESS_TTL);
+        if !fresh {
+            match Access::load(state.store.as_ref()).await {
+                Ok(access) => self.loaded = Some((tokio::time::Instant::now(), access)),
+                Err(err) => {
+                    tracing::warn!(%err, "live: loading the team for visibility failed");
+                    self.loaded = None;
+                }
+            }
+        }
+        self.loaded.as_ref().map(|(_, access)| access)
+    }
+}
+
+/// Whether `caller` receives `event`: notifications only their addressee (and admins);
+/// conversation and message events whoever may view the conversation ([`authz::can_view`],
+/// the same rule as the REST API).
+async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    cache: &mut AccessCache,
+    event: &LiveEvent,
+) -> bool {
+    if caller.is_admin() {
         return true;
+    }
+    if event.kind == "notification.created" {
+        return event.manager_id == Some(caller.id());
     }
     let Some(conversation_id) = event.conversation_id else {
         return false;
     };
-    let assignee = match event.assignee_id {
-        Some(assignee) => assignee,
-        None => match state.store.conversation(conversation_id).await {
-            Ok(Some(record)) => record.assignee_id,
+    let (channel_id, assignee_id) = match (event.channel_id, event.assignee_id) {
+        (Some(channel), Some(assignee)) => (channel, assignee),
+        _ => match state.store.conversation(conversation_id).await {
+            Ok(Some(record)) => (record.channel_id, record.assignee_id),
             _ => return false,
         },
     };
-    assignee.is_none_or(|a| a == caller.id())
-}
-
-/// Whether `caller` receives `event`.
-async fn visible(state: &AppState, caller: &Caller, event: &LiveEvent) -> bool {
-    if event.kind == "notification.created" {
-        return caller.is_admin() || event.manager_id == Some(caller.id());
+    match cache.get(state).await {
+        Some(access) => authz::can_view(&caller.0, channel_id, assignee_id, access),
+        None => false,
     }
-    may_view(state, caller, event).await
 }
 
 async fn forward(
@@ -169,11 +201,12 @@ async fn forward(
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut last_seen = tokio::time::Instant::now();
+    let mut cache = AccessCache::default();
     loop {
         tokio::select! {
             event = rx.recv() => match event {
                 Ok(event) => {
-                    if visible(&state, &caller, &event).await
+                    if visible(&state, &caller, &mut cache, &event).await
                         && socket.send(Message::text(event.to_wire())).await.is_err()
                     {
                         return;
@@ -235,6 +268,7 @@ mod tests {
         let event = LiveEvent {
             kind: "message.created",
             conversation_id: Some(3),
+            channel_id: None,
             assignee_id: None,
             manager_id: None,
             data: json!({"id": "7", "conversation_id": "3"}),
