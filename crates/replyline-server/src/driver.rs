@@ -17,7 +17,7 @@ use replyline_engine::{
     Policy, Role, Settings, StateChange, Status, Team, ValidationError,
 };
 use replyline_store::{
-    Channel, Commit, ConversationWrite, Id, InboxItem, NewEvent, NewMessage, NewNotification,
+    Channel, Commit, ConversationFilter, ConversationWrite, Id, RoutingCandidate, InboxItem, NewEvent, NewMessage, NewNotification,
     SettingsWrite, StatusWrite, Store, StoreError,
 };
 use replyline_whatsapp::{InboundMessage, StatusUpdate};
@@ -90,6 +90,8 @@ enum Command {
         patch: Value,
         reply: Reply<Value>,
     },
+    /// An employee was deactivated: move their open chats back to the channel queue.
+    Deactivated { employee: Id, reply: Reply<usize> },
 }
 
 /// Sends commands to the driver task.
@@ -162,6 +164,13 @@ impl DriverHandle {
             reply,
         })
         .await
+    }
+
+    /// Unassigns every open chat of a deactivated employee (recorded on each timeline);
+    /// returns how many moved back to their channel's queue.
+    pub async fn employee_deactivated(&self, employee: Id) -> Result<usize, DriverError> {
+        self.call(|reply| Command::Deactivated { employee, reply })
+            .await
     }
 
     /// Validates and saves a settings patch, applying it to open conversations; returns the full settings.
@@ -565,6 +574,9 @@ impl Driver {
             } => {
                 let _ = reply.send(self.change_settings(channel_id, employee, &patch).await);
             }
+            Command::Deactivated { employee, reply } => {
+                let _ = reply.send(self.deactivated(employee).await);
+            }
         }
     }
 
@@ -916,6 +928,23 @@ impl Driver {
             id = None;
             let _ = engine.handle(now, Input::ClientMessage, &ctx);
         }
+        // Routing: a new conversation is assigned in the same step, so R4/R5 see the assignee.
+        let mut routed = None;
+        if id.is_none()
+            && engine.assignee().is_none()
+            && let Some(assignee) = self.route(rt, contact.id).await?
+            && engine
+                .handle(
+                    now,
+                    Input::Assign {
+                        employee: Some(eid(assignee)),
+                    },
+                    &ctx,
+                )
+                .is_ok()
+        {
+            routed = Some(assignee);
+        }
         let inbound = NewMessage {
             direction: "in".into(),
             kind: "client".into(),
@@ -926,13 +955,17 @@ impl Driver {
             content_type: Some(message.kind.as_str().into()),
             ..NewMessage::default()
         };
-        let step = Step::new(
-            vec![inbound],
-            vec![event(
-                "message",
-                json!({"direction": "in", "kind": "client"}),
-            )],
-        );
+        let mut events = vec![event(
+            "message",
+            json!({"direction": "in", "kind": "client"}),
+        )];
+        if let Some(assignee) = routed {
+            events.push(event(
+                "routed",
+                json!({"routing": rt.channel.routing, "employee_id": assignee.to_string()}),
+            ));
+        }
+        let step = Step::new(vec![inbound], events);
         let row = Row {
             id,
             channel_id,
@@ -942,6 +975,9 @@ impl Driver {
         let mut commit = Commit::new(now);
         commit.conversations.push(write);
         self.commit(commit).await?;
+        if let Some(assignee) = routed {
+            self.store.mark_assigned(&[assignee], now).await?;
+        }
         self.metrics
             .messages_in
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -961,6 +997,10 @@ impl Driver {
         let team = self.team().await?;
         let mut engine = decode(&record.state)?;
         let now = self.clock.now();
+        let assigned = match &act {
+            Act::Assign { employee } => *employee,
+            _ => None,
+        };
         let (input, step) = match act {
             Act::Message { employee, text } => (
                 Input::EmployeeMessage {
@@ -1010,6 +1050,9 @@ impl Driver {
         let mut commit = Commit::new(now);
         commit.conversations.push(write);
         let result = self.commit(commit).await?;
+        if let Some(e) = assigned {
+            self.store.mark_assigned(&[e], now).await?;
+        }
         if rejected {
             return Err(DriverError::OutsideWindow);
         }
@@ -1088,6 +1131,73 @@ impl Driver {
             .ok_or(DriverError::NotFound("conversation"))
     }
 
+    /// The assignee for a new conversation per the channel's routing, if any.
+    async fn route(&self, rt: &ChannelRt, contact_id: Id) -> Result<Option<Id>, DriverError> {
+        let mode = rt.channel.routing.as_str();
+        if mode != "round_robin" && mode != "sticky" {
+            return Ok(None);
+        }
+        let online: Vec<RoutingCandidate> = self
+            .store
+            .routing_candidates(rt.channel.id)
+            .await?
+            .into_iter()
+            .filter(|c| c.online)
+            .collect();
+        if mode == "sticky"
+            && let Some(last) = self.store.last_employee_of_contact(contact_id).await?
+            && online.iter().any(|c| c.employee_id == last)
+        {
+            return Ok(Some(last));
+        }
+        Ok(pick_round_robin(&online))
+    }
+
+    async fn deactivated(&mut self, employee: Id) -> Result<usize, DriverError> {
+        self.team = None;
+        let team = self.team().await?;
+        let filter = ConversationFilter {
+            status: Some("open".into()),
+            assignee_id: Some(employee),
+            ..ConversationFilter::default()
+        };
+        let now = self.clock.now();
+        let mut commit = Commit::new(now);
+        for record in self.store.conversations(&filter).await? {
+            let rt = self.channel(record.channel_id).await?;
+            let Ok(mut engine) = decode(&record.state) else {
+                continue;
+            };
+            let ctx = self.context(&rt, &team, record.contact.name.as_deref());
+            if engine
+                .handle(now, Input::Assign { employee: None }, &ctx)
+                .is_err()
+            {
+                continue;
+            }
+            let row = Row {
+                id: Some(record.id),
+                channel_id: record.channel_id,
+                contact_id: record.contact.id,
+            };
+            let step = Step::new(
+                vec![],
+                vec![event(
+                    "unassigned",
+                    json!({"reason": "employee_deactivated", "employee_id": employee.to_string()}),
+                )],
+            );
+            commit
+                .conversations
+                .push(self.write(row, &mut engine, step, now).0);
+        }
+        let moved = commit.conversations.len();
+        if moved > 0 {
+            self.commit(commit).await?;
+        }
+        Ok(moved)
+    }
+
     async fn change_settings(
         &mut self,
         channel_id: Id,
@@ -1142,6 +1252,15 @@ impl Driver {
         self.channels.insert(channel_id, new_rt);
         Ok(new_json)
     }
+}
+
+/// Round robin: the online member with the fewest open chats; ties go to the one whose
+/// last assignment is oldest (never assigned first), then to the lowest id.
+pub fn pick_round_robin(candidates: &[RoutingCandidate]) -> Option<Id> {
+    candidates
+        .iter()
+        .min_by_key(|c| (c.open_chats, c.last_assigned_at, c.employee_id))
+        .map(|c| c.employee_id)
 }
 
 fn status_write(channel_id: Id, s: &StatusUpdate) -> StatusWrite {

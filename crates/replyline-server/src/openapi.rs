@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use crate::api::{channels, conversations, dto, employees, ops, session};
+use crate::api::{channels, conversations, dto, employees, ops, session, tokens};
 use crate::{error, ingest};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -24,7 +24,9 @@ impl Modify for Bearer {
     info(title = "Replyline API", description = "Self-hosted messenger inbox with a reply clock. Times are RFC 3339 UTC; ids are strings."),
     modifiers(&Bearer),
     paths(
-        session::login, session::me, session::notifications, session::read_notification,
+        session::login, session::logout, session::me, session::update_me,
+        tokens::list, tokens::create, tokens::revoke,
+        channels::read_members, channels::write_members, session::notifications, session::read_notification,
         employees::list, employees::create, employees::read, employees::update, employees::deactivate,
         channels::list, channels::create, channels::read, channels::update, channels::remove,
         channels::read_settings, channels::write_settings,
@@ -40,6 +42,7 @@ impl Modify for Bearer {
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail,
+        session::PatchMeRequest, tokens::TokenDto, tokens::NewTokenRequest, tokens::NewTokenResponse, channels::ChannelMembers,
         dto::EmployeeDto, dto::LoginRequest, dto::LoginResponse, dto::NewEmployeeRequest, dto::PatchEmployeeRequest,
         dto::WhatsappInput, dto::WhatsappPatch, dto::NewChannelRequest, dto::PatchChannelRequest, dto::WhatsappPublic, dto::ChannelDto,
         dto::ContactDto, dto::ConversationDto, dto::MessageDto, dto::EventDto, dto::NotificationDto,

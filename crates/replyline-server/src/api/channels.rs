@@ -3,6 +3,7 @@
 use super::dto::{ChannelDto, NewChannelRequest, PatchChannelRequest};
 use super::parse_id;
 use crate::auth::{Caller, Permission, authorize};
+use crate::authz::{self, Access};
 use crate::channel::WhatsappConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
@@ -12,7 +13,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use replyline_engine::{Policy, Settings};
-use replyline_store::{Channel, ChannelPatch, NewChannel};
+use replyline_store::{Channel, ChannelPatch, Id, NewChannel};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
@@ -26,6 +28,93 @@ pub fn router() -> Router<AppState> {
             "/api/v1/channels/{id}/settings",
             get(read_settings).put(write_settings),
         )
+        .route(
+            "/api/v1/channels/{id}/members",
+            get(read_members).put(write_members),
+        )
+}
+
+/// Routing modes of a channel.
+pub const ROUTING: [&str; 3] = ["manual", "round_robin", "sticky"];
+
+fn check_routing(routing: &str) -> ApiResult<()> {
+    if ROUTING.contains(&routing) {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "routing",
+            format!("must be manual, round_robin or sticky, got {routing:?}"),
+        ))
+    }
+}
+
+/// A channel the caller may see (404 otherwise, like a missing one).
+async fn find_visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Channel> {
+    let channel = find(state, id).await?;
+    if !caller.is_admin() {
+        let access = Access::load(state.store.as_ref()).await?;
+        if !authz::can_view_channel(&caller.0, channel.id, &access) {
+            return Err(ApiError::not_found("channel"));
+        }
+    }
+    Ok(channel)
+}
+
+/// The members of a channel.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelMembers {
+    pub employee_ids: Vec<String>,
+}
+
+/// Who works the channel (its queue and routing).
+#[utoipa::path(get, path = "/api/v1/channels/{id}/members", tag = "channels", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ChannelMembers), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn read_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ChannelMembers>> {
+    let channel = find_visible(&state, &caller, &id).await?;
+    let access = Access::load(state.store.as_ref()).await?;
+    Ok(axum::Json(ChannelMembers {
+        employee_ids: access
+            .members_of(channel.id)
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect(),
+    }))
+}
+
+/// Replaces the members of a channel (admins only).
+#[utoipa::path(put, path = "/api/v1/channels/{id}/members", tag = "channels", security(("bearer" = [])), params(("id" = String, Path)), request_body = ChannelMembers,
+    responses((status = 200, body = ChannelMembers), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn write_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<ChannelMembers>,
+) -> ApiResult<axum::Json<ChannelMembers>> {
+    authz::require_admin(&caller.0)?;
+    let channel = find(&state, &id).await?;
+    let mut ids: Vec<Id> = Vec::with_capacity(req.employee_ids.len());
+    for raw in &req.employee_ids {
+        let e = match raw.trim().parse::<Id>() {
+            Ok(id) => state.store.employee(id).await?,
+            Err(_) => None,
+        };
+        let e = e.ok_or_else(|| {
+            ApiError::validation("employee_ids", format!("no such employee {raw:?}"))
+        })?;
+        if !ids.contains(&e.id) {
+            ids.push(e.id);
+        }
+    }
+    state.store.set_channel_members(channel.id, &ids).await?;
+    ids.sort_unstable();
+    Ok(axum::Json(ChannelMembers {
+        employee_ids: ids.into_iter().map(|e| e.to_string()).collect(),
+    }))
 }
 
 async fn find(state: &AppState, id: &str) -> ApiResult<Channel> {
@@ -62,9 +151,11 @@ pub async fn list(
 ) -> ApiResult<axum::Json<Vec<ChannelDto>>> {
     authorize(&caller, Permission::Converse)?;
     let channels = state.store.channels().await?;
+    let access = Access::load(state.store.as_ref()).await?;
     Ok(axum::Json(
         channels
             .into_iter()
+            .filter(|c| authz::can_view_channel(&caller.0, c.id, &access))
             .map(|c| ChannelDto::new(c, &state.public_url))
             .collect(),
     ))
@@ -89,6 +180,9 @@ pub async fn create(
         ));
     }
     required("name", &req.name)?;
+    if let Some(r) = &req.routing {
+        check_routing(r)?;
+    }
     let wa = req
         .whatsapp
         .ok_or_else(|| ApiError::validation("whatsapp", "required for kind whatsapp"))?;
@@ -122,7 +216,14 @@ pub async fn create(
         config: serde_json::to_value(config).unwrap_or(Value::Null),
         settings: serde_json::to_value(settings).unwrap_or(Value::Null),
     };
-    let channel = state.store.create_channel(new, state.clock.now()).await?;
+    let mut channel = state.store.create_channel(new, state.clock.now()).await?;
+    if let Some(routing) = req.routing.filter(|r| *r != channel.routing) {
+        let patch = ChannelPatch {
+            routing: Some(routing),
+            ..ChannelPatch::default()
+        };
+        channel = state.store.update_channel(channel.id, patch).await?;
+    }
     Ok((
         StatusCode::CREATED,
         axum::Json(ChannelDto::new(channel, &state.public_url)),
@@ -139,7 +240,7 @@ pub async fn read(
 ) -> ApiResult<axum::Json<ChannelDto>> {
     authorize(&caller, Permission::Converse)?;
     Ok(axum::Json(ChannelDto::new(
-        find(&state, &id).await?,
+        find_visible(&state, &caller, &id).await?,
         &state.public_url,
     )))
 }
@@ -158,8 +259,12 @@ pub async fn update(
     if let Some(name) = &req.name {
         required("name", name)?;
     }
+    if let Some(r) = &req.routing {
+        check_routing(r)?;
+    }
     let mut patch = ChannelPatch {
         name: req.name,
+        routing: req.routing,
         ..ChannelPatch::default()
     };
     if let Some(wa) = req.whatsapp {
@@ -216,7 +321,7 @@ pub async fn read_settings(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     authorize(&caller, Permission::Converse)?;
-    let channel = find(&state, &id).await?;
+    let channel = find_visible(&state, &caller, &id).await?;
     let settings = Settings::from_partial(&channel.settings)?;
     Ok(axum::Json(
         serde_json::to_value(settings).unwrap_or(Value::Null),

@@ -5,6 +5,7 @@ use super::dto::{
 };
 use super::parse_id;
 use crate::auth::{Caller, Permission, authorize};
+use crate::authz::{self, Access, Scope};
 use crate::driver::Act;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
@@ -37,6 +38,9 @@ pub struct ListQuery {
     pub status: Option<String>,
     pub channel_id: Option<String>,
     pub assignee_id: Option<String>,
+    /// `mine` (assigned to the caller), `unassigned`, `team` (assigned to someone under the
+    /// caller) or `all` (default): always within what the caller may see.
+    pub scope: Option<String>,
 }
 
 fn filter_id(field: &str, value: Option<&str>) -> ApiResult<Option<Id>> {
@@ -70,6 +74,35 @@ async fn find(state: &AppState, id: &str) -> ApiResult<ConversationRecord> {
         .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
+/// A conversation the caller may see, with the team snapshot; 404 otherwise (existence is not leaked).
+async fn find_visible(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<(ConversationRecord, Access)> {
+    let c = find(state, id).await?;
+    let access = Access::load(state.store.as_ref()).await?;
+    if !authz::can_view_conversation(&caller.0, &c, &access) {
+        return Err(ApiError::not_found("conversation"));
+    }
+    Ok((c, access))
+}
+
+/// A conversation the caller may act on: 404 when invisible, 403 when visible but not actionable.
+async fn find_actionable(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<(ConversationRecord, Access)> {
+    let (c, access) = find_visible(state, caller, id).await?;
+    if !authz::can_act_on_conversation(&caller.0, &c, &access) {
+        return Err(ApiError::Forbidden(
+            "you may not act on this conversation".into(),
+        ));
+    }
+    Ok((c, access))
+}
+
 async fn message(state: &AppState, id: Option<Id>) -> ApiResult<MessageDto> {
     let id = id.ok_or_else(|| ApiError::Internal("no message was created".into()))?;
     let m = state
@@ -99,13 +132,29 @@ pub async fn list(
             format!("status: expected open or closed, got {s:?}"),
         ));
     }
+    let scope = match q.scope.as_deref() {
+        None => Scope::All,
+        Some(raw) => Scope::parse(raw).ok_or_else(|| {
+            ApiError::bad_request(
+                Some("scope".into()),
+                format!("scope: expected mine, unassigned, team or all, got {raw:?}"),
+            )
+        })?,
+    };
     let filter = ConversationFilter {
         status,
         channel_id: filter_id("channel_id", q.channel_id.as_deref())?,
         assignee_id: filter_id("assignee_id", q.assignee_id.as_deref())?,
     };
     let rows = state.store.conversations(&filter).await?;
-    Ok(axum::Json(rows.into_iter().map(Into::into).collect()))
+    let access = Access::load(state.store.as_ref()).await?;
+    Ok(axum::Json(
+        rows.into_iter()
+            .filter(|c| authz::can_view_conversation(&caller.0, c, &access))
+            .filter(|c| scope.matches(&caller.0, c.assignee_id, &access))
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 /// Opens a conversation by writing first; the caller becomes its assignee.
@@ -127,6 +176,15 @@ pub async fn open(
         return Err(ApiError::validation("contact_address", "must not be empty"));
     }
     let channel_id = parse_id(&req.channel_id, "channel")?;
+    let access = Access::load(state.store.as_ref()).await?;
+    if !authz::can_open_on_channel(&caller.0, channel_id, &access) {
+        if authz::can_view_channel(&caller.0, channel_id, &access) {
+            return Err(ApiError::Forbidden(
+                "only members of the channel may open conversations on it".into(),
+            ));
+        }
+        return Err(ApiError::not_found("channel"));
+    }
     let id = state
         .driver
         .open(channel_id, address, caller.id(), req.text)
@@ -148,7 +206,7 @@ pub async fn read(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
-    Ok(axum::Json(find(&state, &id).await?.into()))
+    Ok(axum::Json(find_visible(&state, &caller, &id).await?.0.into()))
 }
 
 /// The conversation's messages, oldest first.
@@ -160,7 +218,7 @@ pub async fn messages(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Vec<MessageDto>>> {
     authorize(&caller, Permission::Converse)?;
-    let c = find(&state, &id).await?;
+    let (c, _) = find_visible(&state, &caller, &id).await?;
     Ok(axum::Json(
         state
             .store
@@ -183,7 +241,7 @@ pub async fn send(
 ) -> ApiResult<(StatusCode, axum::Json<MessageDto>)> {
     authorize(&caller, Permission::Converse)?;
     check_message(&req.text)?;
-    let c = find(&state, &id).await?;
+    let (c, _) = find_actionable(&state, &caller, &id).await?;
     let created = state
         .driver
         .act(
@@ -211,7 +269,7 @@ pub async fn note(
 ) -> ApiResult<(StatusCode, axum::Json<MessageDto>)> {
     authorize(&caller, Permission::Converse)?;
     check_message(&req.text)?;
-    let c = find(&state, &id).await?;
+    let (c, _) = find_actionable(&state, &caller, &id).await?;
     let created = state
         .driver
         .act(
@@ -238,17 +296,22 @@ pub async fn assign(
     Json(req): Json<AssignRequest>,
 ) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
-    let c = find(&state, &id).await?;
+    let (c, access) = find_actionable(&state, &caller, &id).await?;
     let employee = match req.employee_id.as_deref() {
         Some(raw) => {
             let id: Id = raw
                 .parse()
                 .map_err(|_| ApiError::validation("employee_id", "no such employee"))?;
             let e = state.store.employee(id).await?.filter(|e| e.active);
-            Some(
-                e.ok_or_else(|| ApiError::validation("employee_id", "no such active employee"))?
-                    .id,
-            )
+            let e =
+                e.ok_or_else(|| ApiError::validation("employee_id", "no such active employee"))?;
+            if !authz::can_be_assigned(e.id, c.channel_id, &access) {
+                return Err(ApiError::validation(
+                    "employee_id",
+                    "the assignee must be a member of the channel (or an admin or manager)",
+                ));
+            }
+            Some(e.id)
         }
         None => None,
     };
@@ -265,7 +328,7 @@ pub async fn close(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
-    let c = find(&state, &id).await?;
+    let (c, _) = find_actionable(&state, &caller, &id).await?;
     state
         .driver
         .act(
@@ -287,7 +350,7 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Vec<EventDto>>> {
     authorize(&caller, Permission::Converse)?;
-    let c = find(&state, &id).await?;
+    let (c, _) = find_visible(&state, &caller, &id).await?;
     Ok(axum::Json(
         state
             .store

@@ -3,6 +3,7 @@
 use super::dto::{EmployeeDto, NewEmployeeRequest, PatchEmployeeRequest};
 use super::parse_id;
 use crate::auth::{Caller, Permission, authorize, hash_password};
+use crate::authz::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
@@ -93,6 +94,32 @@ async fn check_manager(store: &dyn Store, employee: Option<Id>, manager: &str) -
     Ok(manager_id)
 }
 
+/// Resolves `channel_ids` (each must name a channel) — 422 otherwise.
+pub(crate) async fn check_channels(store: &dyn Store, ids: &[String]) -> ApiResult<Vec<Id>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for raw in ids {
+        let id: Id = raw
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::validation("channel_ids", format!("no such channel {raw:?}")))?;
+        if store.channel(id).await?.is_none() {
+            return Err(ApiError::validation(
+                "channel_ids",
+                format!("no such channel {raw:?}"),
+            ));
+        }
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+async fn dto(state: &AppState, e: Employee) -> ApiResult<EmployeeDto> {
+    let access = Access::load(state.store.as_ref()).await?;
+    Ok(EmployeeDto::with_access(e, &access))
+}
+
 async fn hash(password: String) -> ApiResult<String> {
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
@@ -116,13 +143,14 @@ pub async fn list(
     caller: Caller,
 ) -> ApiResult<axum::Json<Vec<EmployeeDto>>> {
     authorize(&caller, Permission::Converse)?;
+    let access = Access::load(state.store.as_ref()).await?;
     Ok(axum::Json(
         state
             .store
             .employees()
             .await?
             .into_iter()
-            .map(Into::into)
+            .map(|e| EmployeeDto::with_access(e, &access))
             .collect(),
     ))
 }
@@ -141,6 +169,10 @@ pub async fn create(
     check_role(&req.role)?;
     let manager_id = match &req.manager_id {
         Some(m) => Some(check_manager(state.store.as_ref(), None, m).await?),
+        None => None,
+    };
+    let channels = match &req.channel_ids {
+        Some(ids) => Some(check_channels(state.store.as_ref(), ids).await?),
         None => None,
     };
     let password_hash = match req.password {
@@ -169,8 +201,14 @@ pub async fn create(
             }
             other => other.into(),
         })?;
+    if let Some(channels) = channels {
+        state
+            .store
+            .set_employee_channels(employee.id, &channels)
+            .await?;
+    }
     state.driver.team_changed();
-    Ok((StatusCode::CREATED, axum::Json(employee.into())))
+    Ok((StatusCode::CREATED, axum::Json(dto(&state, employee).await?)))
 }
 
 /// One employee.
@@ -182,7 +220,8 @@ pub async fn read(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<EmployeeDto>> {
     authorize(&caller, Permission::Converse)?;
-    Ok(axum::Json(find(&state, &id).await?.into()))
+    let e = find(&state, &id).await?;
+    Ok(axum::Json(dto(&state, e).await?))
 }
 
 /// Changes any subset of an employee's fields (admins only).
@@ -212,6 +251,13 @@ pub async fn update(
         Some(None) => Some(None),
         None => None,
     };
+    if req.active == Some(false) && employee.id == caller.id() {
+        return Err(ApiError::Conflict("you cannot deactivate yourself".into()));
+    }
+    let channels = match &req.channel_ids {
+        Some(ids) => Some(check_channels(state.store.as_ref(), ids).await?),
+        None => None,
+    };
     let password_hash = match req.password {
         Some(p) => {
             check_password(&p)?;
@@ -230,11 +276,20 @@ pub async fn update(
         active: req.active,
     };
     let updated = state.store.update_employee(employee.id, patch).await?;
+    if let Some(channels) = channels {
+        state
+            .store
+            .set_employee_channels(employee.id, &channels)
+            .await?;
+    }
     state.driver.team_changed();
-    Ok(axum::Json(updated.into()))
+    if employee.active && !updated.active {
+        state.driver.employee_deactivated(employee.id).await?;
+    }
+    Ok(axum::Json(dto(&state, updated).await?))
 }
 
-/// Deactivates an employee: history stays, tokens are revoked (admins only).
+/// Deactivates an employee: history stays, tokens are revoked, open chats go back to the channel queue (admins only).
 #[utoipa::path(delete, path = "/api/v1/employees/{id}", tag = "employees", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = EmployeeDto), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn deactivate(
@@ -253,5 +308,6 @@ pub async fn deactivate(
     };
     let updated = state.store.update_employee(employee.id, patch).await?;
     state.driver.team_changed();
-    Ok(axum::Json(updated.into()))
+    state.driver.employee_deactivated(employee.id).await?;
+    Ok(axum::Json(dto(&state, updated).await?))
 }
