@@ -7,6 +7,7 @@
 //! and `shared/SPEC.md` promise.
 
 pub mod api;
+pub mod browser;
 pub mod fake_graph;
 pub mod poll;
 pub mod server;

@@ -1,5 +1,7 @@
 //! The common test world: a server, the fake Graph, employees and one WhatsApp channel.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -128,6 +130,7 @@ pub struct Env {
     /// Manager at the top of the chain.
     pub dmitry: Person,
     wamid: AtomicU64,
+    sessions: Mutex<HashMap<String, Api>>,
 }
 
 impl Env {
@@ -148,16 +151,28 @@ impl Env {
         let graph = FakeGraph::start().await;
         let server = Server::start(opts).await;
         let admin = server.admin().await;
-        let dmitry = create_person(&admin, "dmitry", "Дмитрий Соколов", "manager", None).await;
-        let olga = create_person(
-            &admin,
-            "olga",
-            "Ольга Смирнова",
-            "manager",
-            Some(&dmitry.id),
-        )
-        .await;
-        let ivan = create_person(&admin, "ivan", "Иван Петров", "employee", Some(&olga.id)).await;
+        // Created concurrently (password hashing is the slow part), then chained:
+        // ivan -> olga -> dmitry.
+        let (dmitry, olga, ivan) = tokio::join!(
+            create_person(&admin, "dmitry", "Дмитрий Соколов", "manager"),
+            create_person(&admin, "olga", "Ольга Смирнова", "manager"),
+            create_person(&admin, "ivan", "Иван Петров", "employee"),
+        );
+        for (who, manager) in [(&olga, &dmitry), (&ivan, &olga)] {
+            let (status, body) = admin
+                .patch_employee(&who.id, &json!({"manager_id": manager.id}))
+                .await;
+            assert!(
+                status.is_success(),
+                "set {}'s manager: {status} {body}",
+                who.email
+            );
+            assert_eq!(
+                body["manager_id"].as_str(),
+                Some(manager.id.as_str()),
+                "{body}"
+            );
+        }
         let (status, channel) = admin
             .create_channel(&json!({
                 "kind": "whatsapp",
@@ -174,6 +189,14 @@ impl Env {
             .await;
         assert!(status.is_success(), "create channel: {status} {channel}");
         let channel_id = id_of(&channel);
+        // Everyone works the channel: its unassigned chats are visible to them.
+        let (status, body) = admin
+            .put(
+                &format!("/api/v1/channels/{channel_id}/members"),
+                &json!({"employee_ids": [ivan.id, olga.id, dmitry.id]}),
+            )
+            .await;
+        assert!(status.is_success(), "channel members: {status} {body}");
         let env = Self {
             server,
             admin,
@@ -184,6 +207,7 @@ impl Env {
             olga,
             dmitry,
             wamid: AtomicU64::new(0),
+            sessions: Mutex::default(),
         };
         env.put_settings(&settings_with(overrides)).await;
         env
@@ -203,6 +227,7 @@ impl Env {
     pub async fn restart(&mut self) {
         self.server.restart().await;
         self.admin = self.server.admin().await;
+        self.sessions.lock().expect("sessions").clear();
     }
 
     /// A client logged in as `person`.
@@ -393,13 +418,7 @@ pub fn is_decision(event: &Value, names: &[&str], outcome: &str) -> bool {
     event["outcome"] == outcome && names.iter().any(|n| rule.contains(&n.to_lowercase()))
 }
 
-async fn create_person(
-    admin: &Api,
-    login: &str,
-    name: &str,
-    role: &str,
-    manager_id: Option<&str>,
-) -> Person {
+async fn create_person(admin: &Api, login: &str, name: &str, role: &str) -> Person {
     let email = format!("{login}@example.com");
     let password = format!("{login}-password-123");
     let (status, body) = admin
@@ -407,7 +426,6 @@ async fn create_person(
             "name": name,
             "email": email,
             "role": role,
-            "manager_id": manager_id,
             "password": password
         }))
         .await;
