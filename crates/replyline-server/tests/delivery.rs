@@ -190,6 +190,7 @@ impl Env {
             "GET" => self.http.get(url),
             "PUT" => self.http.put(url),
             "DELETE" => self.http.delete(url),
+            "PATCH" => self.http.patch(url),
             _ => self.http.post(url),
         }
         .bearer_auth(token);
@@ -412,6 +413,14 @@ async fn chain_of_three_email_telegram_crm_with_retries() {
     *crm.fail_next.lock().unwrap() = 1;
 
     let channel = env.channel(settings(json!({}))).await;
+    // Ivan works this channel (assignees must be members).
+    env.ok(
+        &env.admin,
+        "PATCH",
+        &format!("/api/v1/employees/{ivan}"),
+        Some(json!({"channel_ids": [channel]})),
+    )
+    .await;
     let cid = env.client_writes(&channel, "79001234567", "wamid.A1").await;
     env.ok(
         &env.admin,
@@ -580,6 +589,21 @@ async fn chain_of_three_email_telegram_crm_with_retries() {
     assert_eq!(retried.len(), 1, "{log:?}");
     assert_eq!(retried[0]["response_code"], 503);
     assert!(retried[0]["error"].as_str().unwrap().contains("503"));
+
+    // The OpenAPI document describes the new endpoints.
+    let doc = env.ok(&env.admin, "GET", "/api/openapi.json", None).await;
+    for path in [
+        "/api/v1/webhooks",
+        "/api/v1/webhooks/{id}",
+        "/api/v1/webhooks/{id}/deliveries",
+        "/api/v1/me/preferences",
+        "/api/v1/employees/{id}/preferences",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from OpenAPI"
+        );
+    }
 
     // Deleting the endpoint: 204, then 404.
     let (s, _) = env
