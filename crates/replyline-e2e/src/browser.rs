@@ -156,8 +156,9 @@ impl Driver {
         let Value::Object(caps) = caps else {
             unreachable!()
         };
-        let client = ClientBuilder::rustls()
-            .expect("rustls connector")
+        // chromedriver listens on plain HTTP on loopback: no TLS stack needed.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
             .capabilities(caps)
             .connect(&self.url)
             .await
@@ -273,12 +274,26 @@ impl Browser {
         self.visible(&testid(id)).await
     }
 
+    /// Scrolls `el` to the middle of the viewport (clear of sticky headers and save bars).
+    pub async fn center(&self, el: &Element) {
+        if let Ok(arg) = serde_json::to_value(el) {
+            let _ = self
+                .client
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
+                    vec![arg],
+                )
+                .await;
+        }
+    }
+
     /// Clicks the visible element with `data-testid`.
     ///
     /// # Panics
     /// When it does not show up or cannot be clicked.
     pub async fn click(&self, id: &str) {
         let el = self.by_testid(id).await;
+        self.center(&el).await;
         el.click()
             .await
             .unwrap_or_else(|e| panic!("click [{id}]: {e}"));
@@ -302,6 +317,7 @@ impl Browser {
                 None
             })
             .await;
+        self.center(&el).await;
         el.click()
             .await
             .unwrap_or_else(|e| panic!("click {text:?}: {e}"));
