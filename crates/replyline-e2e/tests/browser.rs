@@ -111,7 +111,26 @@ async fn workspace_and_messenger_settings_in_chromium() {
     assert!(!checked(&admin, "sign-enabled").await, "signing starts off");
     admin.click("greeting-enabled").await;
     admin.click("sign-enabled").await;
-    admin.screenshot("messenger-settings").await;
+    if replyline_e2e::browser::screenshots_enabled() {
+        // A taller window shows the expanded groups in one picture.
+        admin
+            .client
+            .set_window_size(1366, 1700)
+            .await
+            .expect("resize");
+        admin
+            .js(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); window.scrollBy(0, -80);",
+                vec![json!(testid("show-more-settings"))],
+            )
+            .await;
+        admin.screenshot("messenger-settings").await;
+        admin
+            .client
+            .set_window_size(1366, 900)
+            .await
+            .expect("resize");
+    }
     admin.click("settings-save").await;
     admin
         .until("the settings saved (status text)", || async {

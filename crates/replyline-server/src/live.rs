@@ -83,6 +83,18 @@ impl LiveHub {
     }
 }
 
+/// The header carrying the service clock's now on every API response, so the web UI's waiting
+/// timers agree with the server (which may run a manual clock far from the browser's).
+pub const NOW_HEADER: &str = "x-replyline-now";
+
+/// Adds [`NOW_HEADER`] to an API response.
+pub async fn server_now_header(State(state): State<AppState>, mut response: Response) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&state.clock.now().to_string()) {
+        response.headers_mut().insert(NOW_HEADER, value);
+    }
+    response
+}
+
 /// `?token=` on the WebSocket URL (browsers cannot set headers on a WebSocket).
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {

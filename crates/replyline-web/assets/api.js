@@ -1,4 +1,6 @@
 // The only module that talks to the server. Every endpoint the UI uses is listed here.
+import { setServerNow } from "./dom.js";
+
 const TOKEN_KEY = "replyline.token";
 const BASE = "/api/v1";
 
@@ -58,6 +60,7 @@ async function request(method, path, body, { auth = true } = {}) {
   } catch (e) {
     throw new ApiError(0, "network", e && e.message ? e.message : "network error");
   }
+  setServerNow(res.headers.get("x-replyline-now"));
   let data = null;
   const text = await res.text();
   if (text) {

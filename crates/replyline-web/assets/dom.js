@@ -168,9 +168,24 @@ export function fmtSeconds(sec) {
 
 // ---- live timers ------------------------------------------------------------------------------
 
+// The server's clock may differ from the browser's (a manual clock in a sandbox, or a skewed
+// laptop): every API response carries `x-replyline-now`, and timers count from that.
+let clockOffsetMs = 0;
+
+/** Records the server's now (RFC 3339) as seen in a response. */
+export function setServerNow(iso) {
+  const ms = iso ? Date.parse(iso) : NaN;
+  if (Number.isFinite(ms)) clockOffsetMs = ms - Date.now();
+}
+
+/** Now on the server's clock, in epoch milliseconds. */
+export function serverNow() {
+  return Date.now() + clockOffsetMs;
+}
+
 /** Every element with data-since="ISO" shows the time elapsed since then, updated each second. */
 export function tickTimers(root = document) {
-  const now = Date.now();
+  const now = serverNow();
   for (const el of root.querySelectorAll("[data-since]")) {
     const d = parseTime(el.getAttribute("data-since"));
     if (d) el.textContent = fmtDuration(now - d.getTime());

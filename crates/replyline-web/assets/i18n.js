@@ -228,6 +228,10 @@ export const DICT = {
   "delivery.sent": ["отправлено", "sent"],
   "delivery.failed": ["ошибка", "failed"],
   "delivery.delivered": ["доставлено", "delivered"],
+  "delivery.channel.in_app": ["В приложении", "In the app"],
+  "delivery.channel.email": ["E-mail", "E-mail"],
+  "delivery.channel.telegram": ["Telegram", "Telegram"],
+  "delivery.channel.webhook": ["Вебхук", "Webhook"],
 
   "calls.title": ["Звонки и сообщения", "Calls and messages"],
   "calls.messenger_settings": ["Настройки мессенджера", "Messenger settings"],

@@ -61,7 +61,11 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .route("/api/v1/clock/advance", post(ops::advance_clock))
         .route("/api/v1/events/ws", get(crate::live::events_ws))
-        .layer(DefaultBodyLimit::max(MAX_API_BODY));
+        .layer(DefaultBodyLimit::max(MAX_API_BODY))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            crate::live::server_now_header,
+        ));
     Router::new()
         .merge(webhooks)
         .merge(api)

@@ -1,7 +1,7 @@
 // Chat view: history with delivery ticks, the rule timeline, reply and note boxes,
 // assign/transfer, "end chat" and the WhatsApp 24-hour window.
 import { t } from "../i18n.js";
-import { h, clear, fmtTime, fmtDateTime, waMarkup, errorText, parseTime, tickTimers, uid, icon } from "../dom.js";
+import { h, clear, fmtTime, fmtDateTime, waMarkup, errorText, parseTime, tickTimers, uid, icon, serverNow } from "../dom.js";
 import { list } from "../api.js";
 import { describe, reasonText, prepare } from "../timeline.js";
 import { slaBadge, channelLabel } from "./inbox.js";
@@ -271,7 +271,7 @@ export function mount(ctx, { id }) {
     const kind = channelKind();
     if (kind === "whatsapp" || (!kind && conv.window_expires_at)) {
       const end = windowEnd(conv, messages);
-      const open = end && end.getTime() > Date.now();
+      const open = end && end.getTime() > serverNow();
       windowState.hidden = false;
       windowState.dataset.state = open ? "open" : "closed";
       windowState.className = `window-state ${open ? "open" : "closed"}`;

@@ -113,7 +113,7 @@ export function mount(ctx) {
                 "div",
                 { class: "notif-deliveries muted" },
                 deliveries.map((d) =>
-                  h("span", { class: `delivery delivery-${d.status || ""}` }, `${d.channel || d.kind || ""}: ${d.status ? (has(`delivery.${d.status}`) ? t(`delivery.${d.status}`) : d.status) : ""}${d.error ? ` (${d.error})` : ""}`),
+                  h("span", { class: `delivery delivery-${d.status || ""}` }, `${deliveryChannel(d.channel || d.kind || "")}: ${d.status ? (has(`delivery.${d.status}`) ? t(`delivery.${d.status}`) : d.status) : ""}${d.error ? ` (${d.error})` : ""}`),
                 ),
               )
             : null,
@@ -155,4 +155,9 @@ export function mount(ctx) {
       if (msg.type === "notification.created") refresh();
     },
   };
+}
+
+/** "in_app" → "В приложении", "email" → "E-mail"…; unknown names as they are. */
+function deliveryChannel(name) {
+  return has(`delivery.channel.${name}`) ? t(`delivery.channel.${name}`) : name;
 }
