@@ -1,5 +1,7 @@
 //! The `replyline` command line: serve, migrate, simulate, demo, users and tokens.
 
+mod bench;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use replyline_server::config::Config;
@@ -41,6 +43,11 @@ enum Command {
     },
     /// Start a self-contained demo: a server, a fake WhatsApp and a customer writing in.
     Demo,
+    /// Measure this machine: engine throughput and memory, or webhook ingest.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Manage employees.
     User {
         #[command(subcommand)]
@@ -50,6 +57,24 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Engine events per second on one core, and memory per open conversation.
+    Engine {
+        #[arg(long, default_value_t = 100_000)]
+        conversations: usize,
+        #[arg(long, default_value_t = 5_000_000)]
+        events: u64,
+    },
+    /// Signed WhatsApp webhooks acknowledged per second by a fresh `serve` on SQLite.
+    Ingest {
+        #[arg(long, default_value_t = 5_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
     },
 }
 
@@ -83,6 +108,49 @@ enum TokenCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// List an employee's tokens (id, label, created, last used); never the secrets.
+    List {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Revoke a token by its id (from `token list` or `GET /api/v1/tokens`).
+    Revoke {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn bench_command(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Engine { conversations, events } => {
+            anyhow::ensure!(conversations > 0 && events > 0, "--conversations and --events must be positive");
+            let report = bench::engine(conversations, events);
+            println!(
+                "engine: {} events over {} conversations in {:.3} s = {:.0} events/s (one thread)",
+                report.events, report.conversations, report.seconds, report.events_per_second()
+            );
+            match report.bytes_per_conversation {
+                Some(bytes) => println!("memory: {bytes:.0} bytes resident per open conversation"),
+                None => println!("memory: /proc/self/statm not readable here"),
+            }
+            Ok(())
+        }
+        BenchCommand::Ingest { requests, concurrency } => {
+            anyhow::ensure!(requests > 0 && concurrency > 0, "--requests and --concurrency must be positive");
+            let runtime = tokio::runtime::Runtime::new()?;
+            let report = runtime.block_on(bench::ingest(requests, concurrency))?;
+            println!(
+                "ingest: {} webhooks, {} concurrent: acknowledged in {:.2} s = {:.0}/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; all processed after {:.2} s",
+                report.requests, report.concurrency, report.seconds, report.requests as f64 / report.seconds,
+                report.latency_ms[0], report.latency_ms[1], report.latency_ms[2], report.processed_seconds
+            );
+            Ok(())
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -92,6 +160,7 @@ fn main() -> ExitCode {
         Command::Serve { config } => serve(config.as_deref()),
         Command::Migrate { config } => migrate(config.as_deref()),
         Command::Demo => demo(),
+        Command::Bench { command } => bench_command(command),
         Command::User {
             command:
                 UserCommand::Add {
@@ -113,6 +182,12 @@ fn main() -> ExitCode {
         Command::Token {
             command: TokenCommand::Create { email, config },
         } => token_create(config.as_deref(), &email),
+        Command::Token {
+            command: TokenCommand::List { email, config },
+        } => token_list(config.as_deref(), &email),
+        Command::Token {
+            command: TokenCommand::Revoke { id, config },
+        } => token_revoke(config.as_deref(), id),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -237,6 +312,38 @@ fn user_add(
             "created {} {} (id {})",
             employee.role, employee.email, employee.id
         );
+        Ok(())
+    })
+}
+
+fn token_list(file: Option<&Path>, email: &str) -> anyhow::Result<()> {
+    let config = load_config(file)?;
+    runtime()?.block_on(async {
+        let store = replyline_server::open_store(&config).await?;
+        let employee = store
+            .employee_by_email(email)
+            .await?
+            .with_context(|| format!("no employee with e-mail {email}"))?;
+        for t in store.tokens(employee.id).await? {
+            println!(
+                "{}\t{}\tcreated {}\tlast used {}",
+                t.id,
+                t.label.as_deref().unwrap_or("-"),
+                t.created_at,
+                t.last_used_at
+                    .map_or_else(|| "never".to_owned(), |t| t.to_string())
+            );
+        }
+        Ok(())
+    })
+}
+
+fn token_revoke(file: Option<&Path>, id: i64) -> anyhow::Result<()> {
+    let config = load_config(file)?;
+    runtime()?.block_on(async {
+        let store = replyline_server::open_store(&config).await?;
+        anyhow::ensure!(store.delete_token(id).await?, "no token with id {id}");
+        println!("revoked token {id}");
         Ok(())
     })
 }
