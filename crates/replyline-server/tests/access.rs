@@ -88,6 +88,20 @@ async fn cookie_session_csrf_and_logout() {
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
     // The other (bearer) session still works.
     assert_eq!(s.get("/api/v1/me", &s.admin).await.0, StatusCode::OK);
+
+    // The OpenAPI document describes the new endpoints.
+    let (_, doc) = s.call(Method::GET, "/api/openapi.json", None, None).await;
+    for (path, method) in [
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/me", "patch"),
+        ("/api/v1/tokens", "get"),
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/tokens/{id}", "delete"),
+        ("/api/v1/channels/{id}/members", "get"),
+        ("/api/v1/channels/{id}/members", "put"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
