@@ -56,6 +56,7 @@ impl World {
         let mut req = match method {
             "GET" => self.http.get(url),
             "PUT" => self.http.put(url).json(&body),
+            "PATCH" => self.http.patch(url).json(&body),
             _ => self.http.post(url).json(&body),
         };
         if let Some(token) = token {
@@ -172,6 +173,13 @@ async fn live_events_reach_who_may_see_them() {
         )
         .await;
     let channel_id = channel["id"].as_str().unwrap().to_owned();
+    // Ivan works this channel (he may be assigned its chats); Petr does not.
+    w.admin(
+        "PATCH",
+        &format!("/api/v1/employees/{ivan}"),
+        json!({"channel_ids": [channel_id]}),
+    )
+    .await;
     w.admin(
         "PUT",
         &format!("/api/v1/channels/{channel_id}/settings"),
