@@ -870,3 +870,78 @@ async fn r7_out_of_hours_again_in_the_next_non_working_period() {
     let sent = env.graph.wait_for_to(WA, 2, WAIT).await;
     assert_eq!(sent[1].text(), Some(OUT_OF_HOURS));
 }
+
+#[tokio::test]
+async fn texts_render_company_name_and_display_name() {
+    let env = Env::start(&json!({
+        "greeting": {"enabled": true, "text": "{company_name}: здравствуйте, {client_name|клиент}!"},
+        "sign_outgoing": {"enabled": true}
+    }))
+    .await;
+    let (status, body) = env
+        .admin
+        .patch_employee(&env.ivan.id, &json!({"display_name": "Ваня"}))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
+    let sent = env.graph.wait_for_to(WA, 1, WAIT).await;
+    assert_eq!(sent[0].text(), Some("Ромашка: здравствуйте, Анна!"));
+    assign_ivan(&env, &conv).await;
+    let ivan = env.login(&env.ivan).await;
+    expect_status(
+        &ivan.reply(&conv, "Слушаю").await,
+        StatusCode::CREATED,
+        "reply",
+    );
+    let sent = env.graph.wait_for_to(WA, 2, WAIT).await;
+    assert_eq!(
+        sent[1].text(),
+        Some("*Ваня*:\nСлушаю"),
+        "display_name is used when set"
+    );
+}
+
+#[tokio::test]
+async fn conversation_list_filters_and_assignment() {
+    let env = Env::start(&json!({})).await;
+    let a = open(&env, WA, Some("Анна"), "Первый").await;
+    let b = open(&env, "79005550000", Some("Борис"), "Второй").await;
+    assign_ivan(&env, &a).await;
+    expect_status(&env.admin.close(&b).await, StatusCode::OK, "close");
+    let ids = |resp: replyline_e2e::Resp| -> Vec<String> {
+        replyline_e2e::setup::array(resp, "list")
+            .iter()
+            .map(id_of)
+            .collect()
+    };
+    assert_eq!(
+        ids(env.admin.conversations("status=open").await),
+        vec![a.clone()]
+    );
+    assert_eq!(
+        ids(env.admin.conversations("status=closed").await),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        ids(env
+            .admin
+            .conversations(&format!("assignee_id={}", env.ivan.id))
+            .await),
+        vec![a.clone()]
+    );
+    let mut all = ids(env
+        .admin
+        .conversations(&format!("channel_id={}", env.channel_id))
+        .await);
+    all.sort();
+    let mut want = vec![a.clone(), b.clone()];
+    want.sort();
+    assert_eq!(all, want);
+    let conv = env.conversation(&a).await;
+    assert_eq!(conv["assignee_id"].as_str(), Some(env.ivan.id.as_str()));
+    assert_eq!(conv["contact"]["name"], "Анна");
+    assert!(conv["waiting_since"].is_string(), "a client waits: {conv}");
+    let (status, body) = env.admin.assign(&a, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(env.conversation(&a).await["assignee_id"].is_null());
+}

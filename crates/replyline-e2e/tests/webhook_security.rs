@@ -239,3 +239,81 @@ async fn webhook_for_another_phone_number_is_acknowledged_and_ignored() {
         "a message for phone_number_id 999000999000 was stored on channel {PHONE_NUMBER_ID}"
     );
 }
+
+#[tokio::test]
+async fn channel_secrets_are_never_returned_and_each_channel_checks_its_own_secret() {
+    let env = Env::start(&json!({})).await;
+    let (status, channel) = env
+        .admin
+        .create_channel(&json!({
+            "kind": "whatsapp",
+            "name": "Second",
+            "whatsapp": {
+                "phone_number_id": "5550001112223",
+                "access_token": "EAAG-very-secret-access-token",
+                "app_secret": "second-app-secret-value",
+                "verify_token": "second-verify-token-value",
+                "api_base_url": env.graph.base_url(),
+                "api_version": "v21.0"
+            }
+        }))
+        .await;
+    assert!(status.is_success(), "{status} {channel}");
+    let second = id_of(&channel);
+    assert!(
+        channel["webhook_url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/webhooks/whatsapp/{second}"))),
+        "webhook_url: {channel}"
+    );
+    let secrets = [
+        "EAAG-very-secret-access-token",
+        "second-app-secret-value",
+        "second-verify-token-value",
+    ];
+    for (what, resp) in [
+        ("POST /channels", channel.clone()),
+        ("GET /channels/{id}", env.admin.channel(&second).await.1),
+        ("GET /channels", env.admin.channels().await.1),
+    ] {
+        let text = resp.to_string();
+        for secret in secrets {
+            assert!(!text.contains(secret), "{what} returned a secret: {text}");
+        }
+    }
+
+    // A body signed with the first channel's secret is refused by the second.
+    let mut msg = sample(&env);
+    msg.phone_number_id = "5550001112223".to_owned();
+    let body = serde_json::to_vec(&msg.to_webhook()).unwrap();
+    let api = env.server.api();
+    let resp = api
+        .whatsapp_webhook_raw(&second, body.clone(), Some(sign(APP_SECRET, &body)))
+        .await
+        .unwrap();
+    assert!(
+        resp.0 == StatusCode::UNAUTHORIZED || resp.0 == StatusCode::FORBIDDEN,
+        "another channel's secret: {} {}",
+        resp.0,
+        resp.1
+    );
+    let resp = api
+        .whatsapp_webhook_raw(
+            &second,
+            body.clone(),
+            Some(sign("second-app-secret-value", &body)),
+        )
+        .await
+        .unwrap();
+    expect_status(&resp, StatusCode::OK, "own secret");
+    let conv = env.conversation_of("79001234567").await;
+    assert_eq!(conv["channel_id"].as_str(), Some(second.as_str()), "{conv}");
+    let (status, _) = api
+        .whatsapp_verify(&second, "subscribe", VERIFY_TOKEN, "42")
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "first channel's verify token on the second"
+    );
+}
