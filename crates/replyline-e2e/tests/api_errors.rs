@@ -288,3 +288,33 @@ async fn clock_advance_rejects_bad_input_without_500() {
         .await;
     assert!(resp.0 != StatusCode::INTERNAL_SERVER_ERROR, "{}", resp.1);
 }
+
+#[tokio::test]
+async fn employee_cannot_open_a_whatsapp_conversation_with_a_contact_outside_the_window() {
+    let env = Env::start(&json!({})).await;
+    let resp = env
+        .admin
+        .open_conversation(&env.channel_id, "79009998877", "Здравствуйте, это Ромашка")
+        .await;
+    let error = expect_error(
+        &resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "open with a never-seen contact",
+    );
+    assert_eq!(error["code"], "outside_24h_window", "{error}");
+    settle().await;
+    assert!(
+        env.graph.messages().is_empty(),
+        "a free-form message was sent"
+    );
+    let resp = env
+        .admin
+        .open_conversation("no-such-channel", "79009998877", "x")
+        .await;
+    assert!(
+        resp.0 == StatusCode::NOT_FOUND || resp.0 == StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown channel: {} {}",
+        resp.0,
+        resp.1
+    );
+}

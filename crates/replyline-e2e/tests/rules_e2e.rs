@@ -945,3 +945,79 @@ async fn conversation_list_filters_and_assignment() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(env.conversation(&a).await["assignee_id"].is_null());
 }
+
+#[tokio::test]
+async fn r5_fires_once_for_each_subsequent_wait() {
+    let env =
+        Env::start(&json!({"notify_manager_next": {"enabled": true, "after_seconds": 900}})).await;
+    let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
+    assign_ivan(&env, &conv).await;
+    let ivan = env.login(&env.ivan).await;
+    for round in 0..2 {
+        expect_status(
+            &ivan.reply(&conv, "Ответ").await,
+            StatusCode::CREATED,
+            "reply",
+        );
+        env.advance(10).await;
+        env.client_says(WA, Some("Анна"), &format!("Вопрос {round}"))
+            .await;
+        env.wait_messages(&conv, "client messages", round + 2, |m| {
+            m["direction"] == "in"
+        })
+        .await;
+        env.advance(900).await;
+        let n = poll::until("next_message notifications", WAIT, || async {
+            let all = notifications(&env, &env.olga, "next_message").await;
+            (all.len() > round).then_some(all)
+        })
+        .await;
+        assert_eq!(n.len(), round + 1, "{n:#?}");
+    }
+}
+
+#[tokio::test]
+async fn r7_holidays_are_non_working() {
+    let env = Env::start(&json!({
+        "out_of_hours": {"enabled": true},
+        "working_hours": {"enabled": true, "holidays": ["2026-11-25"]}
+    }))
+    .await;
+    open(&env, WA, Some("Анна"), "Здравствуйте").await;
+    let sent = env.graph.wait_for_to(WA, 1, WAIT).await;
+    assert_eq!(
+        sent[0].text(),
+        Some(OUT_OF_HOURS),
+        "Wednesday 10:00 on a holiday"
+    );
+}
+
+#[tokio::test]
+async fn r8_auto_close_without_closing_message_when_not_configured() {
+    let env = Env::start(&json!({
+        "auto_close": {"enabled": true, "after_seconds": 3600},
+        "closing": {"enabled": true, "on_auto_close": false}
+    }))
+    .await;
+    let conv = open(&env, WA, Some("Анна"), "Здравствуйте").await;
+    assign_ivan(&env, &conv).await;
+    let ivan = env.login(&env.ivan).await;
+    expect_status(
+        &ivan.reply(&conv, "Готово!").await,
+        StatusCode::CREATED,
+        "reply",
+    );
+    env.graph.wait_for_to(WA, 1, WAIT).await;
+    env.advance(3600).await;
+    poll::until("auto-close", WAIT, || async {
+        (env.conversation(&conv).await["status"] == "closed").then_some(())
+    })
+    .await;
+    settle().await;
+    assert_eq!(
+        texts_to(&env, WA).len(),
+        1,
+        "closing sent on auto-close: {:?}",
+        texts_to(&env, WA)
+    );
+}
