@@ -351,3 +351,27 @@ async fn a_timed_out_send_is_recorded_and_not_blindly_resent() {
         "a timed-out send should be recorded as failed with its reason: {greeting}"
     );
 }
+
+#[tokio::test]
+async fn auth_error_190_is_shown_and_not_retried_in_a_loop() {
+    let env = Env::start(&json!({"greeting": {"enabled": true}})).await;
+    env.graph
+        .fail_next_with_code(5, 190, "Error validating access token");
+    let conv = open(&env).await;
+    env.graph.wait_for_to(WA, 1, WAIT).await;
+    for _ in 0..10 {
+        env.advance(60).await;
+    }
+    settle().await;
+    let attempts = env.graph.messages_to(WA).len();
+    assert!(
+        attempts <= 3,
+        "an auth failure (190) was retried {attempts} times"
+    );
+    let greeting = env.messages_of_kind(&conv, "greeting").await.remove(0);
+    assert_ne!(greeting["status"], "sent", "{greeting}");
+    assert!(
+        !greeting["error"].is_null() || greeting["status"] == "queued",
+        "the auth failure should be visible on the message: {greeting}"
+    );
+}
