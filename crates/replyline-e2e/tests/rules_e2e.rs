@@ -205,6 +205,26 @@ async fn r2_r6_an_employee_reply_in_time_is_signed_and_prevents_the_no_reply() {
             .all(|r| r.text() != Some("внутренняя заметка")),
         "a note was sent to the client"
     );
+    // Oldest first, every kind as stored.
+    env.wait_status(&conv, "no_reply", "sent", WAIT).await;
+    let msgs = env.messages(&conv).await;
+    let kinds: Vec<&str> = msgs
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["client", "employee", "client", "note", "no_reply"],
+        "{msgs:#?}"
+    );
+    let times: Vec<i64> = msgs
+        .iter()
+        .map(|m| parse_rfc3339(m["created_at"].as_str().unwrap_or("1970-01-01T00:00:00Z")))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "not oldest first: {times:?}"
+    );
 }
 
 #[tokio::test]
