@@ -289,9 +289,10 @@ impl Conversation {
         self.fire_due(now, ctx, true);
     }
 
-    /// Takes the actions produced so far, in the order they happened.
-    pub fn drain_actions(&mut self) -> std::vec::Drain<'_, Action> {
-        self.actions.drain(..)
+    /// Takes the actions produced so far, in the order they happened. The
+    /// queue's memory goes with them, so an idle conversation holds none.
+    pub fn drain_actions(&mut self) -> std::vec::IntoIter<Action> {
+        std::mem::take(&mut self.actions).into_iter()
     }
 
     fn require_open(&self) -> Result<(), InputError> {

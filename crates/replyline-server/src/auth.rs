@@ -9,8 +9,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jiff::Timestamp;
 use replyline_store::{Employee, Id};
-use std::collections::HashMap;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// Hashes a password with argon2id (default parameters).
 pub fn hash_password(password: &str) -> Result<String, ApiError> {

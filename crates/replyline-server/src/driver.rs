@@ -17,8 +17,8 @@ use replyline_engine::{
     Policy, Role, Settings, StateChange, Status, Team, ValidationError,
 };
 use replyline_store::{
-    Channel, Commit, ConversationFilter, ConversationWrite, Id, RoutingCandidate, InboxItem, NewEvent, NewMessage, NewNotification,
-    SettingsWrite, StatusWrite, Store, StoreError,
+    Channel, Commit, ConversationFilter, ConversationWrite, Id, InboxItem, NewEvent, NewMessage,
+    NewNotification, RoutingCandidate, SettingsWrite, StatusWrite, Store, StoreError,
 };
 use replyline_whatsapp::{InboundMessage, StatusUpdate};
 use serde_json::{Value, json};
@@ -91,7 +91,10 @@ enum Command {
         reply: Reply<Value>,
     },
     /// An employee was deactivated: move their open chats back to the channel queue.
-    Deactivated { employee: Id, reply: Reply<usize> },
+    Deactivated {
+        employee: Id,
+        reply: Reply<usize>,
+    },
 }
 
 /// Sends commands to the driver task.
@@ -675,8 +678,7 @@ impl Driver {
     /// Publishes what a successful commit wrote: new messages, conversations, notifications
     /// and applied delivery statuses.
     async fn publish(&self, live: LiveCommit, result: &replyline_store::CommitResult) {
-        for (conv, (id, message_ids)) in live.conversations.into_iter().zip(&result.conversations)
-        {
+        for (conv, (id, message_ids)) in live.conversations.into_iter().zip(&result.conversations) {
             let cid = id.to_string();
             for (message, message_id) in conv.messages.iter().zip(message_ids) {
                 self.live.publish(LiveEvent {

@@ -164,11 +164,13 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         live,
     };
     let app = api::router(state.clone());
-    let server = tokio::spawn(async move { axum::serve(
+    let server = tokio::spawn(async move {
+        axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .await });
+        .await
+    });
     println!("listening on http://{addr}");
     let _ = std::io::stdout().flush();
     Ok(Running {

@@ -139,7 +139,8 @@ fn employee(row: &SqliteRow) -> StoreResult<Employee> {
     })
 }
 
-const CHANNEL_COLS: &str = "id, kind, name, config, settings, status, status_reason, last_webhook_at, created_at, routing";
+const CHANNEL_COLS: &str =
+    "id, kind, name, config, settings, status, status_reason, last_webhook_at, created_at, routing";
 
 fn channel(row: &SqliteRow) -> StoreResult<Channel> {
     Ok(Channel {

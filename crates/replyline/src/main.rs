@@ -126,12 +126,21 @@ enum TokenCommand {
 
 fn bench_command(command: BenchCommand) -> anyhow::Result<()> {
     match command {
-        BenchCommand::Engine { conversations, events } => {
-            anyhow::ensure!(conversations > 0 && events > 0, "--conversations and --events must be positive");
+        BenchCommand::Engine {
+            conversations,
+            events,
+        } => {
+            anyhow::ensure!(
+                conversations > 0 && events > 0,
+                "--conversations and --events must be positive"
+            );
             let report = bench::engine(conversations, events);
             println!(
                 "engine: {} events over {} conversations in {:.3} s = {:.0} events/s (one thread)",
-                report.events, report.conversations, report.seconds, report.events_per_second()
+                report.events,
+                report.conversations,
+                report.seconds,
+                report.events_per_second()
             );
             match report.bytes_per_conversation {
                 Some(bytes) => println!("memory: {bytes:.0} bytes resident per open conversation"),
@@ -139,14 +148,26 @@ fn bench_command(command: BenchCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        BenchCommand::Ingest { requests, concurrency } => {
-            anyhow::ensure!(requests > 0 && concurrency > 0, "--requests and --concurrency must be positive");
+        BenchCommand::Ingest {
+            requests,
+            concurrency,
+        } => {
+            anyhow::ensure!(
+                requests > 0 && concurrency > 0,
+                "--requests and --concurrency must be positive"
+            );
             let runtime = tokio::runtime::Runtime::new()?;
             let report = runtime.block_on(bench::ingest(requests, concurrency))?;
             println!(
                 "ingest: {} webhooks, {} concurrent: acknowledged in {:.2} s = {:.0}/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; all processed after {:.2} s",
-                report.requests, report.concurrency, report.seconds, report.requests as f64 / report.seconds,
-                report.latency_ms[0], report.latency_ms[1], report.latency_ms[2], report.processed_seconds
+                report.requests,
+                report.concurrency,
+                report.seconds,
+                report.requests as f64 / report.seconds,
+                report.latency_ms[0],
+                report.latency_ms[1],
+                report.latency_ms[2],
+                report.processed_seconds
             );
             Ok(())
         }

@@ -206,7 +206,9 @@ pub async fn read(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
-    Ok(axum::Json(find_visible(&state, &caller, &id).await?.0.into()))
+    Ok(axum::Json(
+        find_visible(&state, &caller, &id).await?.0.into(),
+    ))
 }
 
 /// The conversation's messages, oldest first.

@@ -208,7 +208,10 @@ pub async fn create(
             .await?;
     }
     state.driver.team_changed();
-    Ok((StatusCode::CREATED, axum::Json(dto(&state, employee).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(dto(&state, employee).await?),
+    ))
 }
 
 /// One employee.

@@ -2,13 +2,13 @@
 
 pub mod channels;
 pub mod conversations;
-pub mod preferences;
-pub mod webhooks;
 pub mod dto;
 pub mod employees;
 pub mod ops;
+pub mod preferences;
 pub mod session;
 pub mod tokens;
+pub mod webhooks;
 
 use crate::driver::DriverError;
 use crate::error::ApiError;

@@ -10,14 +10,14 @@ use crate::authz::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
-use axum::{Extension, Router};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use replyline_store::EmployeePatch;
-use std::net::SocketAddr;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
+use replyline_store::EmployeePatch;
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -95,7 +95,10 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<
     state.store.set_online(caller.id(), false).await?;
     Ok((
         StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, clear_session_cookie(secure_cookies(&state)))],
+        [(
+            header::SET_COOKIE,
+            clear_session_cookie(secure_cookies(&state)),
+        )],
     )
         .into_response())
 }
@@ -103,7 +106,10 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<
 /// The caller.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = EmployeeDto), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<EmployeeDto>> {
+pub async fn me(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<EmployeeDto>> {
     let access = Access::load(state.store.as_ref()).await?;
     let me = state.store.employee(caller.id()).await?.unwrap_or(caller.0);
     Ok(axum::Json(EmployeeDto::with_access(me, &access)))
@@ -135,12 +141,18 @@ pub async fn update_me(
     if let Some(Some(name)) = &req.display_name
         && (name.trim().is_empty() || name.chars().count() > 200)
     {
-        return Err(ApiError::validation("display_name", "must be 1 to 200 characters"));
+        return Err(ApiError::validation(
+            "display_name",
+            "must be 1 to 200 characters",
+        ));
     }
     let password_hash = match req.password {
         Some(p) => {
             if p.chars().count() < 8 || p.len() > 1024 {
-                return Err(ApiError::validation("password", "must be 8 to 1024 characters"));
+                return Err(ApiError::validation(
+                    "password",
+                    "must be 8 to 1024 characters",
+                ));
             }
             let current = req.current_password.unwrap_or_default();
             let stored = caller.0.password_hash.clone().unwrap_or_default();
