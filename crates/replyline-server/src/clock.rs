@@ -39,6 +39,14 @@ impl Clock {
         Some(*now)
     }
 
+    /// Sets a manual clock to `at` if that is later than now; `None` for the system clock.
+    pub fn advance_to(&self, at: Timestamp) -> Option<Timestamp> {
+        let Self::Manual(now) = self else { return None };
+        let mut now = now.lock().unwrap_or_else(|e| e.into_inner());
+        *now = (*now).max(at);
+        Some(*now)
+    }
+
     /// How long to sleep until `at` on this clock; `None` means "wait to be woken"
     /// (the manual clock moves only when advanced).
     pub fn sleep_for(&self, at: Timestamp) -> Option<Duration> {

@@ -101,6 +101,20 @@ fn pair_backoff(attempts: i64) -> u64 {
     4u64.saturating_pow(exp).min(MAX_BACKOFF_SECONDS)
 }
 
+/// Splits claimed jobs into per-recipient queues, each in claim order.
+fn by_recipient(jobs: Vec<OutboxJob>) -> Vec<Vec<OutboxJob>> {
+    let mut queues: Vec<Vec<OutboxJob>> = Vec::new();
+    for job in jobs {
+        match queues.iter_mut().find(|q| {
+            q[0].channel.id == job.channel.id && q[0].contact_address == job.contact_address
+        }) {
+            Some(queue) => queue.push(job),
+            None => queues.push(vec![job]),
+        }
+    }
+    queues
+}
+
 fn describe(err: &SendError) -> String {
     match err.code {
         Some(code) => format!("{} (code {code})", err.message),
@@ -164,9 +178,14 @@ impl OutboxWorker {
             if jobs.is_empty() {
                 return;
             }
-            for job in jobs {
-                self.send_one(job).await;
-            }
+            // Different recipients are sent concurrently; one recipient's
+            // messages keep their order.
+            let sends = by_recipient(jobs).into_iter().map(|queue| async move {
+                for job in queue {
+                    self.send_one(job).await;
+                }
+            });
+            futures_util::future::join_all(sends).await;
         }
     }
 
