@@ -33,7 +33,8 @@ impl Drop for Smtp {
 
 impl Smtp {
     fn start() -> Self {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../replyline-notify/tests/support/smtp_server.py");
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new("python3")
             .arg(&script)

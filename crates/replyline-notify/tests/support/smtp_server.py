@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A tiny real SMTP server for replyline-notify's e-mail tests.
+"""A tiny real SMTP server for the e-mail tests of replyline-notify and the
+server's delivery tests (while OUTPUT_DIR/tempfail exists every recipient gets 451).
 
 Usage: smtp_server.py OUTPUT_DIR
 
@@ -38,6 +39,8 @@ class Handler:
         self.count = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if os.path.exists(os.path.join(self.outdir, "tempfail")):
+            return "451 4.3.0 switched off by the test"
         local = address.split("@", 1)[0].lower()
         if local == "reject":
             return "550 5.1.1 mailbox unavailable"

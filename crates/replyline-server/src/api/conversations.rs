@@ -241,23 +241,17 @@ pub async fn send(
     Path(id): Path<String>,
     Json(req): Json<TextRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<MessageDto>)> {
-    authorize(&caller, Permission::Converse)?;
-    check_message(&req.text)?;
-    let (c, _) = find_actionable(&state, &caller, &id).await?;
-    let created = state
-        .driver
-        .act(
-            c.id,
-            Act::Message {
-                employee: caller.id(),
-                text: req.text,
-            },
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(message(&state, created).await?),
-    ))
+    let employee = caller.id();
+    write(
+        &state,
+        &caller,
+        &id,
+        Act::Message {
+            employee,
+            text: req.text,
+        },
+    )
+    .await
 }
 
 /// Adds an internal note (never sent to the client).
@@ -269,22 +263,35 @@ pub async fn note(
     Path(id): Path<String>,
     Json(req): Json<TextRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<MessageDto>)> {
-    authorize(&caller, Permission::Converse)?;
-    check_message(&req.text)?;
-    let (c, _) = find_actionable(&state, &caller, &id).await?;
-    let created = state
-        .driver
-        .act(
-            c.id,
-            Act::Note {
-                employee: caller.id(),
-                text: req.text,
-            },
-        )
-        .await?;
+    let employee = caller.id();
+    write(
+        &state,
+        &caller,
+        &id,
+        Act::Note {
+            employee,
+            text: req.text,
+        },
+    )
+    .await
+}
+
+/// Writes a message or note to a conversation the caller may act on; 201 with it.
+async fn write(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    act: Act,
+) -> ApiResult<(StatusCode, axum::Json<MessageDto>)> {
+    authorize(caller, Permission::Converse)?;
+    if let Act::Message { text, .. } | Act::Note { text, .. } = &act {
+        check_message(text)?;
+    }
+    let (c, _) = find_actionable(state, caller, id).await?;
+    let created = state.driver.act(c.id, act).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(message(&state, created).await?),
+        axum::Json(message(state, created).await?),
     ))
 }
 
