@@ -68,8 +68,11 @@ async fn person(
         .id)
 }
 
-fn demo_settings() -> Value {
+/// The demo channel's automations; the manager supervises the channel, so
+/// the unassigned demo chat's notification reaches her.
+fn demo_settings(manager: Id) -> Value {
     json!({
+        "supervisors": [manager.to_string()],
         "greeting": {"enabled": true},
         "no_reply": {"enabled": true, "after_seconds": 20},
         "closing": {"enabled": true},
@@ -162,7 +165,7 @@ pub async fn run() -> Result<(), ServerError> {
                 name: "Demo WhatsApp".into(),
                 config: json!({"phone_number_id": PHONE_NUMBER_ID, "access_token": "demo", "app_secret": APP_SECRET,
                                "verify_token": "demo", "api_base_url": graph}),
-                settings: replyline_engine::Settings::from_partial(&demo_settings())
+                settings: replyline_engine::Settings::from_partial(&demo_settings(manager))
                     .ok()
                     .and_then(|s| serde_json::to_value(s).ok())
                     .unwrap_or_default(),
@@ -180,6 +183,7 @@ pub async fn run() -> Result<(), ServerError> {
         .create_token(admin.id, &token_hash(&token), running.state.clock.now())
         .await?;
     println!("\nReplyline demo — database {}", db.display());
+    println!("  web workspace: {base}/  (log in as any of these)");
     println!("  admin:    admin@demo.local / {admin_password}   (token {token})");
     println!("  manager:  olga@demo.local / demo-password");
     println!("  employee: ivan@demo.local / demo-password");
