@@ -828,22 +828,20 @@ impl Store for SqliteStore {
     }
 
     async fn append_inbox(&self, items: &[InboxAppend]) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
-        for item in items {
-            sqlx::query("INSERT INTO inbox (channel_id, body, received_at) VALUES (?, ?, ?)")
-                .bind(item.channel_id)
-                .bind(&item.body)
-                .bind(ms(item.received_at))
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE channels SET last_webhook_at = MAX(COALESCE(last_webhook_at, 0), ?) WHERE id = ?")
-                .bind(ms(item.received_at))
-                .bind(item.channel_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        // The webhook is acknowledged after this commit and never redelivered,
+        // so this commit is synced to disk (synchronous = FULL): it survives a
+        // power loss, not only a process crash. Other commits run with NORMAL;
+        // WAL order makes this sync cover them too, and an engine step lost
+        // with the power is redone from the inbox.
+        let mut conn = self.writer.acquire().await?;
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *conn)
+            .await?;
+        let appended = append_inbox_rows(&mut conn, items).await;
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await?;
+        appended
     }
 
     async fn pending_inbox(&self, limit: i64) -> StoreResult<Vec<InboxItem>> {
@@ -1305,4 +1303,27 @@ impl SqliteStore {
     pub(crate) fn writer_pool(&self) -> &SqlitePool {
         &self.writer
     }
+}
+
+/// Inserts webhook bodies in one transaction and notes each channel's last webhook.
+async fn append_inbox_rows(
+    conn: &mut sqlx::SqliteConnection,
+    items: &[InboxAppend],
+) -> StoreResult<()> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    for item in items {
+        sqlx::query("INSERT INTO inbox (channel_id, body, received_at) VALUES (?, ?, ?)")
+            .bind(item.channel_id)
+            .bind(&item.body)
+            .bind(ms(item.received_at))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE channels SET last_webhook_at = MAX(COALESCE(last_webhook_at, 0), ?) WHERE id = ?")
+            .bind(ms(item.received_at))
+            .bind(item.channel_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
