@@ -66,6 +66,45 @@ async fn transient_500s_are_retried_and_the_message_is_sent_once() {
 }
 
 #[tokio::test]
+async fn a_retried_message_keeps_the_recipients_later_messages_behind_it() {
+    // The greeting fails once; the employee's reply, written meanwhile, must
+    // not overtake it: the client reads them in the order they were written.
+    let env = Env::start(&json!({"greeting": {"enabled": true}})).await;
+    env.graph.fail_next(1, &Failure::Http500);
+    let conv = open(&env).await;
+    env.graph.wait_for_to(WA, 1, WAIT).await;
+    let ivan = env.login(&env.ivan).await;
+    expect_status(
+        &ivan.reply(&conv, "Добрый день!").await,
+        StatusCode::CREATED,
+        "reply",
+    );
+    settle().await;
+    assert_eq!(
+        env.graph.messages_to(WA).len(),
+        1,
+        "the reply must wait for the greeting's retry"
+    );
+    advance_until_requests(&env, 3).await;
+    let texts: Vec<_> = env
+        .graph
+        .messages_to(WA)
+        .iter()
+        .filter(|r| r.accepted_id().is_some())
+        .filter_map(|r| r.text().map(str::to_owned))
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].starts_with("Здравствуйте"),
+        "greeting first: {texts:?}"
+    );
+    assert!(
+        texts[1].ends_with("Добрый день!"),
+        "then the reply: {texts:?}"
+    );
+}
+
+#[tokio::test]
 async fn window_expired_131047_falls_back_to_the_configured_template() {
     let env = Env::start(&json!({
         "closing": {"enabled": true, "template": {"name": "chat_closed", "language": "ru"}}

@@ -29,6 +29,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Conversations fired per scheduler transaction.
 const DUE_BATCH: i64 = 64;
+/// Attempts at one inbox row before it is set aside with its error.
+const MAX_INBOX_ATTEMPTS: u32 = 3;
 /// Inbox rows read per round.
 const INBOX_BATCH: i64 = 32;
 
@@ -210,6 +212,9 @@ pub struct Driver {
     outbox: OutboxHandle,
     team: Option<Arc<Team>>,
     channels: HashMap<Id, Arc<ChannelRt>>,
+    /// Failed attempts per inbox row; a row that keeps failing is set aside
+    /// (recorded with its error) so it cannot block the rows behind it.
+    inbox_failures: HashMap<Id, u32>,
     rx: mpsc::Receiver<Command>,
     live: LiveHub,
 }
@@ -231,6 +236,7 @@ pub fn driver(
         outbox,
         team: None,
         channels: HashMap::new(),
+        inbox_failures: HashMap::new(),
         rx,
         live: LiveHub::new(),
     };
@@ -816,9 +822,32 @@ impl Driver {
                 return Ok(());
             }
             for item in items {
-                self.process_item(item).await?;
+                let id = item.id;
+                match self.process_item(item).await {
+                    Ok(()) => {
+                        self.inbox_failures.remove(&id);
+                    }
+                    Err(DriverError::Stopped) => return Err(DriverError::Stopped),
+                    Err(err) => self.inbox_failed(id, err).await?,
+                }
             }
         }
+    }
+
+    /// Counts a failed attempt at an inbox row; after the last attempt the row
+    /// is marked processed with the error, so the rows behind it go on.
+    async fn inbox_failed(&mut self, id: Id, err: DriverError) -> Result<(), DriverError> {
+        let failures = self.inbox_failures.entry(id).or_insert(0);
+        *failures += 1;
+        if *failures < MAX_INBOX_ATTEMPTS {
+            tracing::warn!(%err, inbox = id, attempt = *failures, "webhook body failed; retrying");
+            return Ok(());
+        }
+        self.inbox_failures.remove(&id);
+        tracing::error!(%err, inbox = id, "webhook body failed {MAX_INBOX_ATTEMPTS} times; set aside");
+        let mut commit = Commit::new(self.clock.now());
+        commit.inbox_done = Some((id, format!("failed: {err}")));
+        self.commit(commit).await.map(|_| ())
     }
 
     /// Processes one stored webhook body; marks it processed in the last transaction.

@@ -27,6 +27,14 @@ pub struct SqliteStore {
     reader: SqlitePool,
 }
 
+/// Only a recipient's oldest unfinished outbox row may be sent: one message
+/// per recipient is in flight at a time (so a crash leaves at most that one in
+/// doubt) and a retry keeps the recipient's later messages waiting behind it.
+const OUTBOX_HEAD_OF_LINE: &str = "NOT EXISTS (SELECT 1 FROM outbox o2 \
+    JOIN messages m2 ON m2.id = o2.message_id JOIN conversations c2 ON c2.id = m2.conversation_id \
+    WHERE o2.id < o.id AND o2.state IN ('pending', 'inflight') \
+    AND c2.contact_id = (SELECT c3.contact_id FROM messages m3 JOIN conversations c3 ON c3.id = m3.conversation_id WHERE m3.id = o.message_id))";
+
 fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
@@ -1106,11 +1114,14 @@ impl Store for SqliteStore {
     async fn claim_outbox(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<OutboxJob>> {
         let mut tx = self.writer.begin().await?;
         let rows = sqlx::query(
-            "SELECT o.id AS outbox_id, o.attempts, k.address FROM outbox o \
-             JOIN channels ch ON ch.id = o.channel_id JOIN messages m ON m.id = o.message_id \
-             JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id \
-             WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND ch.status = 'active' AND ch.deleted = 0 \
-             ORDER BY o.next_attempt_at, o.id LIMIT ?",
+            &format!(
+                "SELECT o.id AS outbox_id, o.attempts, k.address FROM outbox o \
+                 JOIN channels ch ON ch.id = o.channel_id JOIN messages m ON m.id = o.message_id \
+                 JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id \
+                 WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND ch.status = 'active' AND ch.deleted = 0 \
+                 AND {OUTBOX_HEAD_OF_LINE} \
+                 ORDER BY o.next_attempt_at, o.id LIMIT ?"
+            ),
         )
         .bind(ms(now))
         .bind(limit)
@@ -1238,10 +1249,11 @@ impl Store for SqliteStore {
     }
 
     async fn next_outbox_at(&self) -> StoreResult<Option<Timestamp>> {
-        let v: Option<i64> = sqlx::query_scalar(
+        let v: Option<i64> = sqlx::query_scalar(&format!(
             "SELECT MIN(o.next_attempt_at) FROM outbox o JOIN channels ch ON ch.id = o.channel_id \
-             WHERE o.state = 'pending' AND ch.status = 'active' AND ch.deleted = 0",
-        )
+                 WHERE o.state = 'pending' AND ch.status = 'active' AND ch.deleted = 0 \
+                 AND {OUTBOX_HEAD_OF_LINE}"
+        ))
         .fetch_one(&self.writer)
         .await?;
         opt_ts(v)

@@ -257,6 +257,11 @@ pub async fn update(
     if req.active == Some(false) && employee.id == caller.id() {
         return Err(ApiError::Conflict("you cannot deactivate yourself".into()));
     }
+    let stops_being_admin =
+        req.role.as_deref().is_some_and(|r| r != "admin") || req.active == Some(false);
+    if stops_being_admin && employee.active && employee.role == "admin" {
+        keep_an_admin(&state, employee.id).await?;
+    }
     let channels = match &req.channel_ids {
         Some(ids) => Some(check_channels(state.store.as_ref(), ids).await?),
         None => None,
@@ -290,6 +295,24 @@ pub async fn update(
         state.driver.employee_deactivated(employee.id).await?;
     }
     Ok(axum::Json(dto(&state, updated).await?))
+}
+
+/// 409 unless another active admin remains besides `employee_id`: someone must
+/// always be able to change settings, channels and people.
+async fn keep_an_admin(state: &AppState, employee_id: replyline_store::Id) -> ApiResult<()> {
+    let others = state
+        .store
+        .employees()
+        .await?
+        .into_iter()
+        .any(|e| e.active && e.role == "admin" && e.id != employee_id);
+    if others {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict(
+            "the last active admin must stay an admin".into(),
+        ))
+    }
 }
 
 /// Deactivates an employee: history stays, tokens are revoked, open chats go back to the channel queue (admins only).

@@ -43,6 +43,48 @@ impl From<DriverError> for ApiError {
     }
 }
 
+/// Rewrites a client error that an extractor answered in plain text (a bad
+/// query string, an undecodable path) into the JSON error body every API error has.
+async fn json_client_errors(response: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || is_json || status == axum::http::StatusCode::SWITCHING_PROTOCOLS
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_owned()
+    } else {
+        text
+    };
+    let error = match parts.status {
+        axum::http::StatusCode::NOT_FOUND => ApiError::NotFound(message),
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
+        axum::http::StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+        _ => ApiError::BadRequest {
+            message,
+            field: None,
+        },
+    };
+    let mut rewritten = error.into_response();
+    *rewritten.status_mut() = parts.status;
+    rewritten
+}
+
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
     let webhooks = Router::new()
@@ -62,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/clock/advance", post(ops::advance_clock))
         .route("/api/v1/events/ws", get(crate::live::events_ws))
         .layer(DefaultBodyLimit::max(MAX_API_BODY))
+        .layer(axum::middleware::map_response(json_client_errors))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             crate::live::server_now_header,
