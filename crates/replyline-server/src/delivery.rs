@@ -76,26 +76,7 @@ impl Senders {
 }
 
 /// Wakes the worker or asks it to drain due rows.
-#[derive(Clone, Debug)]
-pub struct DeliveryHandle {
-    wake: Arc<Notify>,
-    drain: mpsc::Sender<oneshot::Sender<()>>,
-}
-
-impl DeliveryHandle {
-    /// New rows may be due.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Attempts every row due now, then returns.
-    pub async fn drain(&self) {
-        let (reply, rx) = oneshot::channel();
-        if self.drain.send(reply).await.is_ok() {
-            let _ = rx.await;
-        }
-    }
-}
+pub type DeliveryHandle = crate::worker::WorkerHandle;
 
 /// The worker task's state.
 pub struct DeliveryWorker {
@@ -114,17 +95,16 @@ pub fn delivery(
     senders: Senders,
     public_url: String,
 ) -> (DeliveryWorker, DeliveryHandle) {
-    let wake = Arc::new(Notify::new());
-    let (tx, rx) = mpsc::channel(64);
+    let (handle, signals) = crate::worker::channel();
     let worker = DeliveryWorker {
         store,
         clock,
         senders,
         public_url,
-        wake: wake.clone(),
-        drain: rx,
+        wake: signals.wake,
+        drain: signals.drain,
     };
-    (worker, DeliveryHandle { wake, drain: tx })
+    (worker, handle)
 }
 
 /// The HTTP status in a `webhook: HTTP 503: ...` error.

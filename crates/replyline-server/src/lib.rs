@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod state;
+pub mod worker;
 
 use crate::clock::Clock;
 use crate::config::{ClockMode, Config};

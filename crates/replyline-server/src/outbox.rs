@@ -22,26 +22,7 @@ const MAX_BACKOFF_SECONDS: u64 = 600;
 const CLAIM_BATCH: i64 = 16;
 
 /// Wakes the worker or asks it to drain due rows.
-#[derive(Clone, Debug)]
-pub struct OutboxHandle {
-    wake: Arc<Notify>,
-    drain: mpsc::Sender<oneshot::Sender<()>>,
-}
-
-impl OutboxHandle {
-    /// New rows were committed.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Sends every row due now, then returns.
-    pub async fn drain(&self) {
-        let (reply, rx) = oneshot::channel();
-        if self.drain.send(reply).await.is_ok() {
-            let _ = rx.await;
-        }
-    }
-}
+pub type OutboxHandle = crate::worker::WorkerHandle;
 
 /// The worker task's state.
 pub struct OutboxWorker {
@@ -69,8 +50,7 @@ pub fn outbox(
     clock: Clock,
     metrics: Arc<Metrics>,
 ) -> (OutboxWorker, OutboxHandle) {
-    let wake = Arc::new(Notify::new());
-    let (tx, rx) = mpsc::channel(64);
+    let (handle, signals) = crate::worker::channel();
     let http = replyline_whatsapp::reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
@@ -81,11 +61,11 @@ pub fn outbox(
         clock,
         metrics,
         graph: GraphClient::new(http),
-        wake: wake.clone(),
-        drain: rx,
+        wake: signals.wake,
+        drain: signals.drain,
         live: crate::live::LiveHub::new(),
     };
-    (worker, OutboxHandle { wake, drain: tx })
+    (worker, handle)
 }
 
 /// Exponential backoff for transient errors: 2 s · 2^(n-1), at most 10 minutes.
