@@ -35,12 +35,12 @@ const OUTBOX_HEAD_OF_LINE: &str = "NOT EXISTS (SELECT 1 FROM outbox o2 \
     WHERE o2.id < o.id AND o2.state IN ('pending', 'inflight') \
     AND c2.contact_id = (SELECT c3.contact_id FROM messages m3 JOIN conversations c3 ON c3.id = m3.conversation_id WHERE m3.id = o.message_id))";
 
-fn ms(t: Timestamp) -> i64 {
+pub(crate) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
 /// Milliseconds rounded up, so a deadline never looks due early.
-fn ms_ceil(t: Timestamp) -> i64 {
+pub(crate) fn ms_ceil(t: Timestamp) -> i64 {
     let m = t.as_millisecond();
     match Timestamp::from_millisecond(m) {
         Ok(floor) if floor < t => m + 1,
@@ -48,11 +48,11 @@ fn ms_ceil(t: Timestamp) -> i64 {
     }
 }
 
-fn ts(v: i64) -> StoreResult<Timestamp> {
+pub(crate) fn ts(v: i64) -> StoreResult<Timestamp> {
     Timestamp::from_millisecond(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn opt_ts(v: Option<i64>) -> StoreResult<Option<Timestamp>> {
+pub(crate) fn opt_ts(v: Option<i64>) -> StoreResult<Option<Timestamp>> {
     v.map(ts).transpose()
 }
 

@@ -2,33 +2,13 @@
 
 use crate::delivery::*;
 use crate::model::{ConversationWrite, Id, NewNotification, NotificationRecord};
+use crate::sqlite::{ms, ms_ceil, opt_ts, ts};
 use crate::{SqliteStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
-
-fn ms(t: Timestamp) -> i64 {
-    t.as_millisecond()
-}
-
-/// Milliseconds rounded up, so a retry never looks due early.
-fn ms_ceil(t: Timestamp) -> i64 {
-    let m = t.as_millisecond();
-    match Timestamp::from_millisecond(m) {
-        Ok(floor) if floor < t => m + 1,
-        _ => m,
-    }
-}
-
-fn ts(v: i64) -> StoreResult<Timestamp> {
-    Timestamp::from_millisecond(v).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn opt_ts(v: Option<i64>) -> StoreResult<Option<Timestamp>> {
-    v.map(ts).transpose()
-}
 
 fn opt_json(v: Option<String>) -> StoreResult<Option<Value>> {
     v.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(e.to_string())))
