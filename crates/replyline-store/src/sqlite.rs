@@ -70,6 +70,32 @@ fn conflict(err: sqlx::Error) -> StoreError {
 }
 
 impl SqliteStore {
+    /// Replaces every membership whose `column` (`channel_id` or `employee_id`)
+    /// equals `key` with `pairs` of (channel, employee), in one transaction.
+    async fn replace_memberships(
+        &self,
+        column: &'static str,
+        key: Id,
+        pairs: &[(Id, Id)],
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(&format!("DELETE FROM channel_members WHERE {column} = ?"))
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        for (channel_id, employee_id) in pairs {
+            sqlx::query(
+                "INSERT OR IGNORE INTO channel_members (channel_id, employee_id) VALUES (?, ?)",
+            )
+            .bind(channel_id)
+            .bind(employee_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Opens (creating if missing) the database at `url` and migrates it.
     pub async fn open(url: &str) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
@@ -677,41 +703,15 @@ impl Store for SqliteStore {
     }
 
     async fn set_channel_members(&self, channel_id: Id, employees: &[Id]) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM channel_members WHERE channel_id = ?")
-            .bind(channel_id)
-            .execute(&mut *tx)
-            .await?;
-        for e in employees {
-            sqlx::query(
-                "INSERT OR IGNORE INTO channel_members (channel_id, employee_id) VALUES (?, ?)",
-            )
-            .bind(channel_id)
-            .bind(e)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let pairs: Vec<(Id, Id)> = employees.iter().map(|e| (channel_id, *e)).collect();
+        self.replace_memberships("channel_id", channel_id, &pairs)
+            .await
     }
 
     async fn set_employee_channels(&self, employee_id: Id, channels: &[Id]) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM channel_members WHERE employee_id = ?")
-            .bind(employee_id)
-            .execute(&mut *tx)
-            .await?;
-        for c in channels {
-            sqlx::query(
-                "INSERT OR IGNORE INTO channel_members (channel_id, employee_id) VALUES (?, ?)",
-            )
-            .bind(c)
-            .bind(employee_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let pairs: Vec<(Id, Id)> = channels.iter().map(|c| (*c, employee_id)).collect();
+        self.replace_memberships("employee_id", employee_id, &pairs)
+            .await
     }
 
     async fn routing_candidates(&self, channel_id: Id) -> StoreResult<Vec<RoutingCandidate>> {
