@@ -12,6 +12,7 @@ mod conversation;
 mod hours;
 mod ids;
 mod policy;
+pub mod routing;
 mod settings;
 mod team;
 mod template;
