@@ -75,6 +75,10 @@ pub struct NotificationView {
     pub waited_seconds: i64,
     /// Link to the conversation in the web workspace.
     pub conversation_url: Option<String>,
+    /// The rule's rendered «Текст уведомления» (SPEC §2): when present it is the
+    /// e-mail subject and the first line of every body; the generated lines follow.
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 /// A rendered notification.
@@ -215,9 +219,25 @@ pub fn render_notification_in(lang: Lang, n: &NotificationView, tz: &TimeZone) -
             }
         }
     };
-    NotificationText {
-        subject,
-        text: lines.join("\n"),
+    match n.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(rule_text) => NotificationText {
+            subject: truncate_chars(&one_line(rule_text), MAX_SUBJECT_CHARS),
+            text: format!("{rule_text}\n\n{}", lines.join("\n")),
+        },
+        None => NotificationText {
+            subject,
+            text: lines.join("\n"),
+        },
+    }
+}
+
+/// Longest e-mail subject made from a rule's text.
+const MAX_SUBJECT_CHARS: usize = 200;
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
     }
 }
 

@@ -97,6 +97,7 @@ fn view() -> NotificationView {
         wait_started_at: "2025-11-25T09:00:00Z".parse::<Timestamp>().unwrap(),
         waited_seconds: 12 * 60,
         conversation_url: Some("https://inbox.example.com/c/42".into()),
+        text: None,
     }
 }
 

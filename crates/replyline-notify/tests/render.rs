@@ -17,6 +17,7 @@ fn view(reason: &str) -> NotificationView {
         wait_started_at: "2025-11-25T09:00:00Z".parse::<Timestamp>().unwrap(),
         waited_seconds: 12 * 60,
         conversation_url: Some("https://inbox.example.com/c/42".into()),
+        text: None,
     }
 }
 
@@ -149,4 +150,38 @@ fn lang_parsing() {
     assert_eq!("ru_RU".parse::<Lang>().unwrap(), Lang::Ru);
     assert!("de".parse::<Lang>().is_err());
     assert_eq!(serde_json::to_string(&Lang::En).unwrap(), "\"en\"");
+}
+
+#[test]
+fn the_rules_text_is_the_subject_and_first_line() {
+    let mut v = view("first_message");
+    v.text = Some("Клиент Анна ждёт первого ответа 12 мин.\r\nОтветственный: Иван Петров.".into());
+    for lang in [Lang::Ru, Lang::En] {
+        let t = render_notification(lang, &v);
+        assert_eq!(
+            t.subject,
+            "Клиент Анна ждёт первого ответа 12 мин. Ответственный: Иван Петров."
+        );
+        assert!(
+            t.text.starts_with(
+                "Клиент Анна ждёт первого ответа 12 мин.\r\nОтветственный: Иван Петров.\n\n"
+            ),
+            "{}",
+            t.text
+        );
+        let generated = render_notification(lang, &view("first_message")).text;
+        assert!(t.text.ends_with(&generated), "{}", t.text);
+    }
+    v.text = Some("д".repeat(500));
+    let t = render_notification(Lang::Ru, &v);
+    assert_eq!(
+        t.subject.chars().count(),
+        201,
+        "200 characters and an ellipsis"
+    );
+    v.text = Some("   ".into());
+    assert_eq!(
+        render_notification(Lang::Ru, &v),
+        render_notification(Lang::Ru, &view("first_message"))
+    );
 }

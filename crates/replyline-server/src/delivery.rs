@@ -313,6 +313,7 @@ impl DeliveryWorker {
             wait_started_at: n.wait_started_at,
             waited_seconds: n.waited_seconds,
             conversation_url: Some(format!("{}/#/chat/{}", self.public_url, n.conversation_id)),
+            text: n.text.clone(),
         })
     }
 
@@ -404,6 +405,7 @@ impl DeliveryWorker {
                     "reason": extra.get("reason"),
                     "managers": extra.get("managers"),
                     "employee_id": extra.get("employee_id"),
+                    "text": extra.get("text"),
                 })
             }
             _ => conversation_json,

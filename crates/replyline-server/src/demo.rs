@@ -6,7 +6,7 @@ use crate::{Running, ServerError};
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::post;
-use replyline_store::{Id, NewChannel, NewEmployee, Store};
+use replyline_store::{Id, NewChannel, NewEmployee, NewRoutingRule, Store};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,10 +76,29 @@ fn demo_settings(manager: Id) -> Value {
         "greeting": {"enabled": true},
         "no_reply": {"enabled": true, "after_seconds": 20},
         "closing": {"enabled": true},
-        "notify_manager_first": {"enabled": true, "after_seconds": 40},
-        "notify_manager_next": {"enabled": true, "after_seconds": 40},
+        "notify_manager_first": {"enabled": true, "after_seconds": 60, "manager_ids": [manager.to_string()]},
+        "notify_manager_next": {"enabled": true, "after_seconds": 60},
         "sign_outgoing": {"enabled": true}
     })
+}
+
+/// A group «Отдел продаж» with the employee, and a routing rule sending orders to it.
+async fn demo_routing(
+    store: &dyn Store,
+    employee: Id,
+    now: jiff::Timestamp,
+) -> Result<(), ServerError> {
+    store.set_online(employee, true).await?;
+    let group = store.create_group("Отдел продаж", &[employee], now).await?;
+    store
+        .replace_routing_rules(&[NewRoutingRule {
+            keywords: vec!["заказ".into(), "доставка".into()],
+            channel_id: None,
+            employee_id: None,
+            group_id: Some(group.id),
+        }])
+        .await?;
+    Ok(())
 }
 
 /// A customer writes in through a real, signed webhook.
@@ -116,8 +135,11 @@ async fn watch_notifications(store: Arc<dyn Store>, manager: Id) {
         };
         for n in list.iter().rev().skip(seen) {
             println!(
-                "🔔 notification for the manager: {} in conversation {} (waited {} s)",
-                n.reason, n.conversation_id, n.waited_seconds
+                "🔔 notification for the manager: {} in conversation {} (waited {} s): {}",
+                n.reason,
+                n.conversation_id,
+                n.waited_seconds,
+                n.text.as_deref().unwrap_or("")
             );
         }
         seen = list.len();
@@ -149,7 +171,7 @@ pub async fn run() -> Result<(), ServerError> {
         "demo-password",
     )
     .await?;
-    person(
+    let employee = person(
         store.as_ref(),
         "ivan@demo.local",
         "Иван Петров",
@@ -174,6 +196,7 @@ pub async fn run() -> Result<(), ServerError> {
         )
         .await?
         .id;
+    demo_routing(store.as_ref(), employee, running.state.clock.now()).await?;
     let admin = store
         .employee_by_email("admin@demo.local")
         .await?
@@ -188,12 +211,13 @@ pub async fn run() -> Result<(), ServerError> {
     println!("  manager:  olga@demo.local / demo-password");
     println!("  employee: ivan@demo.local / demo-password");
     println!(
-        "  channel {channel}: greeting, no-reply after 20 s, manager notification after 40 s, signatures, closing\n"
+        "  channel {channel}: greeting, no-reply after 20 s, manager notification after 60 s, signatures, closing"
     );
+    println!("  routing rule 1: «заказ», «доставка» → group «Отдел продаж» (Иван Петров)\n");
     tokio::spawn(watch_notifications(store.clone(), manager));
     customer_writes(&base, channel, "Здравствуйте! Где мой заказ?").await?;
     println!(
-        "\nWatch the greeting now, the no-reply message in 20 s and the manager notification in 40 s. Try:"
+        "\nWatch the greeting now, the no-reply message in 20 s and the manager notification in 60 s. Try:"
     );
     println!("  curl -s -H 'Authorization: Bearer {token}' {base}/api/v1/conversations");
     println!("  curl -s -H 'Authorization: Bearer {token}' {base}/api/v1/conversations/1/messages");

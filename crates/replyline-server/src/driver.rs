@@ -11,14 +11,16 @@ use crate::clock::Clock;
 use crate::live::{LiveEvent, LiveHub};
 use crate::metrics::Metrics;
 use crate::outbox::OutboxHandle;
+use crate::routing;
 use jiff::Timestamp;
+use replyline_engine::routing::{RouteTarget, RoutingRule, match_rule};
 use replyline_engine::{
     Action, ChannelKind, Closer, Context, Conversation, EmployeeId, Input, InputError, Member,
     Policy, Role, Settings, StateChange, Status, Team, ValidationError,
 };
 use replyline_store::{
     Channel, Commit, ConversationFilter, ConversationWrite, Id, InboxItem, NewEvent, NewMessage,
-    NewNotification, RoutingCandidate, SettingsWrite, StatusWrite, Store, StoreError,
+    NewNotification, SettingsWrite, StatusWrite, Store, StoreError,
 };
 use replyline_whatsapp::{InboundMessage, StatusUpdate};
 use serde_json::{Value, json};
@@ -72,6 +74,7 @@ type Reply<T> = oneshot::Sender<Result<T, DriverError>>;
 enum Command {
     InboxReady,
     TeamChanged,
+    RoutingChanged,
     ChannelChanged(Id),
     RunDue(oneshot::Sender<()>),
     Act {
@@ -128,6 +131,11 @@ impl DriverHandle {
     /// Employees changed: rebuild the team.
     pub fn team_changed(&self) {
         self.nudge(Command::TeamChanged);
+    }
+
+    /// Routing rules changed: reload them.
+    pub fn routing_changed(&self) {
+        self.nudge(Command::RoutingChanged);
     }
 
     /// A channel changed: reload it.
@@ -211,6 +219,8 @@ pub struct Driver {
     metrics: Arc<Metrics>,
     outbox: OutboxHandle,
     team: Option<Arc<Team>>,
+    /// The routing rules in priority order, loaded on first use.
+    routing_rules: Option<Arc<Vec<RoutingRule>>>,
     channels: HashMap<Id, Arc<ChannelRt>>,
     /// Failed attempts per inbox row; a row that keeps failing is set aside
     /// (recorded with its error) so it cannot block the rows behind it.
@@ -235,6 +245,7 @@ pub fn driver(
         metrics,
         outbox,
         team: None,
+        routing_rules: None,
         channels: HashMap::new(),
         inbox_failures: HashMap::new(),
         rx,
@@ -458,12 +469,14 @@ impl Step {
                             manager_id: manager,
                             wait_started_at: n.wait_started,
                             waited_seconds: n.waited_seconds,
+                            text: Some(n.text.clone()),
                         });
                     }
                     let managers: Vec<String> = n.managers.iter().map(|m| m.to_string()).collect();
                     self.events.push(event(
                         "notification",
-                        json!({"reason": n.reason.as_str(), "managers": managers, "employee_id": employee.map(|e| e.to_string())}),
+                        json!({"reason": n.reason.as_str(), "managers": managers,
+                               "employee_id": employee.map(|e| e.to_string()), "text": n.text}),
                     ));
                 }
                 Action::Decision(d) => {
@@ -550,6 +563,7 @@ impl Driver {
                 }
             }
             Command::TeamChanged => self.team = None,
+            Command::RoutingChanged => self.routing_rules = None,
             Command::ChannelChanged(id) => {
                 self.channels.remove(&id);
             }
@@ -727,6 +741,7 @@ impl Driver {
                         "manager_id": n.manager_id.to_string(),
                         "employee_id": n.employee_id.map(|e| e.to_string()),
                         "reason": n.reason,
+                        "text": n.text,
                     }),
                 });
             }
@@ -952,29 +967,35 @@ impl Driver {
             }
             None => (None, Conversation::continuing(last_inbound)),
         };
-        let ctx = self.context(rt, &team, contact.name.as_deref());
         let mut id = id;
-        if engine.handle(now, Input::ClientMessage, &ctx).is_err() {
-            engine = Conversation::continuing(last_inbound);
-            id = None;
-            let _ = engine.handle(now, Input::ClientMessage, &ctx);
+        {
+            let ctx = self.context(rt, &team, contact.name.as_deref());
+            if engine.handle(now, Input::ClientMessage, &ctx).is_err() {
+                engine = Conversation::continuing(last_inbound);
+                id = None;
+                let _ = engine.handle(now, Input::ClientMessage, &ctx);
+            }
         }
         // Routing: a new conversation is assigned in the same step, so R4/R5 see the assignee.
         let mut routed = None;
-        if id.is_none()
-            && engine.assignee().is_none()
-            && let Some(assignee) = self.route(rt, contact.id).await?
-            && engine
-                .handle(
-                    now,
-                    Input::Assign {
-                        employee: Some(eid(assignee)),
-                    },
-                    &ctx,
-                )
-                .is_ok()
-        {
-            routed = Some(assignee);
+        let mut routed_event = None;
+        if id.is_none() && engine.assignee().is_none() {
+            let (assignee, data) = self.route(rt, &team, contact.id, &message.text).await?;
+            let ctx = self.context(rt, &team, contact.name.as_deref());
+            if let Some(assignee) = assignee
+                && engine
+                    .handle(
+                        now,
+                        Input::Assign {
+                            employee: Some(eid(assignee)),
+                        },
+                        &ctx,
+                    )
+                    .is_ok()
+            {
+                routed = Some(assignee);
+            }
+            routed_event = data;
         }
         let inbound = NewMessage {
             direction: "in".into(),
@@ -990,11 +1011,8 @@ impl Driver {
             "message",
             json!({"direction": "in", "kind": "client"}),
         )];
-        if let Some(assignee) = routed {
-            events.push(event(
-                "routed",
-                json!({"routing": rt.channel.routing, "employee_id": assignee.to_string()}),
-            ));
+        if let Some(data) = routed_event {
+            events.push(event("routed", data));
         }
         let step = Step::new(vec![inbound], events);
         let row = Row {
@@ -1162,26 +1180,56 @@ impl Driver {
             .ok_or(DriverError::NotFound("conversation"))
     }
 
-    /// The assignee for a new conversation per the channel's routing, if any.
-    async fn route(&self, rt: &ChannelRt, contact_id: Id) -> Result<Option<Id>, DriverError> {
+    /// The routing rules, loaded once and reloaded after a change.
+    async fn routing_rules(&mut self) -> Result<Arc<Vec<RoutingRule>>, DriverError> {
+        if let Some(rules) = &self.routing_rules {
+            return Ok(rules.clone());
+        }
+        let rules = Arc::new(routing::engine_rules(&self.store.routing_rules().await?));
+        self.routing_rules = Some(rules.clone());
+        Ok(rules)
+    }
+
+    /// The assignee for a new conversation and the `routed` timeline entry: the
+    /// first routing rule matching the opening message, else the channel's mode.
+    async fn route(
+        &mut self,
+        rt: &ChannelRt,
+        team: &Team,
+        contact_id: Id,
+        text: &str,
+    ) -> Result<(Option<Id>, Option<Value>), DriverError> {
+        let rules = self.routing_rules().await?;
+        if let Some(matched) = match_rule(&rules, &rt.channel.id.to_string(), text) {
+            let members = match &matched.rule.target {
+                RouteTarget::Group(group) => match group.parse() {
+                    Ok(group) => self.store.group_candidates(group).await?,
+                    Err(_) => Vec::new(),
+                },
+                RouteTarget::Employee(_) => Vec::new(),
+            };
+            let assignee = routing::rule_assignee(&matched, team, &members);
+            return Ok((assignee, Some(routing::rule_event(&matched, assignee))));
+        }
         let mode = rt.channel.routing.as_str();
         if mode != "round_robin" && mode != "sticky" {
-            return Ok(None);
+            return Ok((None, None));
         }
-        let online: Vec<RoutingCandidate> = self
-            .store
-            .routing_candidates(rt.channel.id)
-            .await?
-            .into_iter()
-            .filter(|c| c.online)
-            .collect();
-        if mode == "sticky"
-            && let Some(last) = self.store.last_employee_of_contact(contact_id).await?
-            && online.iter().any(|c| c.employee_id == last)
-        {
-            return Ok(Some(last));
+        let candidates = self.store.routing_candidates(rt.channel.id).await?;
+        let sticky = match mode {
+            "sticky" => self.store.last_employee_of_contact(contact_id).await?,
+            _ => None,
         }
-        Ok(pick_round_robin(&online))
+        .filter(|last| {
+            candidates
+                .iter()
+                .any(|c| c.online && c.employee_id == *last)
+        });
+        let assignee = sticky.or_else(|| routing::pick_round_robin(&candidates));
+        Ok((
+            assignee,
+            assignee.map(|a| json!({"routing": mode, "employee_id": a.to_string()})),
+        ))
     }
 
     async fn deactivated(&mut self, employee: Id) -> Result<usize, DriverError> {
@@ -1283,15 +1331,6 @@ impl Driver {
         self.channels.insert(channel_id, new_rt);
         Ok(new_json)
     }
-}
-
-/// Round robin: the online member with the fewest open chats; ties go to the one whose
-/// last assignment is oldest (never assigned first), then to the lowest id.
-pub fn pick_round_robin(candidates: &[RoutingCandidate]) -> Option<Id> {
-    candidates
-        .iter()
-        .min_by_key(|c| (c.open_chats, c.last_assigned_at, c.employee_id))
-        .map(|c| c.employee_id)
 }
 
 fn status_write(channel_id: Id, s: &StatusUpdate) -> StatusWrite {

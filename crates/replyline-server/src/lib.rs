@@ -17,6 +17,7 @@ pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox;
+pub mod routing;
 pub mod state;
 pub mod worker;
 
@@ -67,8 +68,10 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> 
     Ok(replyline_store::connect(&config.database_url).await?)
 }
 
-fn make_clock(config: &Config) -> Clock {
-    match config.clock {
+/// The configured clock. A manual clock resumes from the latest instant it had
+/// reached on this database when that is later than its configured start.
+async fn make_clock(config: &Config, store: &dyn Store) -> Result<Clock, ServerError> {
+    Ok(match config.clock {
         ClockMode::System => Clock::System,
         ClockMode::Manual => {
             tracing::warn!(
@@ -77,9 +80,22 @@ fn make_clock(config: &Config) -> Clock {
             eprintln!(
                 "WARNING: clock = \"manual\": time is frozen and moves only via POST /api/v1/clock/advance; not for production"
             );
-            Clock::manual(config.manual_clock_start)
+            let start = crate::clock::whole_millisecond(
+                config
+                    .manual_clock_start
+                    .unwrap_or_else(jiff::Timestamp::now),
+            );
+            let start = match store.manual_clock().await? {
+                Some(reached) if reached > start => {
+                    tracing::info!(%reached, "manual clock resumes from the latest instant it reached");
+                    reached
+                }
+                _ => start,
+            };
+            store.save_manual_clock(start).await?;
+            Clock::manual(Some(start))
         }
-    }
+    })
 }
 
 /// Creates the first admin when there are no employees; prints a generated password once.
@@ -121,7 +137,7 @@ pub async fn bootstrap_admin(
 /// Starts everything and binds the listener; prints `listening on http://ADDR`.
 pub async fn start(config: Config) -> Result<Running, ServerError> {
     let store = open_store(&config).await?;
-    let clock = make_clock(&config);
+    let clock = make_clock(&config, store.as_ref()).await?;
     bootstrap_admin(store.as_ref(), &config, &clock).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

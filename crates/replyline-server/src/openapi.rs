@@ -37,6 +37,9 @@ impl Modify for Bearer {
         crate::api::preferences::read_any, crate::api::preferences::write_any,
         crate::api::webhooks::list, crate::api::webhooks::create, crate::api::webhooks::read,
         crate::api::webhooks::remove, crate::api::webhooks::deliveries,
+        crate::api::routing::list_groups, crate::api::routing::read_group, crate::api::routing::create_group,
+        crate::api::routing::update_group, crate::api::routing::delete_group,
+        crate::api::routing::list_rules, crate::api::routing::replace_rules,
         ingest::whatsapp_handshake, ingest::whatsapp_post,
         crate::live::events_ws,
     ),
@@ -48,6 +51,8 @@ impl Modify for Bearer {
         dto::ContactDto, dto::ConversationDto, dto::MessageDto, dto::EventDto, dto::NotificationDto,
         crate::api::preferences::PreferencesDto, crate::api::preferences::PreferencesRequest, crate::api::preferences::QuietHoursDto,
         crate::api::webhooks::WebhookDto, crate::api::webhooks::NewWebhookRequest, crate::api::webhooks::DeliveryDto,
+        crate::api::routing::GroupDto, crate::api::routing::NewGroupRequest, crate::api::routing::PatchGroupRequest,
+        crate::api::routing::RoutingRuleDto, crate::api::routing::RoutingRuleRequest,
         dto::TextRequest, dto::OpenConversationRequest, dto::AssignRequest, dto::AdvanceRequest, dto::NowResponse, dto::HealthResponse,
     ))
 )]

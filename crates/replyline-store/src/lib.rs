@@ -7,11 +7,14 @@
 
 mod delivery;
 mod model;
+mod routing;
 mod sqlite;
 mod sqlite_delivery;
+mod sqlite_routing;
 
 pub use delivery::*;
 pub use model::*;
+pub use routing::*;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -52,7 +55,7 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
 
 /// Everything Replyline persists, shaped by its use cases.
 #[async_trait]
-pub trait Store: DeliveryStore + Send + Sync + 'static {
+pub trait Store: DeliveryStore + RoutingStore + Send + Sync + 'static {
     /// Checks the database answers.
     async fn health(&self) -> StoreResult<()>;
 
@@ -105,6 +108,7 @@ pub trait Store: DeliveryStore + Send + Sync + 'static {
     async fn mark_assigned(&self, employees: &[Id], now: Timestamp) -> StoreResult<()>;
 
     // --- channels ---
+    /// Creates a channel whose queue (members) starts with every active employee.
     async fn create_channel(&self, new: NewChannel, now: Timestamp) -> StoreResult<Channel>;
     async fn channel(&self, id: Id) -> StoreResult<Option<Channel>>;
     async fn channels(&self) -> StoreResult<Vec<Channel>>;

@@ -219,6 +219,8 @@ pub struct NotificationRecord {
     pub manager_id: Id,
     pub wait_started_at: Timestamp,
     pub waited_seconds: i64,
+    /// The rule's rendered «Текст уведомления» (absent on rows older than the field).
+    pub text: Option<String>,
     pub created_at: Timestamp,
     pub read_at: Option<Timestamp>,
 }
@@ -231,6 +233,8 @@ pub struct NewNotification {
     pub manager_id: Id,
     pub wait_started_at: Timestamp,
     pub waited_seconds: i64,
+    /// The rule's rendered notification text: the first line of every delivery.
+    pub text: Option<String>,
 }
 
 /// A conversation's new state and everything its engine step produced.

@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_access.sql")),
     (3, include_str!("../migrations/0003_delivery.sql")),
+    (4, include_str!("../migrations/0004_routing.sql")),
 ];
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.
@@ -282,6 +283,7 @@ fn notification(row: &SqliteRow) -> StoreResult<NotificationRecord> {
         manager_id: row.try_get("manager_id")?,
         wait_started_at: ts(row.try_get("wait_started_at")?)?,
         waited_seconds: row.try_get("waited_seconds")?,
+        text: row.try_get("text")?,
         created_at: ts(row.try_get("created_at")?)?,
         read_at: opt_ts(row.try_get("read_at")?)?,
     })
@@ -387,7 +389,7 @@ async fn write_conversation(
     for n in &w.notifications {
         let notification_id: Id = sqlx::query_scalar(
             "INSERT INTO notifications (conversation_id, reason, employee_id, manager_id, wait_started_at, \
-             waited_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             waited_seconds, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(id)
         .bind(&n.reason)
@@ -395,6 +397,7 @@ async fn write_conversation(
         .bind(n.manager_id)
         .bind(ms(n.wait_started_at))
         .bind(n.waited_seconds)
+        .bind(&n.text)
         .bind(ms(now))
         .fetch_one(&mut **tx)
         .await?;
@@ -760,6 +763,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_channel(&self, new: NewChannel, now: Timestamp) -> StoreResult<Channel> {
+        let mut tx = self.writer.begin().await?;
         let id: Id = sqlx::query_scalar(
             "INSERT INTO channels (kind, name, config, settings, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
@@ -768,9 +772,16 @@ impl Store for SqliteStore {
         .bind(new.config.to_string())
         .bind(new.settings.to_string())
         .bind(ms(now))
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *tx)
         .await
         .map_err(conflict)?;
+        sqlx::query(
+            "INSERT INTO channel_members (channel_id, employee_id) SELECT ?, id FROM employees WHERE active = 1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         self.channel_on(&self.writer, id)
             .await?
             .ok_or(StoreError::NotFound)
@@ -1068,7 +1079,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<NotificationRecord>> {
         let rows = sqlx::query(
             "SELECT n.id, n.conversation_id, c.contact_id, n.reason, n.employee_id, n.manager_id, n.wait_started_at, \
-             n.waited_seconds, n.created_at, n.read_at FROM notifications n JOIN conversations c ON c.id = n.conversation_id \
+             n.waited_seconds, n.text, n.created_at, n.read_at FROM notifications n JOIN conversations c ON c.id = n.conversation_id \
              WHERE n.manager_id = ? AND (? = 0 OR n.read_at IS NULL) ORDER BY n.id DESC LIMIT 1000",
         )
         .bind(manager_id)

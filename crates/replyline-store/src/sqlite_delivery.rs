@@ -378,7 +378,7 @@ impl DeliveryStore for SqliteStore {
     async fn notification(&self, id: Id) -> StoreResult<Option<NotificationRecord>> {
         let row = sqlx::query(
             "SELECT n.id, n.conversation_id, c.contact_id, n.reason, n.employee_id, n.manager_id, n.wait_started_at, \
-             n.waited_seconds, n.created_at, n.read_at FROM notifications n JOIN conversations c ON c.id = n.conversation_id \
+             n.waited_seconds, n.text, n.created_at, n.read_at FROM notifications n JOIN conversations c ON c.id = n.conversation_id \
              WHERE n.id = ?",
         )
         .bind(id)
@@ -394,6 +394,7 @@ impl DeliveryStore for SqliteStore {
             manager_id: row.try_get("manager_id")?,
             wait_started_at: ts(row.try_get("wait_started_at")?)?,
             waited_seconds: row.try_get("waited_seconds")?,
+            text: row.try_get("text")?,
             created_at: ts(row.try_get("created_at")?)?,
             read_at: opt_ts(row.try_get("read_at")?)?,
         }))

@@ -388,6 +388,8 @@ pub struct NotificationDto {
     pub manager_id: String,
     pub wait_started_at: String,
     pub waited_seconds: i64,
+    /// The rule's rendered «Текст уведомления» (SPEC §2), the first line of every delivery.
+    pub text: Option<String>,
     pub created_at: String,
     pub read_at: Option<String>,
     /// Delivery attempts by e-mail/Telegram/webhook (none yet).
@@ -406,6 +408,7 @@ impl From<NotificationRecord> for NotificationDto {
             manager_id: n.manager_id.to_string(),
             wait_started_at: time(n.wait_started_at),
             waited_seconds: n.waited_seconds,
+            text: n.text,
             created_at: time(n.created_at),
             read_at: n.read_at.map(time),
             deliveries: Vec::new(),

@@ -6,6 +6,7 @@ pub mod dto;
 pub mod employees;
 pub mod ops;
 pub mod preferences;
+pub mod routing;
 pub mod session;
 pub mod tokens;
 pub mod webhooks;
@@ -101,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(conversations::router())
         .merge(preferences::router())
         .merge(webhooks::router())
+        .merge(routing::router())
         .route("/api/v1/clock/advance", post(ops::advance_clock))
         .route("/api/v1/events/ws", get(crate::live::events_ws))
         .layer(DefaultBodyLimit::max(MAX_API_BODY))

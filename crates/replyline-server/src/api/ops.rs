@@ -53,7 +53,7 @@ async fn step_clock_to(state: &AppState, target: jiff::Timestamp) -> jiff::Times
             .await
             .filter(|at| *at > now && *at < target);
         let step = next.unwrap_or(target);
-        state.clock.advance_to(step);
+        advance_and_record(state, step).await;
         state.driver.run_due().await;
         state.outbox.drain().await;
         state.delivery.drain().await;
@@ -61,8 +61,17 @@ async fn step_clock_to(state: &AppState, target: jiff::Timestamp) -> jiff::Times
             break;
         }
     }
-    state.clock.advance_to(target);
+    advance_and_record(state, target).await;
     state.clock.now()
+}
+
+/// Moves the manual clock and records the instant, so a restart resumes from it.
+async fn advance_and_record(state: &AppState, at: jiff::Timestamp) {
+    if let Some(now) = state.clock.advance_to(at)
+        && let Err(err) = state.store.save_manual_clock(now).await
+    {
+        tracing::error!(%err, "could not record the manual clock");
+    }
 }
 
 /// The earliest pending deadline or outbox attempt.
