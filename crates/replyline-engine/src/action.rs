@@ -77,8 +77,14 @@ pub struct Notification {
     /// The conversation's assignee when the rule fired.
     pub employee: Option<EmployeeId>,
     pub wait_started: Timestamp,
-    /// How long the wait had lasted when the rule fired, in seconds.
+    /// How long the wait had lasted when the rule fired, in seconds, counted
+    /// as the rule's delay is counted: working time only when working hours
+    /// are on with `count_working_time_only`, else wall-clock time.
     pub waited_seconds: i64,
+    /// The rule's «Текст уведомления» rendered for this firing (an escalation
+    /// renders the text of the rule it escalates): the first line of every
+    /// delivery.
+    pub text: String,
 }
 
 /// The rules of SPEC §3.

@@ -5,6 +5,7 @@ use crate::action::{
     Action, Decision, MessageKind, Notification, NotifyReason, Outcome, Payload, Reason, Rule,
     StateChange,
 };
+use crate::hours::WorkingHours;
 use crate::ids::EmployeeId;
 use crate::policy::Policy;
 use crate::settings::{SignMode, TemplateRef};
@@ -346,9 +347,15 @@ impl Conversation {
         let Some(wait) = &mut self.wait else { return };
         wait.notify = Step::Done;
         let rule = wait.notify_rule();
-        let managers = ctx
-            .team
-            .managers_to_notify(self.assignee.as_ref(), &ctx.policy.settings().supervisors);
+        let settings = ctx.policy.settings();
+        let chosen = if wait.first {
+            &settings.notify_manager_first.manager_ids
+        } else {
+            &settings.notify_manager_next.manager_ids
+        };
+        let managers =
+            ctx.team
+                .notification_recipients(chosen, self.assignee.as_ref(), &settings.supervisors);
         if managers.is_empty() {
             self.decide(rule, Outcome::Suppressed, Reason::NoRecipients);
             return;
@@ -358,12 +365,11 @@ impl Conversation {
         } else {
             NotifyReason::NextMessage
         };
-        let started = wait.started_at;
         wait.notified = Some(Notified {
             at: now,
             managers: managers.clone(),
         });
-        self.push_notification(reason, managers, started, now);
+        self.push_notification(reason, managers, now, ctx);
         self.decide(rule, Outcome::Fired, Reason::WaitUnanswered);
         self.schedule(ctx.policy);
     }
@@ -380,29 +386,53 @@ impl Conversation {
         } else {
             NotifyReason::NextMessageEscalated
         };
-        let started = wait.started_at;
         if managers.is_empty() {
             self.decide(Rule::Escalation, Outcome::Suppressed, Reason::NoRecipients);
             return;
         }
-        self.push_notification(reason, managers, started, now);
+        self.push_notification(reason, managers, now, ctx);
         self.decide(Rule::Escalation, Outcome::Fired, Reason::WaitUnanswered);
     }
 
+    /// Emits a notification about the active wait, with the text of the
+    /// wait's control rule rendered for `now`.
     fn push_notification(
         &mut self,
         reason: NotifyReason,
         managers: Vec<EmployeeId>,
-        wait_started: Timestamp,
         now: Timestamp,
+        ctx: &Context<'_>,
     ) {
+        let Some(wait) = &self.wait else { return };
+        let wait_started = wait.started_at;
+        let waited_seconds = waited(ctx.policy, wait_started, now);
+        let text = self.notification_text(wait.first, waited_seconds, ctx);
         self.actions.push(Action::Notify(Notification {
             reason,
             managers,
             employee: self.assignee.clone(),
             wait_started,
-            waited_seconds: now.duration_since(wait_started).as_secs(),
+            waited_seconds,
+            text,
         }));
+    }
+
+    /// Renders the R4 (`first`) or R5 text. Managers know people by their
+    /// full name, so `{employee_name}` is the assignee's name, not the
+    /// display name clients see.
+    fn notification_text(&self, first: bool, waited_seconds: i64, ctx: &Context<'_>) -> String {
+        let employee_name = self
+            .assignee
+            .as_ref()
+            .map(|a| ctx.team.get(a).map_or(a.as_str(), |m| m.name.as_str()));
+        let minutes = (waited_seconds / 60).to_string();
+        ctx.policy.notify_text(first).render(&Vars {
+            client_name: ctx.contact_name,
+            employee_name,
+            company_name: Some(ctx.company_name),
+            text: None,
+            waited_minutes: Some(&minutes),
+        })
     }
 
     fn on_client_message(&mut self, now: Timestamp, ctx: &Context<'_>) -> Result<(), InputError> {
@@ -547,6 +577,7 @@ impl Conversation {
             employee_name: Some(name),
             company_name: Some(ctx.company_name),
             text: Some(text),
+            waited_minutes: None,
         })
     }
 
@@ -691,6 +722,7 @@ impl Conversation {
                 employee_name,
                 company_name: Some(ctx.company_name),
                 text: None,
+                waited_minutes: None,
             });
             self.send(kind, Payload::Text(text));
             self.decide(rule, Outcome::Fired, reason);
@@ -756,15 +788,29 @@ fn auto_message(kind: MessageKind, policy: &Policy) -> (Rule, &Template, Option<
     }
 }
 
+/// The working hours that delays count in, when the policy counts working
+/// time only (R2, R4, R5, R9); `None` means wall-clock time.
+fn working_time(policy: &Policy) -> Option<&WorkingHours> {
+    policy
+        .hours()
+        .filter(|_| policy.settings().working_hours.count_working_time_only)
+}
+
 /// `seconds` after `from`: working time only when the policy says so.
 fn deadline(policy: &Policy, from: Timestamp, seconds: u64) -> Option<Timestamp> {
-    match policy.hours() {
-        Some(hours) if policy.settings().working_hours.count_working_time_only => {
-            hours.add_working(from, seconds)
-        }
-        _ => from
+    match working_time(policy) {
+        Some(hours) => hours.add_working(from, seconds),
+        None => from
             .checked_add(SignedDuration::from_secs(seconds as i64))
             .ok(),
+    }
+}
+
+/// The seconds from `from` to `to`, counted as [`deadline`] counts them.
+fn waited(policy: &Policy, from: Timestamp, to: Timestamp) -> i64 {
+    match working_time(policy) {
+        Some(hours) => hours.working_seconds_between(from, to),
+        None => to.duration_since(from).as_secs(),
     }
 }
 

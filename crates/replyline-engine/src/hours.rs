@@ -133,6 +133,30 @@ impl WorkingHours {
         }
         None
     }
+
+    /// The working time between `from` and `to`, in whole seconds (0 when
+    /// `to` is not after `from`); the inverse of [`Self::add_working`].
+    pub fn working_seconds_between(&self, from: Timestamp, to: Timestamp) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        let last = self.local_date(to);
+        self.days_from(from)
+            .take_while(|date| *date <= last)
+            .flat_map(|date| self.intervals_on(date))
+            .map(|(start, end)| overlap(start.max(from), end.min(to)))
+            .sum::<SignedDuration>()
+            .as_secs()
+    }
+}
+
+/// The length of `[begin, end)`, zero when it is empty.
+fn overlap(begin: Timestamp, end: Timestamp) -> SignedDuration {
+    if end > begin {
+        end.duration_since(begin)
+    } else {
+        SignedDuration::ZERO
+    }
 }
 
 fn parse_day(day: &str, ranges: &[String]) -> Result<Vec<Span>, ValidationError> {
@@ -213,6 +237,52 @@ mod tests {
     }
 
     #[test]
+    fn working_seconds_skip_the_weekend() {
+        let hours = moscow();
+        let friday = ts("2026-11-27T17:58:00+03:00");
+        let monday = ts("2026-11-30T09:03:00+03:00");
+        assert_eq!(hours.working_seconds_between(friday, monday), 300);
+        let saturday = ts("2026-11-28T12:00:00+03:00");
+        assert_eq!(hours.working_seconds_between(friday, saturday), 120);
+        assert_eq!(hours.working_seconds_between(saturday, monday), 180);
+    }
+
+    #[test]
+    fn working_seconds_skip_holidays() {
+        let hours = moscow();
+        let from = ts("2026-12-30T17:59:00+03:00");
+        let to = ts("2027-01-01T09:01:00+03:00");
+        assert_eq!(hours.working_seconds_between(from, to), 120);
+        let whole_holiday = ts("2026-12-31T23:00:00+03:00");
+        assert_eq!(hours.working_seconds_between(from, whole_holiday), 60);
+    }
+
+    #[test]
+    fn working_seconds_within_one_day_and_reversed() {
+        let hours = moscow();
+        let a = ts("2026-11-25T10:00:00+03:00");
+        let b = ts("2026-11-25T10:10:30+03:00");
+        assert_eq!(hours.working_seconds_between(a, b), 630);
+        assert_eq!(hours.working_seconds_between(b, a), 0);
+        assert_eq!(hours.working_seconds_between(a, a), 0);
+        let night = ts("2026-11-25T20:00:00+03:00");
+        let morning = ts("2026-11-26T08:00:00+03:00");
+        assert_eq!(hours.working_seconds_between(night, morning), 0);
+        let week_later = ts("2026-12-02T10:00:00+03:00");
+        assert_eq!(hours.working_seconds_between(a, week_later), 5 * 9 * 3600);
+    }
+
+    #[test]
+    fn working_seconds_invert_add_working() {
+        let hours = moscow();
+        let from = ts("2026-11-27T17:40:00+03:00");
+        for seconds in [1, 600, 900, 32_400, 100_000, 604_800] {
+            let due = hours.add_working(from, seconds).unwrap();
+            assert_eq!(hours.working_seconds_between(from, due), seconds as i64);
+        }
+    }
+
+    #[test]
     fn working_and_next_start() {
         let hours = moscow();
         assert!(hours.is_working(ts("2026-11-25T10:00:00+03:00")));
@@ -250,5 +320,10 @@ mod tests {
         let hours = WorkingHours::new(&s).unwrap();
         assert_eq!(hours.add_working(ts("2026-11-25T10:00:00Z"), 60), None);
         assert_eq!(hours.next_working_start(ts("2026-11-25T10:00:00Z")), None);
+        let later = ts("2026-12-25T10:00:00Z");
+        assert_eq!(
+            hours.working_seconds_between(ts("2026-11-25T10:00:00Z"), later),
+            0
+        );
     }
 }

@@ -26,8 +26,9 @@ pub use hours::WorkingHours;
 pub use ids::EmployeeId;
 pub use policy::Policy;
 pub use settings::{
-    AutoClose, ClosingRule, DelayedMessageRule, MessageRule, NotifyRule, Reopen, Settings,
-    SignMode, SignRule, TemplateRef, ValidationError, Week, WorkingHoursSettings,
+    AutoClose, ClosingRule, DelayedMessageRule, MessageRule, NOTIFY_FIRST_TEXT, NOTIFY_NEXT_TEXT,
+    NotifyRule, Reopen, Settings, SignMode, SignRule, TemplateRef, ValidationError, Week,
+    WorkingHoursSettings,
 };
 pub use team::{Member, Role, Team};
 pub use template::{Template, Var, Vars};

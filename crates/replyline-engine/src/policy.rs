@@ -3,7 +3,7 @@
 use crate::MAX_DELAY_SECONDS;
 use crate::hours::WorkingHours;
 use crate::ids::EmployeeId;
-use crate::settings::{Settings, TemplateRef, ValidationError};
+use crate::settings::{NotifyRule, Settings, TemplateRef, ValidationError};
 use crate::template::{Template, Var};
 
 const MAX_TEXT_CHARS: usize = 4096;
@@ -13,6 +13,12 @@ const SIGN_VARS: &[Var] = &[
     Var::EmployeeName,
     Var::CompanyName,
     Var::Text,
+];
+const NOTIFY_VARS: &[Var] = &[
+    Var::ClientName,
+    Var::EmployeeName,
+    Var::CompanyName,
+    Var::WaitedMinutes,
 ];
 
 /// Settings that passed validation, with templates parsed and hours compiled.
@@ -24,13 +30,15 @@ pub struct Policy {
     pub(crate) closing: Template,
     pub(crate) out_of_hours: Template,
     pub(crate) signature: Template,
+    pub(crate) notify_first: Template,
+    pub(crate) notify_next: Template,
     /// Present when working hours are enabled.
     pub(crate) hours: Option<WorkingHours>,
 }
 
 impl Policy {
     /// Validates `settings` (SPEC §2) and compiles them. `is_employee` tells
-    /// whether a supervisor id names an existing employee.
+    /// whether a supervisor or `manager_ids` id names an existing employee.
     pub fn new(
         settings: Settings,
         is_employee: impl Fn(&EmployeeId) -> bool,
@@ -48,15 +56,12 @@ impl Policy {
             ));
         }
         delay("no_reply.after_seconds", s.no_reply.after_seconds)?;
-        for (group, rule) in [
-            ("notify_manager_first", &s.notify_manager_first),
-            ("notify_manager_next", &s.notify_manager_next),
-        ] {
-            delay(&format!("{group}.after_seconds"), rule.after_seconds)?;
-            if let Some(escalate) = rule.escalate_after_seconds {
-                delay(&format!("{group}.escalate_after_seconds"), escalate)?;
-            }
-        }
+        let notify_first = notify_rule(
+            "notify_manager_first",
+            &s.notify_manager_first,
+            &is_employee,
+        )?;
+        let notify_next = notify_rule("notify_manager_next", &s.notify_manager_next, &is_employee)?;
         delay("auto_close.after_seconds", s.auto_close.after_seconds)?;
         delay("reopen.within_seconds", s.reopen.within_seconds)?;
         for (group, template) in [
@@ -69,14 +74,7 @@ impl Policy {
                 template_ref(group, template)?;
             }
         }
-        for (index, supervisor) in s.supervisors.iter().enumerate() {
-            if !is_employee(supervisor) {
-                return Err(ValidationError::new(
-                    format!("supervisors[{index}]"),
-                    format!("no employee with id {supervisor:?}"),
-                ));
-            }
-        }
+        employees("supervisors", &s.supervisors, &is_employee)?;
         let compiled_hours = WorkingHours::new(&s.working_hours)?;
         let hours = s.working_hours.enabled.then_some(compiled_hours);
         Ok(Self {
@@ -85,6 +83,8 @@ impl Policy {
             closing,
             out_of_hours,
             signature,
+            notify_first,
+            notify_next,
             hours,
             settings,
         })
@@ -98,6 +98,15 @@ impl Policy {
     /// Working hours, when enabled.
     pub fn hours(&self) -> Option<&WorkingHours> {
         self.hours.as_ref()
+    }
+
+    /// The compiled notification text of R4 (`first`) or R5.
+    pub(crate) fn notify_text(&self, first: bool) -> &Template {
+        if first {
+            &self.notify_first
+        } else {
+            &self.notify_next
+        }
     }
 }
 
@@ -116,6 +125,39 @@ fn text(field: &str, value: &str, allowed: &[Var]) -> Result<Template, Validatio
         ));
     }
     Template::parse(value, allowed).map_err(|message| ValidationError::new(field, message))
+}
+
+/// Checks one control rule (delays, recipients) and compiles its text.
+fn notify_rule(
+    group: &str,
+    rule: &NotifyRule,
+    is_employee: impl Fn(&EmployeeId) -> bool,
+) -> Result<Template, ValidationError> {
+    delay(&format!("{group}.after_seconds"), rule.after_seconds)?;
+    if let Some(escalate) = rule.escalate_after_seconds {
+        delay(&format!("{group}.escalate_after_seconds"), escalate)?;
+    }
+    employees(
+        &format!("{group}.manager_ids"),
+        &rule.manager_ids,
+        is_employee,
+    )?;
+    text(&format!("{group}.text"), &rule.text, NOTIFY_VARS)
+}
+
+/// Every id in `ids` must name an employee; the error names the first that does not.
+fn employees(
+    field: &str,
+    ids: &[EmployeeId],
+    is_employee: impl Fn(&EmployeeId) -> bool,
+) -> Result<(), ValidationError> {
+    match ids.iter().enumerate().find(|(_, id)| !is_employee(id)) {
+        Some((index, id)) => Err(ValidationError::new(
+            format!("{field}[{index}]"),
+            format!("no employee with id {:?}", id.as_str()),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn delay(field: &str, seconds: u64) -> Result<(), ValidationError> {
@@ -193,6 +235,41 @@ mod tests {
                 "nobody",
             ),
             (
+                json!({"notify_manager_first": {"manager_ids": ["olga", "nobody"]}}),
+                "notify_manager_first.manager_ids[1]",
+                "no employee with id \"nobody\"",
+            ),
+            (
+                json!({"notify_manager_next": {"manager_ids": ["ghost"]}}),
+                "notify_manager_next.manager_ids[0]",
+                "ghost",
+            ),
+            (
+                json!({"notify_manager_first": {"text": "Ждёт {waited_minuts} мин"}}),
+                "notify_manager_first.text",
+                "unknown variable {waited_minuts}",
+            ),
+            (
+                json!({"notify_manager_next": {"text": "{text}"}}),
+                "notify_manager_next.text",
+                "unknown variable {text}",
+            ),
+            (
+                json!({"notify_manager_next": {"text": ""}}),
+                "notify_manager_next.text",
+                "1 to 4096",
+            ),
+            (
+                json!({"notify_manager_first": {"text": "я".repeat(4097)}}),
+                "notify_manager_first.text",
+                "got 4097",
+            ),
+            (
+                json!({"greeting": {"text": "Ждёте {waited_minutes} мин"}}),
+                "greeting.text",
+                "unknown variable {waited_minutes}",
+            ),
+            (
                 json!({"working_hours": {"holidays": ["31.12.2026"]}}),
                 "working_hours.holidays[0]",
                 "YYYY-MM-DD",
@@ -213,5 +290,17 @@ mod tests {
     #[test]
     fn example_settings_are_valid() {
         check(json!({"supervisors": ["olga"], "working_hours": {"enabled": true}})).unwrap();
+    }
+
+    #[test]
+    fn notify_texts_accept_every_notification_variable() {
+        let text = "{company_name}: {client_name} ждёт {waited_minutes} мин, {employee_name}";
+        let policy = check(json!({
+            "notify_manager_first": {"text": text, "manager_ids": ["olga"]},
+            "notify_manager_next": {"text": "4096 ".repeat(819) + "я"},
+        }))
+        .unwrap();
+        assert!(policy.notify_text(true).uses(Var::WaitedMinutes));
+        assert!(!policy.notify_text(false).uses(Var::WaitedMinutes));
     }
 }

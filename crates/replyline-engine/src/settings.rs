@@ -71,7 +71,18 @@ pub struct NotifyRule {
     pub enabled: bool,
     pub after_seconds: u64,
     pub escalate_after_seconds: Option<u64>,
+    /// The people chosen as «Руководитель» for this rule; empty = the §3 chain.
+    #[serde(default)]
+    pub manager_ids: Vec<EmployeeId>,
+    /// «Текст уведомления»: the first line of every delivery of the notification.
+    pub text: String,
 }
+
+/// The default text of `notify_manager_first` (SPEC §2).
+pub const NOTIFY_FIRST_TEXT: &str = "Клиент {client_name|без имени} ждёт первого ответа {waited_minutes} мин. Ответственный: {employee_name|не назначен}.";
+
+/// The default text of `notify_manager_next` (SPEC §2).
+pub const NOTIFY_NEXT_TEXT: &str = "Клиент {client_name|без имени} ждёт ответа {waited_minutes} мин. Ответственный: {employee_name|не назначен}.";
 
 /// How employee messages are signed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,11 +204,15 @@ impl Default for Settings {
                 enabled: false,
                 after_seconds: 600,
                 escalate_after_seconds: None,
+                manager_ids: vec![],
+                text: NOTIFY_FIRST_TEXT.into(),
             },
             notify_manager_next: NotifyRule {
                 enabled: false,
                 after_seconds: 900,
                 escalate_after_seconds: None,
+                manager_ids: vec![],
+                text: NOTIFY_NEXT_TEXT.into(),
             },
             sign_outgoing: SignRule {
                 enabled: false,
@@ -318,5 +333,51 @@ mod tests {
             .patched(&json!({"notify_manager_first": {"escalate_after_seconds": null}}))
             .unwrap();
         assert_eq!(s.notify_manager_first.escalate_after_seconds, None);
+    }
+
+    /// Settings stored before notification recipients and texts existed.
+    fn stored_before_notify_texts() -> Value {
+        let mut stored = serde_json::to_value(Settings::default()).unwrap();
+        for group in ["notify_manager_first", "notify_manager_next"] {
+            let rule = stored[group].as_object_mut().unwrap();
+            rule.remove("manager_ids");
+            rule.remove("text");
+            rule.insert("enabled".into(), json!(true));
+        }
+        stored
+    }
+
+    #[test]
+    fn stored_settings_without_notify_texts_load_with_defaults() {
+        let stored = stored_before_notify_texts();
+        assert!(stored["notify_manager_first"].get("text").is_none());
+        let s = Settings::from_partial(&stored).unwrap();
+        assert!(s.notify_manager_first.enabled);
+        assert_eq!(s.notify_manager_first.text, NOTIFY_FIRST_TEXT);
+        assert_eq!(s.notify_manager_next.text, NOTIFY_NEXT_TEXT);
+        assert!(s.notify_manager_first.manager_ids.is_empty());
+        let patched = s
+            .patched(&json!({"notify_manager_next": {"manager_ids": ["olga"]}}))
+            .unwrap();
+        assert_eq!(
+            patched.notify_manager_next.manager_ids,
+            vec![EmployeeId::new("olga")]
+        );
+        assert_eq!(patched.notify_manager_next.text, NOTIFY_NEXT_TEXT);
+    }
+
+    #[test]
+    fn default_notify_texts_match_the_spec() {
+        let s = Settings::default();
+        assert!(
+            s.notify_manager_first
+                .text
+                .contains("ждёт первого ответа {waited_minutes} мин.")
+        );
+        assert!(
+            s.notify_manager_next
+                .text
+                .starts_with("Клиент {client_name|без имени} ждёт ответа")
+        );
     }
 }

@@ -88,6 +88,24 @@ impl Team {
         }
     }
 
+    /// Who is told when a control rule fires: the rule's chosen managers
+    /// (`manager_ids`) that are active, whoever is assigned; when none is
+    /// chosen, or none of the chosen is active, [`Self::managers_to_notify`].
+    /// Sorted, without duplicates.
+    pub fn notification_recipients(
+        &self,
+        chosen: &[EmployeeId],
+        assignee: Option<&EmployeeId>,
+        supervisors: &[EmployeeId],
+    ) -> Vec<EmployeeId> {
+        let chosen = sorted(chosen.iter().filter(|c| self.is_active(c)).cloned());
+        if chosen.is_empty() {
+            self.managers_to_notify(assignee, supervisors)
+        } else {
+            chosen
+        }
+    }
+
     /// Who receives an escalation: the managers of the notified managers;
     /// else every admin. Sorted, without duplicates.
     pub fn escalation_targets(&self, notified: &[EmployeeId]) -> Vec<EmployeeId> {
@@ -110,4 +128,98 @@ fn sorted(ids: impl Iterator<Item = EmployeeId>) -> Vec<EmployeeId> {
     ids.sort();
     ids.dedup();
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(name: &str, role: Role, manager: Option<&str>, active: bool) -> Member {
+        Member {
+            name: name.into(),
+            display_name: None,
+            role,
+            manager: manager.map(EmployeeId::new),
+            active,
+        }
+    }
+
+    /// ivan → olga → sergey; petr (manager, no manager of his own); gone
+    /// (deactivated manager); adam (admin).
+    fn team() -> Team {
+        let mut team = Team::default();
+        for (id, role, manager, active) in [
+            ("ivan", Role::Employee, Some("olga"), true),
+            ("olga", Role::Manager, Some("sergey"), true),
+            ("sergey", Role::Manager, None, true),
+            ("petr", Role::Manager, None, true),
+            ("gone", Role::Manager, Some("sergey"), false),
+            ("adam", Role::Admin, None, true),
+        ] {
+            team.insert(EmployeeId::new(id), member(id, role, manager, active));
+        }
+        team
+    }
+
+    fn ids(ids: &[&str]) -> Vec<EmployeeId> {
+        ids.iter().map(|id| EmployeeId::new(*id)).collect()
+    }
+
+    #[test]
+    fn chosen_managers_win_over_the_org_chart() {
+        let team = team();
+        let ivan = EmployeeId::new("ivan");
+        let chosen = ids(&["sergey", "petr", "sergey"]);
+        assert_eq!(
+            team.notification_recipients(&chosen, Some(&ivan), &[]),
+            ids(&["petr", "sergey"])
+        );
+        assert_eq!(
+            team.notification_recipients(&chosen, None, &ids(&["olga"])),
+            ids(&["petr", "sergey"])
+        );
+    }
+
+    #[test]
+    fn inactive_chosen_managers_are_skipped_then_the_chain_applies() {
+        let team = team();
+        let ivan = EmployeeId::new("ivan");
+        assert_eq!(
+            team.notification_recipients(&ids(&["gone", "petr"]), Some(&ivan), &[]),
+            ids(&["petr"])
+        );
+        assert_eq!(
+            team.notification_recipients(&ids(&["gone"]), Some(&ivan), &[]),
+            ids(&["olga"])
+        );
+        assert_eq!(
+            team.notification_recipients(&ids(&["gone"]), None, &ids(&["petr"])),
+            ids(&["petr"])
+        );
+        assert_eq!(
+            team.notification_recipients(&ids(&["gone"]), None, &[]),
+            ids(&["adam"])
+        );
+    }
+
+    #[test]
+    fn no_chosen_managers_keeps_the_chain() {
+        let team = team();
+        let ivan = EmployeeId::new("ivan");
+        assert_eq!(
+            team.notification_recipients(&[], Some(&ivan), &ids(&["petr"])),
+            team.managers_to_notify(Some(&ivan), &ids(&["petr"]))
+        );
+    }
+
+    #[test]
+    fn escalation_from_chosen_managers_goes_up_else_to_admins() {
+        let team = team();
+        assert_eq!(team.escalation_targets(&ids(&["olga"])), ids(&["sergey"]));
+        assert_eq!(team.escalation_targets(&ids(&["petr"])), ids(&["adam"]));
+        assert_eq!(
+            team.escalation_targets(&ids(&["olga", "petr"])),
+            ids(&["sergey"])
+        );
+    }
 }

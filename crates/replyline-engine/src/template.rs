@@ -8,6 +8,8 @@ pub enum Var {
     CompanyName,
     /// The employee's own text; only in the signature format.
     Text,
+    /// Whole minutes the client has waited; only in notification texts.
+    WaitedMinutes,
 }
 
 impl Var {
@@ -17,6 +19,7 @@ impl Var {
             "employee_name" => Self::EmployeeName,
             "company_name" => Self::CompanyName,
             "text" => Self::Text,
+            "waited_minutes" => Self::WaitedMinutes,
             _ => return None,
         })
     }
@@ -29,6 +32,7 @@ pub struct Vars<'a> {
     pub employee_name: Option<&'a str>,
     pub company_name: Option<&'a str>,
     pub text: Option<&'a str>,
+    pub waited_minutes: Option<&'a str>,
 }
 
 impl<'a> Vars<'a> {
@@ -38,6 +42,7 @@ impl<'a> Vars<'a> {
             Var::EmployeeName => self.employee_name,
             Var::CompanyName => self.company_name,
             Var::Text => self.text,
+            Var::WaitedMinutes => self.waited_minutes,
         }
         .filter(|value| !value.is_empty())
     }
@@ -153,7 +158,23 @@ mod tests {
             "unknown variable {client_nmae}"
         );
         assert!(Template::parse("{text}", ALL).is_err());
+        assert_eq!(
+            Template::parse("{waited_minutes} мин", ALL).unwrap_err(),
+            "unknown variable {waited_minutes}"
+        );
         assert!(Template::parse("oops {client_name", ALL).is_err());
+    }
+
+    #[test]
+    fn renders_waited_minutes_when_allowed() {
+        let allowed = [Var::ClientName, Var::WaitedMinutes];
+        let t = Template::parse("{client_name|без имени}: {waited_minutes} мин", &allowed).unwrap();
+        assert!(t.uses(Var::WaitedMinutes));
+        let vars = Vars {
+            waited_minutes: Some("5"),
+            ..Vars::default()
+        };
+        assert_eq!(t.render(&vars), "без имени: 5 мин");
     }
 
     #[test]

@@ -18,5 +18,5 @@ pub struct SimError(pub String);
 pub fn run_source(source: &str, explain: bool) -> Result<String, SimError> {
     let scenario = Scenario::parse(source)?;
     let lines = simulate(&scenario)?;
-    Ok(output::render(&lines, explain))
+    Ok(output::render(&lines, scenario.start, explain))
 }

@@ -1,6 +1,7 @@
 //! JSON-lines rendering of simulated actions, in the exact shape of SPEC §7.
 
 use crate::run::Line;
+use jiff::Timestamp;
 use replyline_engine::{Action, EmployeeId, Payload, StateChange};
 use serde::Serialize;
 
@@ -26,6 +27,7 @@ struct Notify<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     employee: Option<&'a str>,
     wait_started: i64,
+    text: &'a str,
 }
 
 #[derive(Serialize)]
@@ -64,10 +66,11 @@ struct StateLine<'a> {
 }
 
 /// Renders the lines; decisions and state changes only with `explain`.
-pub fn render(lines: &[Line], explain: bool) -> String {
+/// Instants inside actions are printed as seconds from `start`.
+pub fn render(lines: &[Line], start: Timestamp, explain: bool) -> String {
     let mut out = String::new();
     for line in lines {
-        if let Some(json) = render_line(line, explain) {
+        if let Some(json) = render_line(line, start, explain) {
             out.push_str(&json);
             out.push('\n');
         }
@@ -75,7 +78,7 @@ pub fn render(lines: &[Line], explain: bool) -> String {
     out
 }
 
-fn render_line(line: &Line, explain: bool) -> Option<String> {
+fn render_line(line: &Line, start: Timestamp, explain: bool) -> Option<String> {
     let at = line.at;
     let json = match &line.action {
         Action::Send {
@@ -96,17 +99,17 @@ fn render_line(line: &Line, explain: bool) -> Option<String> {
                 template,
             })
         }
-        Action::Notify(n) => {
-            let start_offset = n.waited_seconds;
-            serde_json::to_string(&Notify {
-                at,
-                action: "notify",
-                reason: n.reason.as_str(),
-                managers: n.managers.iter().map(EmployeeId::as_str).collect(),
-                employee: n.employee.as_ref().map(EmployeeId::as_str),
-                wait_started: at - start_offset,
-            })
-        }
+        // `waited_seconds` may count working time only, so the wait's start is
+        // taken from its instant, not from `at - waited_seconds`.
+        Action::Notify(n) => serde_json::to_string(&Notify {
+            at,
+            action: "notify",
+            reason: n.reason.as_str(),
+            managers: n.managers.iter().map(EmployeeId::as_str).collect(),
+            employee: n.employee.as_ref().map(EmployeeId::as_str),
+            wait_started: n.wait_started.duration_since(start).as_secs(),
+            text: &n.text,
+        }),
         Action::Skip { kind, reason } => serde_json::to_string(&Skip {
             at,
             action: "skip",

@@ -33,6 +33,13 @@ struct RawEmployee {
     #[serde(default)]
     role: Role,
     manager: Option<String>,
+    /// `false` for a deactivated employee: known, but receives nothing.
+    #[serde(default = "active_by_default")]
+    active: bool,
+}
+
+fn active_by_default() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -256,7 +263,7 @@ fn team(employees: &[RawEmployee]) -> Result<Team, SimError> {
                 display_name: e.display_name.clone(),
                 role: e.role,
                 manager: e.manager.as_deref().map(EmployeeId::new),
-                active: true,
+                active: e.active,
             },
         );
     }

@@ -11,12 +11,17 @@ use serde_json::json;
 
 const EMPLOYEES: [&str; 3] = ["ivan", "olga", "boss"];
 
+/// Who a control rule may name in `manager_ids`: the active employees and a
+/// deactivated manager, who must never be notified.
+const CHOOSABLE: [&str; 4] = ["ivan", "olga", "boss", "gone"];
+
 fn team() -> Team {
     let mut team = Team::default();
-    for (id, role, manager) in [
-        ("ivan", Role::Employee, Some("olga")),
-        ("olga", Role::Manager, Some("boss")),
-        ("boss", Role::Admin, None),
+    for (id, role, manager, active) in [
+        ("ivan", Role::Employee, Some("olga"), true),
+        ("olga", Role::Manager, Some("boss"), true),
+        ("boss", Role::Admin, None, true),
+        ("gone", Role::Manager, Some("boss"), false),
     ] {
         team.insert(
             EmployeeId::new(id),
@@ -25,11 +30,34 @@ fn team() -> Team {
                 display_name: None,
                 role,
                 manager: manager.map(EmployeeId::new),
-                active: true,
+                active,
             },
         );
     }
     team
+}
+
+/// `policy` with `chosen` as the recipients of both control rules.
+fn with_chosen(policy: &Policy, chosen: &[EmployeeId]) -> Policy {
+    let mut settings = policy.settings().clone();
+    settings.notify_manager_first.manager_ids = chosen.to_vec();
+    settings.notify_manager_next.manager_ids = chosen.to_vec();
+    Policy::new(settings, |_| true).unwrap()
+}
+
+/// The chosen recipients who can be notified: active, sorted, deduplicated.
+fn active_chosen(policy: &Policy, team: &Team) -> Vec<EmployeeId> {
+    let mut ids: Vec<_> = policy
+        .settings()
+        .notify_manager_first
+        .manager_ids
+        .iter()
+        .filter(|id| team.is_active(id))
+        .cloned()
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 fn policy(settings: serde_json::Value) -> Policy {
@@ -89,21 +117,30 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         1u64..5000,
         any::<bool>(),
         prop::sample::select(vec![ChannelKind::Whatsapp, ChannelKind::Telegram]),
+        prop::collection::vec(prop::sample::select(CHOOSABLE.to_vec()), 0..4),
     )
         .prop_map(
-            |(steps, no_reply, notify, escalate, auto_close, reopen, channel)| {
+            |(steps, no_reply, notify, escalate, auto_close, reopen, channel, chosen)| {
+                let chosen: Vec<EmployeeId> = chosen.into_iter().map(EmployeeId::new).collect();
                 let mut at = 0;
                 let events = steps
                     .into_iter()
                     .map(|(gap, kind)| {
                         at += gap;
+                        let kind = match kind {
+                            EventKind::Settings(p) => {
+                                EventKind::Settings(Box::new(with_chosen(&p, &chosen)))
+                            }
+                            other => other,
+                        };
                         Event { at, kind }
                     })
                     .collect();
+                let initial = policy(all_on(no_reply, notify, escalate, auto_close, reopen));
                 Scenario {
                     start: "2026-11-25T07:00:00Z".parse().unwrap(),
                     company_name: "Ромашка".into(),
-                    policy: policy(all_on(no_reply, notify, escalate, auto_close, reopen)),
+                    policy: with_chosen(&initial, &chosen),
                     team: team(),
                     contact_name: Some("Анна".into()),
                     channel,
@@ -139,6 +176,7 @@ struct Watch {
 }
 
 fn check_invariants(lines: &[Line], scenario: &Scenario) -> Result<(), TestCaseError> {
+    let chosen = active_chosen(&scenario.policy, &scenario.team);
     let mut watch = Watch::default();
     let mut last_at = i64::MIN;
     for line in lines {
@@ -217,6 +255,24 @@ fn check_invariants(lines: &[Line], scenario: &Scenario) -> Result<(), TestCaseE
                 let started = n.wait_started.duration_since(scenario.start).as_secs();
                 prop_assert_eq!(started, watch.wait_started);
                 prop_assert!(n.waited_seconds >= 1, "notified before any time passed");
+                // Working hours are off: the wait is counted in wall-clock time.
+                prop_assert_eq!(n.waited_seconds, line.at - watch.wait_started);
+                prop_assert!(!n.text.is_empty(), "empty notification text at {}", line.at);
+                let minutes = format!(" {} мин", n.waited_seconds / 60);
+                prop_assert!(
+                    n.text.contains(&minutes),
+                    "{:?} lacks {:?}",
+                    n.text,
+                    minutes
+                );
+                prop_assert!(
+                    n.managers.iter().all(|m| scenario.team.is_active(m)),
+                    "inactive recipient in {:?}",
+                    n.managers
+                );
+                if !escalated && !chosen.is_empty() {
+                    prop_assert_eq!(&n.managers, &chosen, "chosen managers not notified");
+                }
             }
             _ => {}
         }
