@@ -79,6 +79,10 @@ pub fn parse_rfc3339(s: &str) -> i64 {
 pub struct ServerOpts {
     /// `REPLYLINE__MANUAL_CLOCK_START`.
     pub clock_start: String,
+    /// Leave `manual_clock_start` unset, so the server's default (the real time
+    /// now, to the millisecond) applies on every start; `clock_start` then only
+    /// seeds the tests' mirror until the first advance answers the server's `now`.
+    pub default_clock_start: bool,
     /// Extra `REPLYLINE__*` variables, e.g. `("PUBLIC_URL", "...")` (the prefix is added).
     pub extra_env: Vec<(String, String)>,
 }
@@ -87,6 +91,7 @@ impl Default for ServerOpts {
     fn default() -> Self {
         Self {
             clock_start: DEFAULT_CLOCK_START.to_owned(),
+            default_clock_start: false,
             extra_env: Vec::new(),
         }
     }
@@ -219,10 +224,12 @@ impl Server {
         cmd.env("REPLYLINE__LISTEN", "127.0.0.1:0")
             .env("REPLYLINE__DATABASE_URL", self.database_url())
             .env("REPLYLINE__CLOCK", "manual")
-            .env("REPLYLINE__MANUAL_CLOCK_START", self.clock.rfc3339())
             .env("REPLYLINE__ADMIN_EMAIL", ADMIN_EMAIL)
             .env("REPLYLINE__ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("REPLYLINE__COMPANY_NAME", COMPANY_NAME);
+        if !self.opts.default_clock_start {
+            cmd.env("REPLYLINE__MANUAL_CLOCK_START", self.clock.rfc3339());
+        }
         for (key, value) in &self.opts.extra_env {
             cmd.env(format!("REPLYLINE__{}", key.to_uppercase()), value);
         }

@@ -469,7 +469,19 @@ async fn chain_of_three_email_telegram_crm_with_retries() {
     let mails = smtp.messages();
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert_eq!(mails[0]["rcpt_tos"], json!(["olga@example.com"]));
+    // The rule's «Текст уведомления» (SPEC §2 default) is the first line of every delivery:
+    // the in-app list, the e-mail subject and body, Telegram (the CRM below).
+    let first_text = "Клиент Анна ждёт первого ответа 10 мин. Ответственный: Ivan.";
+    assert_eq!(ns[0]["text"], first_text);
+    assert_eq!(mails[0]["subject"], first_text);
     let body = mails[0]["body"].as_str().unwrap();
+    assert!(body.starts_with(first_text), "{body}");
+    let sent = tg.bodies();
+    assert!(
+        sent[0]["text"].as_str().unwrap().starts_with(first_text),
+        "{}",
+        sent[0]["text"]
+    );
     assert!(
         body.contains(&format!("https://inbox.example/#/chat/{cid}")),
         "{body}"
@@ -506,7 +518,12 @@ async fn chain_of_three_email_telegram_crm_with_retries() {
     let sent = tg.bodies();
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1]["chat_id"], 300);
+    // The escalation carries the same rule's text, minutes counted at escalation time.
+    let escalated_text = "Клиент Анна ждёт первого ответа 15 мин. Ответственный: Ivan.";
+    assert_eq!(ns[0]["text"], escalated_text);
+    assert_eq!(mails[1]["subject"], escalated_text);
     let text = sent[1]["text"].as_str().unwrap();
+    assert!(text.starts_with(escalated_text), "{text}");
     assert!(
         text.chars().any(|c| ('а'..='я').contains(&c)),
         "Russian by default: {text}"
@@ -562,8 +579,20 @@ async fn chain_of_three_email_telegram_crm_with_retries() {
             "message.received" => assert_eq!(body["data"]["direction"], "in"),
             "conversation.closed" => assert_eq!(body["data"]["status"], "closed"),
             "conversation.opened" => assert_eq!(body["data"]["id"], cid.as_str()),
-            "notification.created" => assert!(body["data"]["reason"].is_string()),
-            "sla.breached" => assert_eq!(body["data"]["conversation"]["id"], cid.as_str()),
+            "notification.created" => {
+                let expected = match body["data"]["reason"].as_str().unwrap() {
+                    "first_message" => first_text,
+                    _ => escalated_text,
+                };
+                assert_eq!(body["data"]["text"], expected, "{body}");
+            }
+            "sla.breached" => {
+                assert_eq!(body["data"]["conversation"]["id"], cid.as_str());
+                assert!(
+                    [first_text, escalated_text].contains(&body["data"]["text"].as_str().unwrap()),
+                    "{body}"
+                );
+            }
             _ => {}
         }
     }
