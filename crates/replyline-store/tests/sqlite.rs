@@ -237,3 +237,161 @@ async fn outbox_rows_are_claimed_once_in_order_and_inflight_rows_are_never_resen
     assert!(statuses.contains(&"sent".to_owned()), "{statuses:?}");
     assert!(statuses.contains(&"failed".to_owned()), "{statuses:?}");
 }
+
+async fn employee(store: &dyn Store, login: &str) -> Id {
+    let new = NewEmployee {
+        email: format!("{login}@example.com"),
+        name: login.into(),
+        role: "employee".into(),
+        ..NewEmployee::default()
+    };
+    store.create_employee(new, t(0)).await.unwrap().id
+}
+
+fn whatsapp(name: &str) -> NewChannel {
+    NewChannel {
+        kind: "whatsapp".into(),
+        name: name.into(),
+        config: json!({}),
+        settings: json!({}),
+    }
+}
+
+#[tokio::test]
+async fn a_new_channel_queue_starts_with_every_active_employee() {
+    let f = fixture().await;
+    let ivan = employee(f.store.as_ref(), "ivan").await;
+    let olga = employee(f.store.as_ref(), "olga").await;
+    let gone = employee(f.store.as_ref(), "gone").await;
+    f.store
+        .update_employee(
+            gone,
+            EmployeePatch {
+                active: Some(false),
+                ..EmployeePatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let second = f
+        .store
+        .create_channel(whatsapp("second"), t(1))
+        .await
+        .unwrap()
+        .id;
+    let members: Vec<Id> = f
+        .store
+        .channel_memberships()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(c, _)| *c == second)
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(members, vec![ivan, olga]);
+    // The fixture's channel was created before anyone existed: its queue is empty.
+    assert!(
+        f.store
+            .channel_memberships()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(c, _)| *c != f.channel)
+    );
+}
+
+#[tokio::test]
+async fn groups_and_routing_rules_round_trip() {
+    let f = fixture().await;
+    let ivan = employee(f.store.as_ref(), "ivan").await;
+    let olga = employee(f.store.as_ref(), "olga").await;
+    let sales = f
+        .store
+        .create_group("Отдел продаж", &[olga, ivan, ivan], t(1))
+        .await
+        .unwrap();
+    assert_eq!(sales.employee_ids, vec![ivan, olga]);
+    let support = f.store.create_group("Поддержка", &[], t(1)).await.unwrap();
+    assert!(matches!(
+        f.store.create_group("Поддержка", &[], t(1)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let renamed = f
+        .store
+        .update_group(support.id, Some("Сервис"), Some(&[olga]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.employee_ids.clone()),
+        ("Сервис", vec![olga])
+    );
+    assert!(matches!(
+        f.store.update_group(9999, Some("x"), None).await,
+        Err(StoreError::NotFound)
+    ));
+    let names: Vec<String> = f
+        .store
+        .groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(names, vec!["Отдел продаж", "Сервис"]);
+
+    let rules = [
+        NewRoutingRule {
+            keywords: vec!["доставка".into(), "курьер".into()],
+            channel_id: Some(f.channel),
+            employee_id: None,
+            group_id: Some(sales.id),
+        },
+        NewRoutingRule {
+            keywords: vec!["счёт".into()],
+            channel_id: None,
+            employee_id: Some(ivan),
+            group_id: None,
+        },
+    ];
+    let saved = f.store.replace_routing_rules(&rules).await.unwrap();
+    assert_eq!(
+        saved.iter().map(|r| r.position).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(
+        saved.iter().map(|r| r.rule.clone()).collect::<Vec<_>>(),
+        rules.to_vec()
+    );
+    // A group a rule sends chats to cannot be deleted; once the rule is gone it can.
+    assert!(matches!(
+        f.store.delete_group(sales.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let reordered = f
+        .store
+        .replace_routing_rules(&[rules[1].clone()])
+        .await
+        .unwrap();
+    assert_eq!(reordered.len(), 1);
+    assert_eq!(f.store.routing_rules().await.unwrap(), reordered);
+    assert!(f.store.delete_group(sales.id).await.unwrap());
+    assert!(!f.store.delete_group(sales.id).await.unwrap());
+    f.store.set_online(olga, true).await.unwrap();
+    let candidates = f.store.group_candidates(renamed.id).await.unwrap();
+    assert_eq!(candidates.len(), 1);
+    assert_eq!(
+        (candidates[0].employee_id, candidates[0].online),
+        (olga, true)
+    );
+}
+
+#[tokio::test]
+async fn the_manual_clock_mark_only_moves_forward() {
+    let f = fixture().await;
+    assert_eq!(f.store.manual_clock().await.unwrap(), None);
+    f.store.save_manual_clock(t(100)).await.unwrap();
+    f.store.save_manual_clock(t(50)).await.unwrap();
+    assert_eq!(f.store.manual_clock().await.unwrap(), Some(t(100)));
+    f.store.save_manual_clock(t(101)).await.unwrap();
+    assert_eq!(f.store.manual_clock().await.unwrap(), Some(t(101)));
+}
