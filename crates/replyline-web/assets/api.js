@@ -100,6 +100,7 @@ export const api = {
 
   // employees
   employees: () => request("GET", "/employees"),
+  employee: (id) => request("GET", `/employees/${enc(id)}`),
   createEmployee: (body) => request("POST", "/employees", body),
   updateEmployee: (id, body) => request("PATCH", `/employees/${enc(id)}`, body),
   deactivateEmployee: (id) => request("DELETE", `/employees/${enc(id)}`),
@@ -111,6 +112,18 @@ export const api = {
   deleteChannel: (id) => request("DELETE", `/channels/${enc(id)}`),
   settings: (id) => request("GET", `/channels/${enc(id)}/settings`),
   saveSettings: (id, patch) => request("PUT", `/channels/${enc(id)}/settings`, patch),
+  /** The channel's queue («Очередь сотрудников»): {employee_ids: [...]}. */
+  channelMembers: (id) => request("GET", `/channels/${enc(id)}/members`),
+  saveChannelMembers: (id, employeeIds) => request("PUT", `/channels/${enc(id)}/members`, { employee_ids: employeeIds }),
+
+  // groups of employees and routing rules
+  groups: () => request("GET", "/groups"),
+  createGroup: (body) => request("POST", "/groups", body),
+  updateGroup: (id, body) => request("PATCH", `/groups/${enc(id)}`, body),
+  deleteGroup: (id) => request("DELETE", `/groups/${enc(id)}`),
+  routingRules: () => request("GET", "/routing-rules"),
+  /** Replaces the whole ordered list (first match wins): a bare JSON array. */
+  saveRoutingRules: (rules) => request("PUT", "/routing-rules", rules),
 
   // conversations
   conversations: (params) => request("GET", `/conversations${query(params)}`),

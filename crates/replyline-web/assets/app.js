@@ -11,6 +11,7 @@ import * as channelsView from "./views/channels.js";
 import * as employeesView from "./views/employees.js";
 import * as callsView from "./views/calls.js";
 import * as settingsView from "./views/settings.js";
+import * as routingView from "./views/routing.js";
 
 const state = {
   me: null,
@@ -26,17 +27,19 @@ const header = document.getElementById("top");
 const main = document.getElementById("main");
 const announcer = document.getElementById("announcer");
 
-/** Employees and channels, cached for 30 s; lists the caller may not read come back empty. */
+/** Employees, channels and groups, cached for 30 s; lists the caller may not read come back empty. */
 async function directory(force = false) {
   if (!force && state.directory && Date.now() - state.directoryAt < 30_000) return state.directory;
-  const [employees, channels] = await Promise.all([
+  const [employees, channels, groups] = await Promise.all([
     api.employees().then(list).catch(() => []),
     api.channels().then(list).catch(() => []),
+    api.groups().then(list).catch(() => []),
   ]);
   const empById = new Map(employees.map((e) => [String(e.id), e]));
   if (state.me && !empById.has(String(state.me.id))) empById.set(String(state.me.id), state.me);
   const chById = new Map(channels.map((c) => [String(c.id), c]));
-  state.directory = { employees, channels, empById, chById };
+  const grById = new Map(groups.map((g) => [String(g.id), g]));
+  state.directory = { employees, channels, groups, empById, chById, grById };
   state.directoryAt = Date.now();
   return state.directory;
 }
@@ -268,6 +271,8 @@ function resolve(path) {
   if (p[0] === "admin" && p[1] === "employees" && p.length === 2) return { mod: employeesView, params: {}, admin: true };
   if (p[0] === "calls" && p.length === 1) return { mod: callsView, params: { page: "hub" }, admin: true };
   if (p[0] === "calls" && p[1] === "messenger" && p.length === 2) return { mod: callsView, params: { page: "channels" }, admin: true };
+  if (p[0] === "calls" && p[1] === "messenger" && p[2] === "routing" && p.length === 3) return { mod: routingView, params: { focus: "rules" }, admin: true };
+  if (p[0] === "calls" && p[1] === "messenger" && p[2] === "groups" && p.length === 3) return { mod: routingView, params: { focus: "groups" }, admin: true };
   if (p[0] === "calls" && p[1] === "messenger" && p.length === 3) return { mod: settingsView, params: { id: p[2] }, admin: true };
   return null;
 }

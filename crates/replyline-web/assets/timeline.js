@@ -32,6 +32,32 @@ export function recipients(ev, dir, employeeName) {
   return (Array.isArray(raw) ? raw : [raw]).map((x) => nameOf(x, dir, employeeName)).filter(Boolean);
 }
 
+function groupName(id, data, dir) {
+  if (data.group_name) return data.group_name;
+  const g = dir && dir.grById ? dir.grById.get(String(id)) : null;
+  return g ? g.name : String(id);
+}
+
+/**
+ * The `routed` event: {routing: "round_robin"|"sticky", employee_id}, or a routing rule
+ * {routing: "rule", rule_id, rule_position, keyword, employee_id|null, group_id|null}.
+ */
+export function routedText(data, dir, employeeName) {
+  const who = data.employee_id ? nameOf(data.employee_id, dir, employeeName) : "";
+  if (data.routing === "rule") {
+    const n = data.rule_position ?? data.position ?? "";
+    const rule = data.keyword ? t("timeline.routed.rule_keyword", { n, keyword: data.keyword }) : t("timeline.routed.rule", { n });
+    if (data.group_id) {
+      const group = groupName(data.group_id, data, dir);
+      return who ? t("timeline.routed.to_group", { rule, group, who }) : t("timeline.routed.group_nobody", { rule, group });
+    }
+    return who ? t("timeline.routed.to", { rule, who }) : t("timeline.routed.queued", { rule });
+  }
+  if (data.routing === "round_robin") return t("timeline.routed.round_robin", { who: who || t("timeline.system") });
+  if (data.routing === "sticky") return t("timeline.routed.sticky", { who: who || t("timeline.system") });
+  return t("timeline.routed.other", { who: who || t("timeline.system") });
+}
+
 /** {text, detail} for one timeline item. */
 export function describe(ev, dir, employeeName) {
   if (ev.rule) {
@@ -66,6 +92,7 @@ export function describe(ev, dir, employeeName) {
   if (what === "assigned" && !(data.employee_id || ev.employee_id)) what = "unassigned";
   if (what === "opened" && data.by === "employee") what = "opened_by_employee";
   if (what === "wait_started" && data.first === false) what = "wait_started_next";
+  if (what === "routed") return { text: routedText(data, dir, employeeName), detail: "", kind: "state" };
   const whoId = data.employee_id || ev.employee_id || ev.assignee_id || data.by_employee_id || ev.actor_id;
   const who = what === "notification" ? recipients(ev, dir, employeeName).join(", ") : nameOf(whoId, dir, employeeName);
   const key = `timeline.state.${what}`;

@@ -100,6 +100,7 @@ pub static ASSETS: &[Asset] = assets![
     "live.js",
     "app.js",
     "timeline.js",
+    "widgets.js",
     "views/login.js",
     "views/inbox.js",
     "views/chat.js",
@@ -108,6 +109,7 @@ pub static ASSETS: &[Asset] = assets![
     "views/employees.js",
     "views/calls.js",
     "views/settings.js",
+    "views/routing.js",
 ];
 
 /// Looks an embedded file up by its path below `/assets/`.

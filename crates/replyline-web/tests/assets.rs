@@ -270,6 +270,20 @@ fn the_exact_settings_names_of_the_spec_are_there() {
         "Приветствие отправлено",
         "Сообщение о завершении не отправлено",
         "прошло более 24 часов",
+        "Правила маршрутизации сообщений",
+        "Message routing rules",
+        "Группы пользователей",
+        "Очередь сотрудников",
+        "Employee queue",
+        "Учётная запись",
+        "Любая",
+        "Добавить правило",
+        "Руководитель",
+        "Руководитель сотрудника",
+        "The employee's manager",
+        "Текст уведомления",
+        "Другое…",
+        "Other…",
     ] {
         assert!(src.contains(&format!("\"{text}\"")), "missing text {text}");
     }
@@ -343,10 +357,115 @@ fn the_test_ids_the_browser_tests_rely_on_exist() {
         "login-password",
         "login-submit",
         "lang-switch",
+        // control rules: chosen managers, notification text and its preview, delays
+        "notify-first-managers",
+        "notify-first-text",
+        "notify-first-delay",
+        "notify-next-managers",
+        "notify-next-text",
+        "notify-next-delay",
+        "settings-status",
+        // routing rules and groups
+        "routing-rules-link",
+        "groups-link",
+        "routing-rules",
+        "routing-rule",
+        "routing-rule-handle",
+        "routing-rule-priority",
+        "routing-rule-keywords",
+        "routing-rule-keywords-input",
+        "routing-rule-channel",
+        "routing-rule-target",
+        "routing-rule-up",
+        "routing-rule-down",
+        "routing-rule-delete",
+        "routing-rule-add",
+        "routing-save",
+        "routing-status",
+        "groups",
+        "group-row",
+        "group-name",
+        "group-member",
+        "group-save",
+        "group-edit",
+        "group-delete",
+        "group-delete-confirm",
+        "group-row-error",
+        // the queue of a channel and the channels of an employee
+        "channel-queue",
+        "channel-queue-toggle",
+        "channel-queue-member",
+        "channel-queue-save",
+        "channel-queue-status",
+        "employee-channel",
+        // notifications with their text
+        "notification-text",
+        "notification-reason",
+        "timeline-item",
     ] {
         assert!(
             all.contains(&format!("\"{id}\"")),
             "data-testid {id} missing"
         );
     }
+    // Widgets derive their parts' ids from the id they are given: `${testid}-add`, ...
+    for (module, suffixes) in [
+        (
+            "widgets.js",
+            &[
+                "add", "search", "option", "chip", "remove", "empty", "error", "value", "unit",
+                "input",
+            ][..],
+        ),
+        ("views/settings.js", &["preview"][..]),
+    ] {
+        let src = text_of(module);
+        for suffix in suffixes {
+            assert!(
+                src.contains(&format!("`${{testid}}-{suffix}`")),
+                "{module}: the {suffix} part's test id"
+            );
+        }
+    }
+}
+
+/// Keys built at run time (`delay.unit.${u}`, plural forms) exist, with the forms they need.
+#[test]
+fn computed_keys_and_plural_forms_are_in_the_dictionary() {
+    let keys = dictionary();
+    for unit in ["seconds", "minutes", "hours", "days"] {
+        assert!(
+            keys.contains(&format!("delay.unit.{unit}")),
+            "delay.unit.{unit}"
+        );
+    }
+    let src = text_of("i18n.js");
+    for key in [
+        "unit.second",
+        "unit.minute",
+        "unit.hour",
+        "unit.day",
+        "unit.person",
+    ] {
+        let line = src
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("\"{key}\": [")))
+            .unwrap_or_else(|| panic!("missing {key}"));
+        let value = &line[line.find(": [").expect("entry") + 3..];
+        let texts: Vec<&str> = value
+            .trim_end()
+            .trim_end_matches(',')
+            .trim_end_matches(']')
+            .split("\", \"")
+            .collect();
+        assert_eq!(texts.len(), 2, "{key}");
+        assert_eq!(texts[0].matches('|').count(), 2, "{key}: ru one|few|many");
+        assert_eq!(texts[1].matches('|').count(), 1, "{key}: en one|other");
+    }
+    // The delay select offers exactly the common values of the brief.
+    let widgets = text_of("widgets.js");
+    assert!(
+        widgets.contains("DELAY_PRESETS = [60, 120, 180, 300, 600, 900, 1800, 3600, 7200, 86400]"),
+        "delay presets"
+    );
 }

@@ -1,4 +1,5 @@
-// "Звонки и сообщения" (Calls and messages) and its "Настройки мессенджера" channel chooser.
+// "Звонки и сообщения" (Calls and messages) and its "Настройки мессенджера" page: the channel
+// chooser, then the team-wide entries «Правила маршрутизации сообщений» and «Группы пользователей».
 import { t } from "../i18n.js";
 import { h, clear, errorText } from "../dom.js";
 import { list } from "../api.js";
@@ -79,6 +80,31 @@ function chooser(ctx) {
     h("p", { class: "muted" }, t("settings.choose_channel")),
     error,
     listEl,
+    h("h2", { class: "section-title" }, t("calls.team_settings")),
+    h(
+      "ul",
+      { class: "cards", testid: "messenger-team-settings" },
+      h(
+        "li",
+        {},
+        h(
+          "a",
+          { class: "card card-link", href: "#/calls/messenger/routing", testid: "routing-rules-link" },
+          h("span", { class: "card-title" }, t("routing.title")),
+          h("span", { class: "muted" }, t("routing.link_hint")),
+        ),
+      ),
+      h(
+        "li",
+        {},
+        h(
+          "a",
+          { class: "card card-link", href: "#/calls/messenger/groups", testid: "groups-link" },
+          h("span", { class: "card-title" }, t("groups.title")),
+          h("span", { class: "muted" }, t("groups.link_hint")),
+        ),
+      ),
+    ),
   );
   refresh();
   return { el, title: t("calls.messenger_settings") };

@@ -1,7 +1,117 @@
-// Admin: channels, and the form that connects a WhatsApp Business number.
-import { t } from "../i18n.js";
-import { h, clear, field, fmtDateTime, errorText, statusLine, setStatus } from "../dom.js";
+// Admin: channels, their queues («Очередь сотрудников»), and the form that connects a WhatsApp
+// Business number.
+import { t, plural } from "../i18n.js";
+import { h, clear, field, fmtDateTime, errorText, fieldErrorText, statusLine, setStatus, uid } from "../dom.js";
 import { list } from "../api.js";
+
+function isActive(e) {
+  return e.active !== false && !e.deactivated_at && e.status !== "deactivated";
+}
+
+/** Employee ids of a members answer: {employee_ids: [...]}, or a bare list of ids / employees. */
+function memberIds(data) {
+  const raw = Array.isArray(data) ? data : (data && data.employee_ids) || [];
+  return raw.map((x) => String(x && typeof x === "object" ? x.id : x));
+}
+
+/**
+ * The queue of one channel («Очередь сотрудников»): who works its chats. A checkbox per active
+ * employee and a save button (PUT /channels/{id}/members, the whole list). Test ids:
+ * channel-queue, channel-queue-member (data-employee-id), channel-queue-save,
+ * channel-queue-status, channel-queue-count.
+ */
+export function queueEditor(ctx, channelId, { heading = false, onSaved } = {}) {
+  const titleId = uid("queue");
+  const listEl = h("div", { class: "checklist queue-list", testid: "channel-queue-list" });
+  const status = statusLine("channel-queue-status");
+  const count = h("span", { class: "muted small", testid: "channel-queue-count" });
+  let inputs = [];
+  let baseline = [];
+  const current = () => inputs.filter((i) => i.checked).map((i) => i.value).sort();
+  const dirty = () => JSON.stringify(current()) !== JSON.stringify(baseline);
+
+  function showCount() {
+    const n = current().length;
+    count.textContent = t("queue.count", { n, people: plural("unit.person", n) });
+  }
+
+  function render(employees, ids) {
+    clear(listEl);
+    const chosen = new Set(ids);
+    // members who are no longer active stay visible so they can be removed
+    const people = employees.filter((e) => isActive(e) || chosen.has(String(e.id)));
+    inputs = people.map((e) => {
+      const input = h("input", { type: "checkbox", value: String(e.id), id: uid("qm"), testid: "channel-queue-member", "data-employee-id": String(e.id), checked: chosen.has(String(e.id)) });
+      listEl.append(
+        h(
+          "div",
+          { class: "field field-inline" },
+          input,
+          h("label", { for: input.id }, ctx.employeeName(e), h("span", { class: "muted" }, ` · ${t(`role.${e.role}`)}${isActive(e) ? "" : ` · ${t("employees.deactivated")}`}`)),
+        ),
+      );
+      return input;
+    });
+    if (!people.length) listEl.append(h("p", { class: "muted" }, t("employees.empty")));
+    baseline = ids.filter((id) => people.some((e) => String(e.id) === id)).sort();
+    showCount();
+  }
+
+  async function load() {
+    try {
+      const [members, dir] = await Promise.all([ctx.api.channelMembers(channelId), ctx.directory()]);
+      render(dir.employees, memberIds(members));
+      setStatus(status, "");
+    } catch (err) {
+      setStatus(status, errorText(err), "error");
+    }
+  }
+
+  async function save() {
+    const ids = current();
+    saveButton.disabled = true;
+    setStatus(status, t("settings.saving"));
+    try {
+      const saved = await ctx.api.saveChannelMembers(channelId, ids);
+      baseline = saved ? memberIds(saved).sort() : ids;
+      ctx.invalidateDirectory();
+      setStatus(status, t("queue.saved"), "ok");
+      if (onSaved) onSaved(baseline);
+    } catch (err) {
+      setStatus(status, err.field ? fieldErrorText(err) : errorText(err), "error");
+    } finally {
+      saveButton.disabled = false;
+    }
+  }
+
+  function setAll(on) {
+    for (const i of inputs) i.checked = on;
+    changed();
+  }
+
+  function changed() {
+    showCount();
+    setStatus(status, dirty() ? t("settings.unsaved") : "");
+  }
+
+  const saveButton = h("button", { type: "button", class: "button primary", testid: "channel-queue-save", onClick: save }, t("queue.save"));
+  const el = h(
+    "section",
+    { class: "card queue", testid: "channel-queue", "data-channel-id": String(channelId), "aria-labelledby": titleId, onChange: changed },
+    h(heading ? "h2" : "h3", { id: titleId }, t("queue.title"), " ", count),
+    h("p", { class: "hint" }, t("queue.hint")),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("button", { type: "button", class: "button small", testid: "channel-queue-all", onClick: () => setAll(true) }, t("queue.all")),
+      h("button", { type: "button", class: "button small", testid: "channel-queue-none", onClick: () => setAll(false) }, t("queue.none")),
+    ),
+    listEl,
+    h("div", { class: "form-actions" }, saveButton, status),
+  );
+  load();
+  return { el, load };
+}
 
 /** The webhook URL with a copy button. */
 export function webhookBox(url) {
@@ -45,6 +155,8 @@ export function lastWebhook(ch) {
 export function mount(ctx) {
   const tbody = h("tbody", {});
   const error = h("p", { class: "form-error", role: "alert" });
+  const openQueues = new Set();
+  const editors = new Map();
 
   async function refresh() {
     try {
@@ -64,6 +176,25 @@ export function mount(ctx) {
     }
     for (const ch of channels) {
       const wa = ch.whatsapp || {};
+      const queueCell = h("td", { colspan: 5, class: "queue-cell" });
+      const queueRow = h("tr", { class: "queue-row", testid: "channel-queue-row", hidden: !openQueues.has(String(ch.id)) }, queueCell);
+      const queueToggle = h(
+        "button",
+        { type: "button", class: "button small", testid: "channel-queue-toggle", "aria-expanded": String(!queueRow.hidden) },
+        t("queue.title"),
+      );
+      const showQueue = (on) => {
+        queueRow.hidden = !on;
+        queueToggle.setAttribute("aria-expanded", String(on));
+        if (on) {
+          openQueues.add(String(ch.id));
+          // one editor per channel, kept across the 10-second refresh so unsaved ticks survive
+          if (!editors.has(String(ch.id))) editors.set(String(ch.id), queueEditor(ctx, ch.id));
+          if (!queueCell.firstChild) queueCell.append(editors.get(String(ch.id)).el);
+        } else openQueues.delete(String(ch.id));
+      };
+      queueToggle.addEventListener("click", () => showQueue(queueRow.hidden));
+      if (!queueRow.hidden) showQueue(true);
       const confirm = h("button", { type: "button", class: "button danger small", testid: "channel-delete-confirm", hidden: true }, t("common.confirm_delete"));
       const del = h("button", { type: "button", class: "button ghost small", testid: "channel-delete" }, t("common.delete"));
       del.addEventListener("click", () => {
@@ -88,8 +219,9 @@ export function mount(ctx) {
           h("td", {}, webhookBox(ch.webhook_url)),
           h("td", { testid: "last-webhook-at" }, lastWebhook(ch)),
           h("td", {}, h("a", { href: `#/calls/messenger/${encodeURIComponent(ch.id)}`, testid: "channel-settings" }, t("channels.settings"))),
-          h("td", {}, del, confirm),
+          h("td", { class: "actions" }, queueToggle, " ", del, confirm),
         ),
+        queueRow,
       );
     }
   }

@@ -330,7 +330,7 @@ export function mount(ctx, { id }) {
       timelineEl.append(
         h(
           "li",
-          { class: `tl-item tl-${d.kind}`, testid: "timeline-item", "data-rule": ev.rule || "", "data-outcome": ev.outcome || "", "data-reason": ev.reason || "" },
+          { class: `tl-item tl-${d.kind}`, testid: "timeline-item", "data-type": ev.type || "", "data-rule": ev.rule || "", "data-outcome": ev.outcome || "", "data-reason": ev.reason || "" },
           h("time", { datetime: ev.at, title: fmtDateTime(ev.at) }, fmtTime(ev.at)),
           h("span", { class: "tl-text", testid: "timeline-text" }, d.text),
           d.detail ? h("span", { class: "tl-detail muted" }, d.detail) : null,

@@ -1,6 +1,7 @@
-// Admin: employees and managers — list, create, edit, deactivate.
+// Admin: employees and managers — list, create, edit (incl. the channels whose queue they are
+// in), deactivate.
 import { t } from "../i18n.js";
-import { h, clear, field, errorText, statusLine, setStatus } from "../dom.js";
+import { h, clear, field, errorText, fieldErrorText, statusLine, setStatus, uid } from "../dom.js";
 import { list } from "../api.js";
 
 const ROLES = ["employee", "manager", "admin"];
@@ -11,13 +12,17 @@ function isInactive(e) {
 
 export function mount(ctx) {
   let employees = [];
+  let channels = [];
   let editing = null; // employee being edited, or null for a new one
   const tbody = h("tbody", {});
   const error = h("p", { class: "form-error", role: "alert" });
 
   async function refresh() {
     try {
-      employees = await ctx.api.employees().then(list);
+      const [emps, chans] = await Promise.all([ctx.api.employees().then(list), ctx.api.channels().then(list).catch(() => channels)]);
+      employees = emps;
+      channels = chans;
+      if (!channelInputs.length || channelInputs.length !== channels.length) fillChannels(editing ? editing.channel_ids : null);
       render();
       error.textContent = "";
     } catch (err) {
@@ -34,7 +39,7 @@ export function mount(ctx) {
     clear(tbody);
     fillManagers();
     if (!employees.length) {
-      tbody.append(h("tr", {}, h("td", { colspan: 6, class: "empty" }, t("employees.empty"))));
+      tbody.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, t("employees.empty"))));
       return;
     }
     for (const e of employees) {
@@ -63,6 +68,7 @@ export function mount(ctx) {
           h("td", {}, e.email || ""),
           h("td", {}, t(`role.${e.role}`)),
           h("td", {}, e.manager_id ? nameById(e.manager_id) : "—"),
+          h("td", { testid: "employee-channels" }, channelNames(e)),
           h(
             "td",
             {},
@@ -82,6 +88,36 @@ export function mount(ctx) {
     }
   }
 
+  function channelNames(e) {
+    const ids = Array.isArray(e.channel_ids) ? e.channel_ids.map(String) : [];
+    if (!ids.length) return h("span", { class: "muted" }, "—");
+    return ids.map((id) => (channels.find((c) => String(c.id) === id) || { name: id }).name || id).join(", ");
+  }
+
+  // the channels whose queue the employee is in
+  const channelBox = h("div", { class: "checklist", testid: "employee-channels-edit", "data-field": "channel_ids" });
+  let channelInputs = [];
+  function fillChannels(ids) {
+    const chosen = new Set((ids || []).map(String));
+    clear(channelBox);
+    channelInputs = channels.map((c) => {
+      const input = h("input", { type: "checkbox", value: String(c.id), id: uid("ech"), testid: "employee-channel", "data-channel-id": String(c.id), checked: chosen.has(String(c.id)) });
+      channelBox.append(h("div", { class: "field field-inline" }, input, h("label", { for: input.id }, c.name || c.id, h("span", { class: "muted" }, ` · ${t(`channel.kind.${c.kind}`)}`))));
+      return input;
+    });
+    if (!channels.length) channelBox.append(h("p", { class: "muted" }, t("settings.no_channels")));
+  }
+  const channelsError = h("div", { class: "field-error", testid: "employee-channels-error", "aria-live": "polite" });
+  const channelsField = h(
+    "fieldset",
+    { class: "channels-fieldset" },
+    h("legend", {}, t("employees.channels")),
+    h("p", { class: "hint" }, t("employees.channels_hint")),
+    channelBox,
+    channelsError,
+  );
+  channelsField.error = (msg) => (channelsError.textContent = msg || "");
+
   // form
   const inputs = {
     name: h("input", { type: "text", testid: "employee-name", autocomplete: "off" }),
@@ -98,6 +134,7 @@ export function mount(ctx) {
     role: field(t("employees.role"), inputs.role),
     manager_id: field(t("employees.manager"), inputs.manager_id, { hint: t("employees.manager_hint") }),
     password: field(t("employees.password"), inputs.password),
+    channel_ids: channelsField,
   };
   const formTitle = h("h2", { id: "employee-form-title" }, t("employees.new"));
   const status = statusLine("employee-status");
@@ -125,6 +162,7 @@ export function mount(ctx) {
     inputs.role.value = e ? e.role || "employee" : "employee";
     inputs.manager_id.value = e && e.manager_id ? String(e.manager_id) : "";
     inputs.password.value = "";
+    fillChannels(e ? e.channel_ids : []);
     fields.password.querySelector("label").textContent = e ? t("employees.new_password") : t("employees.password");
     cancel.hidden = !e;
     if (e) inputs.name.focus();
@@ -141,6 +179,7 @@ export function mount(ctx) {
       manager_id: inputs.manager_id.value || null,
     };
     if (inputs.password.value) body.password = inputs.password.value;
+    const channelIds = channelInputs.filter((i) => i.checked).map((i) => i.value).sort();
     let missing = false;
     for (const k of ["name", "email"]) {
       if (!body[k]) {
@@ -157,10 +196,13 @@ export function mount(ctx) {
           const old = editing[k] === undefined || editing[k] === "" ? null : editing[k];
           if (k === "password" || String(old ?? "") !== String(v ?? "")) patch[k] = v;
         }
+        const oldChannels = (editing.channel_ids || []).map(String).sort();
+        if (JSON.stringify(oldChannels) !== JSON.stringify(channelIds)) patch.channel_ids = channelIds;
         if (Object.keys(patch).length) await ctx.api.updateEmployee(editing.id, patch);
       } else {
         if (body.display_name === null) delete body.display_name;
         if (body.manager_id === null) delete body.manager_id;
+        if (channelIds.length) body.channel_ids = channelIds;
         await ctx.api.createEmployee(body);
       }
       ctx.invalidateDirectory();
@@ -168,8 +210,8 @@ export function mount(ctx) {
       setStatus(status, wasEditing ? t("employees.saved") : t("employees.created"), "ok");
       refresh();
     } catch (err) {
-      const key = err.field || "";
-      if (fields[key]) fields[key].error(err.message);
+      const key = (err.field || "").replace(/\[\d+\]$/, "");
+      if (fields[key]) fields[key].error(fieldErrorText(err));
       setStatus(status, errorText(err), "error");
     }
   }
@@ -188,7 +230,7 @@ export function mount(ctx) {
         h(
           "thead",
           {},
-          h("tr", {}, [t("employees.name"), t("employees.email"), t("employees.role"), t("employees.manager"), t("employees.status"), ""].map((x) => h("th", { scope: "col" }, x))),
+          h("tr", {}, [t("employees.name"), t("employees.email"), t("employees.role"), t("employees.manager"), t("employees.channels_column"), t("employees.status"), ""].map((x) => h("th", { scope: "col" }, x))),
         ),
         tbody,
       ),

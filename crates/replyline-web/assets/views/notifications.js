@@ -1,4 +1,5 @@
-// Notifications of the caller: why, which chat, how long the client waited; mark as read.
+// Notifications of the caller: the rule's notification text («Текст уведомления») as the title,
+// why, which chat, how long the client waited; mark as read.
 import { t, has } from "../i18n.js";
 import { h, clear, fmtDateTime, fmtSeconds, parseTime, errorText } from "../dom.js";
 import { list } from "../api.js";
@@ -81,6 +82,8 @@ export function mount(ctx) {
       const href = n.conversation_id ? `#/chat/${encodeURIComponent(n.conversation_id)}` : null;
       const unread = !n.read_at;
       const deliveries = Array.isArray(n.deliveries) ? n.deliveries : [];
+      const reason = has(reasonKey) ? t(reasonKey) : n.reason;
+      const text = typeof n.text === "string" && n.text.trim() ? n.text : "";
       const item = h(
         "li",
         { class: `notif ${unread ? "unread" : ""}`, testid: "notification-item", "data-notification-id": String(n.id), "data-read": String(!unread) },
@@ -98,8 +101,9 @@ export function mount(ctx) {
               },
             },
             unread ? h("span", { class: "sr-only" }, `${t("notifications.unread")}: `) : null,
-            has(reasonKey) ? t(reasonKey) : n.reason,
+            h("span", { class: text ? "notif-text" : "", testid: text ? "notification-text" : "notification-reason" }, text || reason),
           ),
+          text ? h("div", { class: "notif-reason muted small", testid: "notification-reason" }, reason) : null,
           h(
             "div",
             { class: "notif-meta muted" },

@@ -1,13 +1,16 @@
-// Messenger settings of one channel (SPEC §2): the connection, then "show other settings" reveals
-// the three groups and the further sections. Delays are edited in minutes and stored in seconds;
+// Messenger settings of one channel (SPEC §2): the connection and the channel's queue, then "show
+// other settings" reveals the three groups and the further sections. Delays are chosen from
+// common values or typed as a whole number of seconds/minutes/hours/days, and stored in seconds;
 // saving sends only the groups and fields that changed.
 import { t } from "../i18n.js";
-import { h, clear, field, uid, waMarkup, errorText } from "../dom.js";
+import { h, clear, field, uid, waMarkup, errorText, fieldErrorText } from "../dom.js";
 import { list } from "../api.js";
-import { webhookBox, lastWebhook } from "./channels.js";
+import { webhookBox, lastWebhook, queueEditor } from "./channels.js";
+import { delayField, personPicker, renderTemplate, templateError, TEXT_VARS, NOTIFY_VARS } from "../widgets.js";
+
+export { renderTemplate };
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-const MAX_MINUTES = 7 * 24 * 60;
 
 function get(obj, path) {
   return path.split(".").reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), obj);
@@ -39,14 +42,6 @@ export function diffSettings(base, cur) {
   return patch;
 }
 
-/** Renders a text with template variables the way a client would see it. */
-export function renderTemplate(text, vars) {
-  return String(text ?? "").replace(/\{([a-z_]+)(?:\|([^}]*))?\}/g, (m, name, fallback) => {
-    if (vars[name] !== undefined && vars[name] !== "") return vars[name];
-    return fallback !== undefined ? fallback : m;
-  });
-}
-
 export function mount(ctx, { id }) {
   const controls = []; // {path, get(): {value, error?}, set(settings), input}
   let baseline = null;
@@ -67,32 +62,83 @@ export function mount(ctx, { id }) {
     return el;
   }
 
-  function textArea(path, label, testid, { rows = 3, hint } = {}) {
+  /** A text with template variables, checked as it is typed (unknown variables, length). */
+  function textArea(path, label, testid, { rows = 3, hint, vars = TEXT_VARS } = {}) {
     const input = h("textarea", { rows, testid, maxlength: 4096 });
     const el = field(label, input, { hint: hint ?? t("settings.variables_hint"), testid });
-    register(path, input, () => ({ value: input.value }), (s) => (input.value = get(s, path) ?? ""));
-    return el;
-  }
-
-  function minutes(path, label, testid, { optional = false, hint } = {}) {
-    const input = h("input", { type: "number", min: optional ? 0 : 1, max: MAX_MINUTES, step: "any", inputmode: "decimal", testid, class: "short" });
-    const el = field(label, input, { hint: hint ?? (optional ? t("settings.optional_minutes_hint") : t("settings.minutes_hint")), testid });
+    const check = () => templateError(input.value, vars);
+    input.addEventListener("input", () => el.error(check()));
     register(
       path,
       input,
       () => {
-        const raw = input.value.trim().replace(",", ".");
-        if (raw === "") return optional ? { value: null } : { value: null, error: t("settings.error.minutes_required") };
-        const n = Number(raw);
-        if (!Number.isFinite(n) || n <= 0 || n > MAX_MINUTES) return { value: null, error: t("settings.error.minutes_range") };
-        return { value: Math.round(n * 60) };
+        const error = check();
+        return error ? { value: input.value, error } : { value: input.value };
       },
       (s) => {
-        const sec = get(s, path);
-        input.value = sec === null || sec === undefined ? "" : String(Math.round((sec / 60) * 100) / 100);
+        input.value = get(s, path) ?? "";
+        el.error("");
       },
     );
     return el;
+  }
+
+  /** A delay: common values or «Другое…» with a whole number and a unit; stored in seconds. */
+  function delay(path, label, testid, { optional = false, hint } = {}) {
+    const d = delayField(label, testid, { optional, hint: hint ?? (optional ? undefined : t("settings.delay_hint")) });
+    register(path, d.select, d.get, (s) => d.set(get(s, path)));
+    d.number.setAttribute("data-field", `${path}.value`);
+    return d;
+  }
+
+  /** «Руководитель» of a control rule: chosen people, or (empty) the employee's manager. */
+  const pickers = [];
+  function managers(group, testid) {
+    const path = `${group}.manager_ids`;
+    const picker = personPicker({
+      label: t("settings.notify.managers"),
+      testid,
+      emptyText: t("settings.notify.managers_empty"),
+      hint: t("settings.notify.managers_hint"),
+      addLabel: t("settings.notify.managers_add"),
+      nameOf: (e) => ctx.employeeName(e),
+      describe: (e) => (e.role ? t(`role.${e.role}`) : ""),
+    });
+    register(path, picker.el, picker.get, (s) => picker.set(get(s, path) || []));
+    pickers.push(picker);
+    return picker.el;
+  }
+
+  /** «Текст уведомления» with a live preview rendered with sample values. */
+  const notifyPreviews = [];
+  function notifyText(group, testid, delayCtl) {
+    const el = textArea(`${group}.text`, t("settings.notify.text"), testid, { rows: 3, vars: NOTIFY_VARS, hint: t("settings.notify.text_hint") });
+    const input = el.querySelector("textarea");
+    const out = h("div", { class: "notify-preview-text", testid: `${testid}-preview` });
+    const preview = h("div", { class: "notify-preview", "aria-live": "polite" }, h("div", { class: "preview-title" }, t("settings.notify.preview")), out);
+    function update() {
+      const r = delayCtl.get();
+      const minutes = r.value ? Math.floor(r.value / 60) : 0;
+      const vars = {
+        client_name: t("settings.preview.client_name"),
+        employee_name: t("settings.sign.sample_name"),
+        company_name: companyName(),
+        waited_minutes: String(minutes),
+      };
+      out.textContent = renderTemplate(input.value, vars, NOTIFY_VARS);
+      preview.classList.toggle("invalid", !!templateError(input.value, NOTIFY_VARS));
+    }
+    input.addEventListener("input", update);
+    delayCtl.select.addEventListener("change", update);
+    delayCtl.number.addEventListener("input", update);
+    delayCtl.unit.addEventListener("change", update);
+    notifyPreviews.push(update);
+    return [el, preview];
+  }
+
+  function companyName() {
+    const c = (channel && (channel.company_name || channel.company)) || (ctx.me && ctx.me.company_name);
+    return c || t("settings.preview.company_name");
   }
 
   function template(group) {
@@ -135,7 +181,7 @@ export function mount(ctx, { id }) {
     block(
       t("settings.no_reply.title"),
       bool("no_reply.enabled", t("settings.enabled"), "no-reply-enabled", t("settings.no_reply.hint")),
-      minutes("no_reply.after_seconds", t("settings.no_reply.after"), "no-reply-minutes"),
+      delay("no_reply.after_seconds", t("settings.no_reply.after"), "no-reply-delay").el,
       textArea("no_reply.text", t("settings.text"), "no-reply-text"),
       template("no_reply"),
     ),
@@ -148,21 +194,33 @@ export function mount(ctx, { id }) {
     ),
   );
 
+  function controlRule(group, ids, titleKey, enabledKey) {
+    const after = delay(`${group}.after_seconds`, t("settings.notify.after"), ids.delay);
+    return block(
+      t(titleKey),
+      bool(`${group}.enabled`, t(enabledKey), ids.enabled, t("settings.notify.hint")),
+      after.el,
+      managers(group, ids.managers),
+      notifyText(group, ids.text, after),
+      delay(`${group}.escalate_after_seconds`, t("settings.notify.escalate"), ids.escalate, { optional: true, hint: t("settings.notify.escalate_hint") }).el,
+    );
+  }
+
   const control = h(
     "section",
     { class: "card settings-group", "aria-labelledby": "grp-control", testid: "group-control" },
     h("h2", { id: "grp-control" }, t("settings.group.control")),
-    block(
-      t("settings.notify_first.title"),
-      bool("notify_manager_first.enabled", t("settings.notify_first.enabled"), "notify-first-enabled", t("settings.notify.hint")),
-      minutes("notify_manager_first.after_seconds", t("settings.notify.after"), "notify-first-minutes"),
-      minutes("notify_manager_first.escalate_after_seconds", t("settings.notify.escalate"), "notify-first-escalate-minutes", { optional: true, hint: t("settings.notify.escalate_hint") }),
+    controlRule(
+      "notify_manager_first",
+      { enabled: "notify-first-enabled", delay: "notify-first-delay", managers: "notify-first-managers", text: "notify-first-text", escalate: "notify-first-escalate-delay" },
+      "settings.notify_first.title",
+      "settings.notify_first.enabled",
     ),
-    block(
-      t("settings.notify_next.title"),
-      bool("notify_manager_next.enabled", t("settings.notify_next.enabled"), "notify-next-enabled", t("settings.notify.hint")),
-      minutes("notify_manager_next.after_seconds", t("settings.notify.after"), "notify-next-minutes"),
-      minutes("notify_manager_next.escalate_after_seconds", t("settings.notify.escalate"), "notify-next-escalate-minutes", { optional: true, hint: t("settings.notify.escalate_hint") }),
+    controlRule(
+      "notify_manager_next",
+      { enabled: "notify-next-enabled", delay: "notify-next-delay", managers: "notify-next-managers", text: "notify-next-text", escalate: "notify-next-escalate-delay" },
+      "settings.notify_next.title",
+      "settings.notify_next.enabled",
     ),
   );
 
@@ -278,10 +336,10 @@ export function mount(ctx, { id }) {
     { class: "card settings-group", "aria-labelledby": "grp-close", testid: "group-auto-close" },
     h("h2", { id: "grp-close" }, t("settings.group.auto_close")),
     bool("auto_close.enabled", t("settings.auto_close.enabled"), "auto-close-enabled", t("settings.auto_close.hint")),
-    minutes("auto_close.after_seconds", t("settings.auto_close.after"), "auto-close-minutes"),
+    delay("auto_close.after_seconds", t("settings.auto_close.after"), "auto-close-delay").el,
     h("h3", {}, t("settings.reopen.title")),
     bool("reopen.enabled", t("settings.reopen.enabled"), "reopen-enabled", t("settings.reopen.hint")),
-    minutes("reopen.within_seconds", t("settings.reopen.within"), "reopen-minutes"),
+    delay("reopen.within_seconds", t("settings.reopen.within"), "reopen-delay").el,
   );
 
   // supervisors
@@ -326,6 +384,7 @@ export function mount(ctx, { id }) {
   // ---- page ------------------------------------------------------------------------------------
 
   const connection = h("dl", { class: "kv", testid: "channel-connection" });
+  const queue = queueEditor(ctx, id, { heading: true });
   const more = h("div", { class: "more-settings", id: uid("more"), testid: "more-settings", hidden: true }, automatic, control, appearance, hours, outOfHours, closeReopen, supervisors);
   const showMore = h(
     "button",
@@ -392,6 +451,7 @@ export function mount(ctx, { id }) {
   function fill(settings) {
     for (const c of controls) c.set(settings);
     updatePreview();
+    for (const update of notifyPreviews) update();
     baseline = collect().value;
   }
 
@@ -425,8 +485,10 @@ export function mount(ctx, { id }) {
       status.textContent = t("settings.saved");
     } catch (err) {
       status.textContent = t("settings.not_saved");
-      if (err.field) showFieldError(err.field, err.message || errorText(err));
+      if (err.field) showFieldError(err.field, fieldErrorText(err));
       else generalError.textContent = errorText(err);
+    } finally {
+      // the button is usable again after every save, successful or not
       saveButton.disabled = false;
     }
   }
@@ -434,7 +496,6 @@ export function mount(ctx, { id }) {
   const form = h(
     "form",
     { class: "settings-form", novalidate: true, onSubmit, onInput: markDirty, onChange: markDirty },
-    h("section", { class: "card", "aria-labelledby": "grp-conn" }, h("h2", { id: "grp-conn" }, t("settings.connection")), connection, h("p", {}, h("a", { href: "#/admin/channels" }, t("settings.manage_channels")))),
     h("div", { class: "show-more" }, showMore),
     more,
     h("div", { class: "save-bar" }, saveButton, status, generalError),
@@ -468,6 +529,8 @@ export function mount(ctx, { id }) {
       title.textContent = `${t("calls.messenger_settings")}: ${ch.name || ch.id}`;
       renderConnection();
       fillSupervisors(dir.employees, settings);
+      const active = dir.employees.filter((e) => e.active !== false && !e.deactivated_at);
+      for (const p of pickers) p.setPeople(active);
       // templates only matter for WhatsApp's 24-hour window
       for (const d of form.querySelectorAll("details.template")) d.hidden = !!ch.kind && ch.kind !== "whatsapp";
       fill(settings);
@@ -488,6 +551,8 @@ export function mount(ctx, { id }) {
       h("a", { href: "#/calls/messenger", testid: "settings-back" }, t("calls.messenger_settings")),
     ),
     h("div", { class: "page-head" }, title),
+    h("section", { class: "card", "aria-labelledby": "grp-conn" }, h("h2", { id: "grp-conn" }, t("settings.connection")), connection, h("p", {}, h("a", { href: "#/admin/channels" }, t("settings.manage_channels")))),
+    queue.el,
     form,
   );
   load();
