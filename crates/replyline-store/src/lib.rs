@@ -113,6 +113,7 @@ pub trait Store: DeliveryStore + RoutingStore + Send + Sync + 'static {
     async fn channel(&self, id: Id) -> StoreResult<Option<Channel>>;
     async fn channels(&self) -> StoreResult<Vec<Channel>>;
     async fn update_channel(&self, id: Id, patch: ChannelPatch) -> StoreResult<Channel>;
+    /// Deletes a channel (kept for history) and the routing rules restricted to it.
     async fn delete_channel(&self, id: Id) -> StoreResult<()>;
     async fn set_channel_status(
         &self,

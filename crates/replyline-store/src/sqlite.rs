@@ -821,13 +821,26 @@ impl Store for SqliteStore {
     }
 
     async fn delete_channel(&self, id: Id) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("UPDATE channels SET deleted = 1 WHERE id = ? AND deleted = 0")
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        // Rules restricted to the channel can never match again.
+        sqlx::query("DELETE FROM routing_rules WHERE channel_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE routing_rules SET position = \
+             (SELECT COUNT(*) FROM routing_rules r2 WHERE r2.position <= routing_rules.position)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

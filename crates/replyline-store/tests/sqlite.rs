@@ -395,3 +395,39 @@ async fn the_manual_clock_mark_only_moves_forward() {
     f.store.save_manual_clock(t(101)).await.unwrap();
     assert_eq!(f.store.manual_clock().await.unwrap(), Some(t(101)));
 }
+
+#[tokio::test]
+async fn deleting_a_channel_drops_the_rules_restricted_to_it() {
+    let f = fixture().await;
+    let ivan = employee(f.store.as_ref(), "ivan").await;
+    let second = f
+        .store
+        .create_channel(whatsapp("second"), t(1))
+        .await
+        .unwrap()
+        .id;
+    let rule = |channel_id: Option<Id>, keyword: &str| NewRoutingRule {
+        keywords: vec![keyword.into()],
+        channel_id,
+        employee_id: Some(ivan),
+        group_id: None,
+    };
+    f.store
+        .replace_routing_rules(&[
+            rule(None, "a"),
+            rule(Some(second), "b"),
+            rule(Some(f.channel), "c"),
+        ])
+        .await
+        .unwrap();
+    f.store.delete_channel(second).await.unwrap();
+    let left: Vec<(i64, String)> = f
+        .store
+        .routing_rules()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.position, r.rule.keywords[0].clone()))
+        .collect();
+    assert_eq!(left, vec![(1, "a".to_owned()), (2, "c".to_owned())]);
+}

@@ -308,6 +308,7 @@ pub async fn remove(
     authorize(&caller, Permission::Administer)?;
     let channel = find(&state, &id).await?;
     state.store.delete_channel(channel.id).await?;
+    state.driver.routing_changed();
     state.driver.channel_changed(channel.id).await;
     Ok(StatusCode::NO_CONTENT)
 }

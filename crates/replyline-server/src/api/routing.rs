@@ -104,6 +104,7 @@ impl From<RoutingRuleRecord> for RoutingRuleDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingRuleRequest {
+    #[serde(default)]
     pub keywords: Vec<String>,
     #[serde(default)]
     pub channel_id: Option<String>,
