@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -292,11 +293,20 @@ impl Browser {
     /// # Panics
     /// When it does not show up or cannot be clicked.
     pub async fn click(&self, id: &str) {
-        let el = self.by_testid(id).await;
-        self.center(&el).await;
-        el.click()
-            .await
-            .unwrap_or_else(|e| panic!("click [{id}]: {e}"));
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let el = self.by_testid(id).await;
+            self.center(&el).await;
+            match el.click().await {
+                Ok(()) => return,
+                // The page moved between the scroll and the click (content loading above it):
+                // scroll again and retry, within the usual bound.
+                Err(e) if retryable(&e) && Instant::now() < deadline => {
+                    tokio::time::sleep(INTERVAL).await;
+                }
+                Err(e) => panic!("click [{id}]: {e}"),
+            }
+        }
     }
 
     /// Clicks the visible element (of `selector`) whose text contains `text`.
@@ -317,10 +327,7 @@ impl Browser {
                 None
             })
             .await;
-        self.center(&el).await;
-        el.click()
-            .await
-            .unwrap_or_else(|e| panic!("click {text:?}: {e}"));
+        self.click_el(&el, &format!("{text:?}")).await;
     }
 
     /// Replaces the value of the input with `data-testid` by typing `text`.
@@ -384,6 +391,151 @@ impl Browser {
             .map_or(0, |v| v.len())
     }
 
+    /// Every element matching `selector`, waiting until there are more than `n` of them.
+    ///
+    /// # Panics
+    /// When fewer show up within [`WAIT`].
+    pub async fn at_least(&self, selector: &str, n: usize) -> Vec<Element> {
+        self.until(&format!("more than {n} of {selector}"), || async {
+            let all = self.client.find_all(Locator::Css(selector)).await.ok()?;
+            (all.len() > n).then_some(all)
+        })
+        .await
+    }
+
+    /// The `n`-th (from 0) element with `data-testid`, waiting for it.
+    pub async fn nth(&self, id: &str, n: usize) -> Element {
+        self.at_least(&testid(id), n).await.swap_remove(n)
+    }
+
+    /// Clicks `el` after scrolling it to the middle of the viewport.
+    ///
+    /// # Panics
+    /// When it cannot be clicked.
+    pub async fn click_el(&self, el: &Element, what: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            self.center(el).await;
+            match el.click().await {
+                Ok(()) => return,
+                Err(e) if retryable(&e) && !is_stale(&e) && Instant::now() < deadline => {
+                    tokio::time::sleep(INTERVAL).await;
+                }
+                Err(e) => panic!("click {what}: {e}"),
+            }
+        }
+    }
+
+    /// Clicks the first visible element matching the CSS `selector`.
+    pub async fn click_css(&self, selector: &str) {
+        let el = self.visible(selector).await;
+        self.click_el(&el, selector).await;
+    }
+
+    /// Chooses the option with `value` in the `<select>` `el` (as a user's click would).
+    ///
+    /// # Panics
+    /// When there is no such option.
+    pub async fn choose(&self, el: &Element, value: &str) {
+        self.center(el).await;
+        el.select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("choose {value:?}: {e}"));
+    }
+
+    /// The `value` property of the first element matching `selector` ("" when none).
+    pub async fn value_of(&self, selector: &str) -> String {
+        self.js(
+            "const el = document.querySelector(arguments[0]); return el ? String(el.value) : '';",
+            vec![json!(selector)],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Drags `handle` with a real pointer (WebDriver actions: move, press, move in steps,
+    /// release) to `dy` pixels from the centre of `target`.
+    ///
+    /// # Panics
+    /// On WebDriver errors.
+    pub async fn drag(&self, handle: &Element, target: &Element, dy: i64) {
+        self.center(handle).await;
+        let step = if dy < 0 { -8 } else { 8 };
+        let mouse = MouseActions::new("mouse".to_owned())
+            .then(PointerAction::MoveToElement {
+                element: handle.clone(),
+                duration: None,
+                x: 0,
+                y: 0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(100)),
+                x: 0,
+                y: step,
+            })
+            .then(PointerAction::MoveToElement {
+                element: target.clone(),
+                duration: Some(Duration::from_millis(400)),
+                x: 0,
+                y: dy,
+            })
+            .pause(Duration::from_millis(100))
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client
+            .perform_actions(mouse)
+            .await
+            .unwrap_or_else(|e| panic!("drag: {e}"));
+        let _ = self.client.release_actions().await;
+    }
+
+    /// Switches the UI language with the header's button (RU ↔ EN).
+    pub async fn switch_language(&self) {
+        let before = self
+            .js("return document.documentElement.lang", vec![])
+            .await;
+        self.click("lang-switch").await;
+        self.until("the language switched", || async {
+            let now = self
+                .js("return document.documentElement.lang", vec![])
+                .await;
+            (now != before).then_some(())
+        })
+        .await;
+    }
+
+    /// A screenshot of a taller window with the element `id` at the top (below the header),
+    /// named `NAME.png`; the window goes back to 1366x900 afterwards. Nothing without
+    /// `REPLYLINE_SCREENSHOTS=1`.
+    ///
+    /// # Panics
+    /// On WebDriver errors.
+    pub async fn screenshot_at(&self, name: &str, id: &str, height: u32) {
+        if !screenshots_enabled() {
+            return;
+        }
+        self.client
+            .set_window_size(1366, height)
+            .await
+            .expect("resize");
+        self.js(
+            "const el = document.querySelector(arguments[0]); if (el) { el.scrollIntoView({block: 'start'}); window.scrollBy(0, -72); }",
+            vec![json!(testid(id))],
+        )
+        .await;
+        self.screenshot(name).await;
+        self.client
+            .set_window_size(1366, 900)
+            .await
+            .expect("resize");
+    }
+
     /// Logs in through the login form at `base_url` and waits for the inbox.
     pub async fn login(&self, base_url: &str, email: &str, password: &str) {
         self.goto(&format!("{base_url}/")).await;
@@ -425,6 +577,17 @@ impl Browser {
     pub async fn close(self) {
         let _ = self.client.close().await;
     }
+}
+
+/// A click that failed because something covered the element for a moment, or the element was
+/// re-rendered: worth another try.
+fn retryable(e: &fantoccini::error::CmdError) -> bool {
+    let text = e.to_string();
+    text.contains("click intercepted") || text.contains("not interactable") || is_stale(e)
+}
+
+fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    e.to_string().contains("stale element")
 }
 
 fn write(path: &Path, bytes: &[u8]) {

@@ -358,6 +358,7 @@ fn the_test_ids_the_browser_tests_rely_on_exist() {
         "login-submit",
         "lang-switch",
         // control rules: chosen managers, notification text and its preview, delays
+        "notify-first-enabled",
         "notify-first-managers",
         "notify-first-text",
         "notify-first-delay",
@@ -369,6 +370,7 @@ fn the_test_ids_the_browser_tests_rely_on_exist() {
         "routing-rules-link",
         "groups-link",
         "routing-rules",
+        "routing-rules-empty",
         "routing-rule",
         "routing-rule-handle",
         "routing-rule-priority",
@@ -398,6 +400,9 @@ fn the_test_ids_the_browser_tests_rely_on_exist() {
         "channel-queue-save",
         "channel-queue-status",
         "employee-channel",
+        "employee-edit",
+        "employee-status",
+        "channel-list",
         // notifications with their text
         "notification-text",
         "notification-reason",
