@@ -9,7 +9,8 @@
 //! - `admin`: everything.
 //! - anyone: their own chats (assigned to them); unassigned chats of channels
 //!   they are a member of; every chat of a channel whose settings name them as
-//!   a supervisor (they receive its notifications).
+//!   a supervisor or a chosen manager of a control rule (they receive its
+//!   notifications).
 //! - managers (anyone with people under them): chats assigned to anyone under
 //!   them, transitively along the manager chain.
 //!
@@ -29,7 +30,7 @@ pub struct Access {
     active: HashSet<Id>,
     /// (channel, employee) memberships.
     members: HashSet<(Id, Id)>,
-    /// (channel, employee) supervisors named in the channel's settings.
+    /// (channel, employee) supervisors and chosen managers named in the channel's settings.
     supervisors: HashSet<(Id, Id)>,
 }
 
@@ -48,16 +49,8 @@ impl Access {
         }
         access.members = memberships.iter().copied().collect();
         for c in channels {
-            if let Some(list) = c.settings.get("supervisors").and_then(|s| s.as_array()) {
-                for s in list {
-                    let id = s
-                        .as_str()
-                        .and_then(|s| s.parse().ok())
-                        .or_else(|| s.as_i64());
-                    if let Some(id) = id {
-                        access.supervisors.insert((c.id, id));
-                    }
-                }
+            for id in overseers(&c.settings) {
+                access.supervisors.insert((c.id, id));
             }
         }
         access
@@ -125,6 +118,28 @@ impl Access {
     fn role(&self, employee: Id) -> Option<&str> {
         self.roles.get(&employee).map(String::as_str)
     }
+}
+
+/// The people a channel's settings make responsible for all its chats: its
+/// `supervisors` and the managers chosen for its control rules (`manager_ids`),
+/// who are notified about its chats and so must be able to open them.
+fn overseers(settings: &serde_json::Value) -> Vec<Id> {
+    let lists = [
+        settings.get("supervisors"),
+        settings.pointer("/notify_manager_first/manager_ids"),
+        settings.pointer("/notify_manager_next/manager_ids"),
+    ];
+    lists
+        .into_iter()
+        .flatten()
+        .filter_map(|list| list.as_array())
+        .flatten()
+        .filter_map(|v| {
+            v.as_str()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| v.as_i64())
+        })
+        .collect()
 }
 
 /// Whether the actor is an admin.
@@ -264,6 +279,43 @@ mod tests {
             online: false,
             last_seen_at: None,
         }
+    }
+
+    #[test]
+    fn chosen_managers_of_a_control_rule_see_the_channels_chats() {
+        let es = vec![
+            emp(2, "employee", Some(3)),
+            emp(3, "manager", None),
+            emp(6, "manager", None),
+        ];
+        let channel = |id: Id, settings: serde_json::Value| Channel {
+            id,
+            kind: "whatsapp".into(),
+            name: format!("c{id}"),
+            config: serde_json::json!({}),
+            settings,
+            status: "active".into(),
+            status_reason: None,
+            last_webhook_at: None,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            routing: "manual".into(),
+        };
+        let channels = [
+            channel(
+                10,
+                serde_json::json!({"notify_manager_next": {"manager_ids": ["6"]}}),
+            ),
+            channel(
+                20,
+                serde_json::json!({"notify_manager_first": {"manager_ids": []}}),
+            ),
+        ];
+        let team = Access::new(&es, &[(10, 2), (20, 2)], &channels);
+        assert!(can_view(&es[2], 10, Some(2), &team));
+        assert!(can_view(&es[2], 10, None, &team));
+        assert!(can_view_channel(&es[2], 10, &team));
+        assert!(!can_view(&es[2], 20, Some(2), &team));
+        assert!(!can_view_channel(&es[2], 20, &team));
     }
 
     #[test]
