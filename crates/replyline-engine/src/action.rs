@@ -190,6 +190,9 @@ pub enum Reason {
     NoRecipients,
     /// Closing on auto-close is turned off (`closing.on_auto_close`).
     NotOnAutoClose,
+    /// The employee's text, signed per `sign_outgoing`, is longer than the
+    /// messenger accepts ([`crate::MAX_SEND_TEXT_CHARS`]).
+    TextTooLong,
 }
 
 impl Reason {
@@ -213,6 +216,7 @@ impl Reason {
             Self::EmployeeActiveThisPeriod => "employee_active_this_period",
             Self::NoRecipients => "no_recipients",
             Self::NotOnAutoClose => "not_on_auto_close",
+            Self::TextTooLong => "text_too_long",
         }
     }
 }

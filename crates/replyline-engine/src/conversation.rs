@@ -1,6 +1,5 @@
 //! One conversation's reply clock: the sans-IO state machine of SPEC §3.
 
-use crate::WHATSAPP_WINDOW_SECONDS;
 use crate::action::{
     Action, Decision, MessageKind, Notification, NotifyReason, Outcome, Payload, Reason, Rule,
     StateChange,
@@ -11,6 +10,7 @@ use crate::policy::Policy;
 use crate::settings::{SignMode, TemplateRef};
 use crate::team::Team;
 use crate::template::{Template, Vars};
+use crate::{MAX_SEND_TEXT_CHARS, WHATSAPP_WINDOW_SECONDS};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -535,6 +535,17 @@ impl Conversation {
             });
             return Ok(());
         }
+        let (text, signed) = self.sign(&employee, text, ctx);
+        if text.chars().count() > MAX_SEND_TEXT_CHARS {
+            self.actions.push(Action::Reject {
+                employee,
+                reason: Reason::TextTooLong,
+            });
+            return Ok(());
+        }
+        if signed {
+            self.last_signer = Some(employee.clone());
+        }
         if self.status == Status::New {
             self.status = Status::Open;
             self.change(StateChange::Opened { by_client: false });
@@ -542,7 +553,6 @@ impl Conversation {
         if self.assignee.is_none() {
             self.assign(Some(employee.clone()));
         }
-        let text = self.sign(&employee, text, ctx);
         self.actions.push(Action::Send {
             kind: MessageKind::Employee,
             employee: Some(employee),
@@ -559,26 +569,27 @@ impl Conversation {
         Ok(())
     }
 
-    /// R6: renders an employee's text with the signature format when due.
-    fn sign(&mut self, employee: &EmployeeId, text: &str, ctx: &Context<'_>) -> String {
+    /// R6: renders an employee's text with the signature format when due; true when
+    /// it was signed (the caller records the signer once the message is accepted).
+    fn sign(&self, employee: &EmployeeId, text: &str, ctx: &Context<'_>) -> (String, bool) {
         let rule = &ctx.policy.settings().sign_outgoing;
         let due = rule.enabled
             && (rule.mode == SignMode::EveryMessage || self.last_signer.as_ref() != Some(employee));
         if !due {
-            return text.to_owned();
+            return (text.to_owned(), false);
         }
-        self.last_signer = Some(employee.clone());
         let name = ctx
             .team
             .get(employee)
             .map_or(employee.as_str(), |m| m.signature_name());
-        ctx.policy.signature.render(&Vars {
+        let signed = ctx.policy.signature.render(&Vars {
             client_name: ctx.contact_name,
             employee_name: Some(name),
             company_name: Some(ctx.company_name),
             text: Some(text),
             waited_minutes: None,
-        })
+        });
+        (signed, true)
     }
 
     fn assign(&mut self, employee: Option<EmployeeId>) {
@@ -833,5 +844,141 @@ fn reschedule(
             }
         }
         (Step::Off, None) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+    use crate::team::{Member, Role};
+    use serde_json::json;
+
+    fn policy(sign: serde_json::Value) -> Policy {
+        let settings = Settings::from_partial(&json!({ "sign_outgoing": sign })).unwrap();
+        Policy::new(settings, |_| true).unwrap()
+    }
+
+    fn team() -> Team {
+        let mut team = Team::default();
+        team.insert(
+            EmployeeId::new("ivan"),
+            Member {
+                name: "Иван".into(),
+                display_name: None,
+                role: Role::Employee,
+                manager: None,
+                active: true,
+            },
+        );
+        team
+    }
+
+    fn reply(c: &mut Conversation, at: Timestamp, text: String, ctx: &Context<'_>) -> Vec<Action> {
+        let input = Input::EmployeeMessage {
+            employee: EmployeeId::new("ivan"),
+            text,
+        };
+        c.handle(at, input, ctx).unwrap();
+        c.drain_actions().collect()
+    }
+
+    /// A text within the limit that the signature pushes over it is rejected before anything
+    /// changes; one that fits with the signature goes out at exactly the limit.
+    #[test]
+    fn signed_text_over_the_messenger_limit_is_rejected_unchanged() {
+        let policy = policy(json!({"enabled": true, "format": "*{employee_name}*:\n{text}"}));
+        let team = team();
+        let ctx = Context {
+            policy: &policy,
+            team: &team,
+            channel: ChannelKind::Whatsapp,
+            company_name: "Ромашка",
+            contact_name: None,
+        };
+        let t0: Timestamp = "2026-01-05T10:00:00Z".parse().unwrap();
+        let mut c = Conversation::new();
+        c.handle(t0, Input::ClientMessage, &ctx).unwrap();
+        c.drain_actions().for_each(drop);
+        let before = c.clone();
+
+        let t1 = t0 + SignedDuration::from_secs(60);
+        let actions = reply(&mut c, t1, "я".repeat(MAX_SEND_TEXT_CHARS), &ctx);
+        assert_eq!(
+            actions,
+            vec![Action::Reject {
+                employee: EmployeeId::new("ivan"),
+                reason: Reason::TextTooLong,
+            }]
+        );
+        assert_eq!(c, before, "a rejected message changes nothing");
+        assert_eq!(Reason::TextTooLong.as_str(), "text_too_long");
+
+        // "*Иван*:\n" is 8 characters: 4088 + 8 = 4096 fits exactly.
+        let actions = reply(&mut c, t1, "я".repeat(MAX_SEND_TEXT_CHARS - 8), &ctx);
+        let sent = actions.iter().find_map(|a| match a {
+            Action::Send {
+                payload: Payload::Text(t),
+                ..
+            } => Some(t.chars().count()),
+            _ => None,
+        });
+        assert_eq!(sent, Some(MAX_SEND_TEXT_CHARS), "{actions:?}");
+        assert!(c.waiting_since().is_none());
+    }
+
+    /// Without a signature the limit is the text itself; with `on_change` a rejected message
+    /// does not count as the last signed one.
+    #[test]
+    fn limit_counts_only_the_signature_actually_added() {
+        let t0: Timestamp = "2026-01-05T10:00:00Z".parse().unwrap();
+        let team = team();
+        let off = policy(json!({"enabled": false}));
+        let ctx = Context {
+            policy: &off,
+            team: &team,
+            channel: ChannelKind::Whatsapp,
+            company_name: "Ромашка",
+            contact_name: None,
+        };
+        let mut c = Conversation::new();
+        c.handle(t0, Input::ClientMessage, &ctx).unwrap();
+        c.drain_actions().for_each(drop);
+        let actions = reply(&mut c, t0, "a".repeat(MAX_SEND_TEXT_CHARS), &ctx);
+        assert!(
+            actions.iter().any(|a| matches!(a, Action::Send { .. })),
+            "{actions:?}"
+        );
+
+        let on_change = policy(json!({"enabled": true, "mode": "on_change"}));
+        let ctx = Context {
+            policy: &on_change,
+            ..ctx
+        };
+        let mut c = Conversation::new();
+        c.handle(t0, Input::ClientMessage, &ctx).unwrap();
+        c.drain_actions().for_each(drop);
+        let actions = reply(&mut c, t0, "a".repeat(MAX_SEND_TEXT_CHARS), &ctx);
+        assert!(matches!(
+            actions.as_slice(),
+            [Action::Reject {
+                reason: Reason::TextTooLong,
+                ..
+            }]
+        ));
+        // Still the first signed message: the signature is due and counted again.
+        let actions = reply(&mut c, t0, "a".repeat(MAX_SEND_TEXT_CHARS - 8), &ctx);
+        let sent: Vec<&String> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send {
+                    payload: Payload::Text(t),
+                    ..
+                } => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent.len(), 1, "{actions:?}");
+        assert!(sent[0].starts_with("*Иван*:\n"));
     }
 }

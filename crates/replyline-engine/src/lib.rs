@@ -38,3 +38,8 @@ pub const MAX_DELAY_SECONDS: u64 = 7 * 24 * 3600;
 
 /// The WhatsApp customer-service window: free-form messages only this long after the client's last message.
 pub const WHATSAPP_WINDOW_SECONDS: i64 = 24 * 3600;
+
+/// The longest text a message may carry as sent, signature included, in characters
+/// (WhatsApp's text body limit). A longer employee message is rejected
+/// ([`Reason::TextTooLong`]) before anything changes.
+pub const MAX_SEND_TEXT_CHARS: usize = 4096;

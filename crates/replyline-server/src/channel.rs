@@ -1,7 +1,10 @@
-//! A channel's connection details as stored (secrets included) and as shown (secrets never).
+//! A channel's connection details as stored (secrets included, encrypted: see
+//! [`crate::secrets`]) and as shown (secrets never).
 
+use crate::secrets::{self, SecretKey};
 use replyline_store::Channel;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Default Graph API base URL.
 pub const DEFAULT_API_BASE_URL: &str = "https://graph.facebook.com";
@@ -26,9 +29,34 @@ pub struct WhatsappConfig {
 }
 
 impl WhatsappConfig {
-    /// Reads the connection of a stored channel (empty for other kinds).
+    /// Reads the connection of a stored channel (empty for other kinds), secrets decrypted.
     pub fn of(channel: &Channel) -> Self {
-        serde_json::from_value(channel.config.clone()).unwrap_or_default()
+        let mut cfg: Self = serde_json::from_value(channel.config.clone()).unwrap_or_default();
+        for (field, value) in [
+            ("access_token", &mut cfg.access_token),
+            ("app_secret", &mut cfg.app_secret),
+            ("verify_token", &mut cfg.verify_token),
+        ] {
+            if secrets::is_sealed(value) {
+                *value = secrets::reveal_or_unusable(field, value);
+            }
+        }
+        cfg
+    }
+
+    /// The stored form: the secrets sealed with `key`.
+    pub fn sealed(&self, key: &SecretKey) -> Value {
+        let mut stored = self.clone();
+        for (field, value) in [
+            ("access_token", &mut stored.access_token),
+            ("app_secret", &mut stored.app_secret),
+            ("verify_token", &mut stored.verify_token),
+        ] {
+            if !value.is_empty() {
+                *value = key.seal(field, value);
+            }
+        }
+        serde_json::to_value(stored).unwrap_or(Value::Null)
     }
 
     pub fn base_url(&self) -> &str {

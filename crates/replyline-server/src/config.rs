@@ -50,6 +50,10 @@ pub struct Config {
     pub clock: ClockMode,
     /// Start of the manual clock (RFC 3339); default: the real time at start.
     pub manual_clock_start: Option<Timestamp>,
+    /// The key that encrypts provider tokens and webhook secrets in the database: 32 bytes,
+    /// base64. Unset: `replyline.key` next to the SQLite database (created on first start,
+    /// owner-only). See `secrets.rs`.
+    pub secret_key: Option<Secret>,
     pub smtp_url: Option<Secret>,
     pub smtp_from: Option<String>,
     pub telegram_bot_token: Option<Secret>,
@@ -67,6 +71,7 @@ impl Default for Config {
             company_name: "Replyline".into(),
             clock: ClockMode::System,
             manual_clock_start: None,
+            secret_key: None,
             smtp_url: None,
             smtp_from: None,
             telegram_bot_token: None,

@@ -356,7 +356,11 @@ impl DeliveryWorker {
             .webhook
             .post(
                 &hook.url,
-                hook.secret.as_bytes(),
+                crate::secrets::reveal_or_unusable(
+                    crate::secrets::WEBHOOK_SECRET_FIELD,
+                    &hook.secret,
+                )
+                .as_bytes(),
                 &event,
                 &job.id.to_string(),
                 self.clock.now().as_second(),

@@ -49,6 +49,12 @@ pub enum DriverError {
         "the 24-hour customer service window is closed: the client has not written in the last 24 hours"
     )]
     OutsideWindow,
+    /// The text as it would be sent (signature included) is over the messenger's limit.
+    #[error(
+        "text: with the signature the message would be longer than {} characters; shorten it",
+        replyline_engine::MAX_SEND_TEXT_CHARS
+    )]
+    TextTooLong,
     #[error(transparent)]
     Validation(#[from] ValidationError),
     #[error(transparent)]
@@ -414,7 +420,8 @@ struct Step {
     messages: Vec<NewMessage>,
     events: Vec<NewEvent>,
     notifications: Vec<NewNotification>,
-    rejected: bool,
+    /// Why the engine refused an employee's message, if it did.
+    rejected: Option<replyline_engine::Reason>,
 }
 
 impl Step {
@@ -423,7 +430,7 @@ impl Step {
             messages,
             events,
             notifications: Vec::new(),
-            rejected: false,
+            rejected: None,
         }
     }
 
@@ -459,7 +466,7 @@ impl Step {
                     m.error = Some(reason.as_str().into());
                     self.messages.push(m);
                 }
-                Action::Reject { .. } => self.rejected = true,
+                Action::Reject { reason, .. } => self.rejected = Some(reason),
                 Action::Notify(n) => {
                     let employee = n.employee.as_ref().and_then(row_id);
                     for manager in n.managers.iter().filter_map(row_id) {
@@ -655,7 +662,7 @@ impl Driver {
         engine: &mut Conversation,
         mut step: Step,
         now: Timestamp,
-    ) -> (ConversationWrite, bool) {
+    ) -> (ConversationWrite, Option<replyline_engine::Reason>) {
         step.absorb(engine.drain_actions(), &self.metrics);
         let wrote_message = step.messages.iter().any(|m| m.status != "skipped");
         let write = ConversationWrite {
@@ -1102,8 +1109,8 @@ impl Driver {
         if let Some(e) = assigned {
             self.store.mark_assigned(&[e], now).await?;
         }
-        if rejected {
-            return Err(DriverError::OutsideWindow);
+        if let Some(reason) = rejected {
+            return Err(rejection(reason));
         }
         Ok(created.and_then(|i| {
             result
@@ -1151,7 +1158,12 @@ impl Driver {
             )
             .map_err(|_| DriverError::Conflict("cannot open the conversation".into()))?;
         if engine.status() == Status::New {
-            return Err(DriverError::OutsideWindow);
+            // Refused before anything is stored: say why (window or length).
+            let reason = engine.drain_actions().find_map(|a| match a {
+                Action::Reject { reason, .. } => Some(reason),
+                _ => None,
+            });
+            return Err(reason.map_or(DriverError::OutsideWindow, rejection));
         }
         let contact = match existing {
             Some(contact) => contact,
@@ -1167,8 +1179,8 @@ impl Driver {
             contact_id: contact.id,
         };
         let (write, rejected) = self.write(row, &mut engine, Step::new(vec![], vec![]), now);
-        if rejected {
-            return Err(DriverError::OutsideWindow);
+        if let Some(reason) = rejected {
+            return Err(rejection(reason));
         }
         let mut commit = Commit::new(now);
         commit.conversations.push(write);
@@ -1330,6 +1342,14 @@ impl Driver {
         self.commit(commit).await?;
         self.channels.insert(channel_id, new_rt);
         Ok(new_json)
+    }
+}
+
+/// The error for an employee message the engine refused.
+fn rejection(reason: replyline_engine::Reason) -> DriverError {
+    match reason {
+        replyline_engine::Reason::TextTooLong => DriverError::TextTooLong,
+        _ => DriverError::OutsideWindow,
     }
 }
 

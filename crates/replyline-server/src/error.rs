@@ -31,6 +31,13 @@ pub enum ApiError {
     },
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// A 422 with its own code that names the offending field (e.g. `text_too_long` on `text`).
+    #[error("{message}")]
+    UnprocessableField {
+        code: &'static str,
+        message: String,
+        field: &'static str,
+    },
     #[error("internal error")]
     Internal(String),
     /// A cookie-authenticated unsafe request without `X-Requested-With: replyline` (403 `csrf`).
@@ -97,6 +104,11 @@ impl ApiError {
                 field.clone(),
             ),
             Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code, None),
+            Self::UnprocessableField { code, field, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                Some((*field).to_owned()),
+            ),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
             Self::Csrf => (StatusCode::FORBIDDEN, "csrf", None),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),

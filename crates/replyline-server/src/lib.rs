@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod routing;
+pub mod secrets;
 pub mod state;
 pub mod worker;
 
@@ -137,6 +138,11 @@ pub async fn bootstrap_admin(
 /// Starts everything and binds the listener; prints `listening on http://ADDR`.
 pub async fn start(config: Config) -> Result<Running, ServerError> {
     let store = open_store(&config).await?;
+    let secrets = secrets::load(&config).map_err(|e| ServerError::Setup(e.to_string()))?;
+    secrets::register(&secrets);
+    secrets::migrate(store.as_ref(), &secrets)
+        .await
+        .map_err(|e| ServerError::Setup(e.to_string()))?;
     let clock = make_clock(&config, store.as_ref()).await?;
     bootstrap_admin(store.as_ref(), &config, &clock).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -162,6 +168,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let inbox = ingest::InboxBatcher::start(store.clone(), move || wake.inbox_ready());
     tokio::spawn(worker.run());
     tokio::spawn(driver.run());
+    spawn_writer_watchdog(store.clone(), writer_exit_after());
     let public_url: String = config.public_url_or(addr);
     let senders = delivery::Senders::from_config(&config).map_err(ServerError::Setup)?;
     replyline_store::DeliveryStore::set_delivery_targets(store.as_ref(), senders.targets()).await?;
@@ -179,6 +186,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         delivery,
         login_limiter: Arc::new(auth::LoginLimiter::default()),
         live,
+        secrets,
     };
     let app = api::router(state.clone());
     let server = tokio::spawn(async move {
@@ -195,6 +203,64 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         state,
         server,
     })
+}
+
+/// The exit status when the database writer cannot recover (EX_TEMPFAIL):
+/// a supervisor (systemd `Restart=on-failure`, a container restart policy)
+/// starts a clean process.
+pub const EXIT_WRITER_FAILED: i32 = 75;
+
+/// Default of `REPLYLINE__WRITER_EXIT_AFTER_SECONDS`.
+const DEFAULT_WRITER_EXIT_AFTER_SECONDS: u64 = 120;
+
+/// Storage failures in a row (with none succeeding) before the watchdog may exit.
+const WRITER_EXIT_MIN_FAILURES: u64 = 10;
+
+/// How long the writer may keep failing before the process exits:
+/// `REPLYLINE__WRITER_EXIT_AFTER_SECONDS` (0 = never); `None` = never.
+fn writer_exit_after() -> Option<std::time::Duration> {
+    let seconds = std::env::var("REPLYLINE__WRITER_EXIT_AFTER_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_WRITER_EXIT_AFTER_SECONDS);
+    (seconds > 0).then(|| std::time::Duration::from_secs(seconds))
+}
+
+/// Exits the process with [`EXIT_WRITER_FAILED`] when every database write
+/// has failed for `after` (at least [`WRITER_EXIT_MIN_FAILURES`] of them) and
+/// a last health probe fails too. A full disk that frees up again recovers
+/// without this (a bad writer connection is replaced, see the store); this is
+/// for a writer that cannot recover, e.g. a database that can no longer be
+/// reopened. Everything acknowledged is already on disk, so exiting loses nothing.
+fn spawn_writer_watchdog(store: Arc<dyn Store>, after: Option<std::time::Duration>) {
+    let Some(after) = after else { return };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let status = store.writer_status();
+            let stuck = status.consecutive_failures >= WRITER_EXIT_MIN_FAILURES
+                && status.failing_for.is_some_and(|f| f >= after);
+            if !stuck {
+                continue;
+            }
+            if let Err(err) = store.health().await {
+                tracing::error!(
+                    %err,
+                    failures = status.consecutive_failures,
+                    failing_for_seconds = status.failing_for.map_or(0, |f| f.as_secs()),
+                    last_error = status.last_error.as_deref().unwrap_or(""),
+                    exit = EXIT_WRITER_FAILED,
+                    "the database writer cannot recover; exiting so a supervisor starts a clean process"
+                );
+                eprintln!(
+                    "replyline: database writes have failed for {} s; exiting with status {EXIT_WRITER_FAILED}",
+                    status.failing_for.map_or(0, |f| f.as_secs())
+                );
+                std::process::exit(EXIT_WRITER_FAILED);
+            }
+        }
+    });
 }
 
 /// `replyline serve`: runs until the process is stopped.

@@ -26,4 +26,6 @@ pub struct AppState {
     pub login_limiter: Arc<crate::auth::LoginLimiter>,
     /// Live events for WebSocket clients.
     pub live: LiveHub,
+    /// The key that seals provider tokens and webhook secrets at rest.
+    pub secrets: Arc<crate::secrets::SecretKey>,
 }

@@ -11,11 +11,15 @@ mod routing;
 mod sqlite;
 mod sqlite_delivery;
 mod sqlite_routing;
+mod stored_secrets;
+mod sqlite_writer;
 
 pub use delivery::*;
 pub use model::*;
 pub use routing::*;
+pub use stored_secrets::{SecretStore, StoredSecrets};
 pub use sqlite::SqliteStore;
+pub use sqlite_writer::private_dir;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -44,6 +48,34 @@ pub enum StoreError {
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// Whether the storage itself failed (a full disk, an I/O error, a
+    /// database that cannot be opened or is locked, a closed pool), as opposed
+    /// to something wrong with what was written (a constraint, corrupt data).
+    /// A storage failure says nothing about the row being written: retry it
+    /// later without counting it against the row.
+    pub fn is_storage_failure(&self) -> bool {
+        let Self::Database(err) = self else {
+            return false;
+        };
+        match err {
+            sqlx::Error::Database(db) => db
+                .code()
+                .and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(|code| STORAGE_FAILURE_CODES.contains(&(code & 0xff))),
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            _ => false,
+        }
+    }
+}
+
+/// SQLite primary result codes of a failing storage: BUSY, LOCKED, NOMEM,
+/// READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
+const STORAGE_FAILURE_CODES: [i32; 10] = [5, 6, 7, 8, 10, 11, 13, 14, 15, 26];
+
 /// Opens the store named by `url` (`sqlite://PATH`, `sqlite::memory:`) and applies migrations.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
@@ -55,9 +87,15 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
 
 /// Everything Replyline persists, shaped by its use cases.
 #[async_trait]
-pub trait Store: DeliveryStore + RoutingStore + Send + Sync + 'static {
-    /// Checks the database answers.
+pub trait Store: DeliveryStore + RoutingStore + SecretStore + Send + Sync + 'static {
+    /// Proves the writer can commit: a small write transaction (a probe row).
     async fn health(&self) -> StoreResult<()>;
+
+    /// The writer's recent outcomes, for the health check and the watchdog
+    /// that restarts a process whose writer cannot recover.
+    fn writer_status(&self) -> WriterStatus {
+        WriterStatus::default()
+    }
 
     // --- employees and tokens ---
     async fn employee_count(&self) -> StoreResult<i64>;
@@ -125,8 +163,23 @@ pub trait Store: DeliveryStore + RoutingStore + Send + Sync + 'static {
     // --- inbox (durable webhook bodies) ---
     /// Appends webhook bodies in one transaction (group commit).
     async fn append_inbox(&self, items: &[InboxAppend]) -> StoreResult<()>;
-    /// Unprocessed bodies, oldest first.
-    async fn pending_inbox(&self, limit: i64) -> StoreResult<Vec<InboxItem>>;
+    /// Unprocessed bodies due for an attempt at `now`, oldest first.
+    async fn pending_inbox(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<InboxItem>>;
+    /// Records a failed attempt at an unprocessed row: its error and when to
+    /// retry it. The row stays unprocessed; it is never dropped.
+    async fn inbox_attempt_failed(
+        &self,
+        id: Id,
+        error: &str,
+        retry_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<InboxFailure>;
+    /// The earliest retry of an unprocessed row that is not due yet.
+    async fn next_inbox_attempt_at(&self) -> StoreResult<Option<Timestamp>>;
+    /// Unprocessed rows that keep failing, oldest first.
+    async fn failed_inbox(&self, limit: i64) -> StoreResult<Vec<FailedInboxItem>>;
+    /// Makes a failing row due now; false when there is no such failing row.
+    async fn retry_inbox_now(&self, id: Id) -> StoreResult<bool>;
 
     // --- contacts and conversations ---
     async fn upsert_contact(

@@ -1,6 +1,7 @@
 //! The SQLite implementation of [`Store`]: WAL, one writer connection, embedded migrations.
 
 use crate::model::*;
+use crate::sqlite_writer::WriterHealth;
 use crate::{Store, StoreError, StoreResult};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -11,6 +12,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Embedded migrations, applied in order on open.
@@ -19,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_access.sql")),
     (3, include_str!("../migrations/0003_delivery.sql")),
     (4, include_str!("../migrations/0004_routing.sql")),
+    (6, include_str!("../migrations/0006_inbox_retry.sql")),
 ];
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.
@@ -27,6 +30,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
 }
+    writer_health: Arc<WriterHealth>,
 
 /// Only a recipient's oldest unfinished outbox row may be sent: one message
 /// per recipient is in flight at a time (so a crash leaves at most that one in
@@ -105,18 +109,18 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        if let Some(dir) = options
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        let store_is_memory = url.contains(":memory:");
+        let path = options.get_filename().to_owned();
+        if !store_is_memory {
+            crate::sqlite_writer::prepare_database_file(&path)?;
         }
         let writer = SqlitePoolOptions::new()
+        // A writer connection left in a bad state by an error is closed, never
+        // reused; the pool opens a fresh one (see `sqlite_writer`).
             .max_connections(1)
             .connect_with(options.clone())
+            .after_release(|conn, _| crate::sqlite_writer::writer_is_reusable(conn))
             .await?;
-        let store_is_memory = url.contains(":memory:");
         let reader = if store_is_memory {
             writer.clone()
         } else {
@@ -125,12 +129,38 @@ impl SqliteStore {
                 .connect_with(options)
                 .await?
         };
-        let store = Self { writer, reader };
+        let store = Self {
+            writer,
+            reader,
+            writer_health: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
+        if !store_is_memory {
+            crate::sqlite_writer::tighten_sidecars(&path);
+        }
     }
 
     async fn migrate(&self) -> StoreResult<()> {
+    /// Runs a write and records its outcome in the writer's health.
+    async fn tracked<T>(&self, write: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        self.tracked_when(write, |_| true).await
+    }
+
+    /// Like [`Self::tracked`], but a success counts only when `wrote` says the
+    /// transaction wrote something (an empty claim proves nothing).
+    async fn tracked_when<T>(
+        &self,
+        write: impl Future<Output = StoreResult<T>>,
+        wrote: impl Fn(&T) -> bool,
+    ) -> StoreResult<T> {
+        let result = write.await;
+        if result.as_ref().map_or(true, &wrote) {
+            self.writer_health.record(&result);
+        }
+        result
+    }
+
         let mut tx = self.writer.begin().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
             .execute(&mut *tx)
@@ -464,7 +494,12 @@ async fn apply_status(tx: &mut Tx<'_>, s: &StatusWrite, now: Timestamp) -> Store
 impl Store for SqliteStore {
     async fn health(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
-        Ok(())
+        self.tracked(crate::sqlite_writer::probe(&self.writer))
+            .await
+    }
+
+    fn writer_status(&self) -> WriterStatus {
+        self.writer_health.status()
     }
 
     async fn employee_count(&self) -> StoreResult<i64> {
@@ -865,32 +900,56 @@ impl Store for SqliteStore {
         // power loss, not only a process crash. Other commits run with NORMAL;
         // WAL order makes this sync cover them too, and an engine step lost
         // with the power is redone from the inbox.
-        let mut conn = self.writer.acquire().await?;
-        sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut *conn)
-            .await?;
-        let appended = append_inbox_rows(&mut conn, items).await;
-        sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&mut *conn)
-            .await?;
-        appended
+        self.tracked(async {
+            let mut conn = self.writer.acquire().await?;
+            sqlx::query("PRAGMA synchronous = FULL")
+                .execute(&mut *conn)
+                .await?;
+            let appended = append_inbox_rows(&mut conn, items).await;
+            // Rows that committed stay acknowledged even if this reset fails:
+            // the pool's release check resets the level or drops the connection.
+            if let Err(err) = sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut *conn)
+                .await
+            {
+                tracing::warn!(%err, "could not reset the writer's synchronous level");
+            }
+            appended
+        })
+        .await
     }
 
-    async fn pending_inbox(&self, limit: i64) -> StoreResult<Vec<InboxItem>> {
-        let rows = sqlx::query("SELECT id, channel_id, body, received_at FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?")
-            .bind(limit)
-            .fetch_all(&self.writer)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(InboxItem {
-                    id: r.try_get("id")?,
-                    channel_id: r.try_get("channel_id")?,
-                    body: r.try_get("body")?,
-                    received_at: ts(r.try_get("received_at")?)?,
-                })
-            })
-            .collect()
+    async fn pending_inbox(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<InboxItem>> {
+        crate::sqlite_writer::pending_inbox(&self.writer, now, limit).await
+    }
+
+    async fn inbox_attempt_failed(
+        &self,
+        id: Id,
+        error: &str,
+        retry_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<InboxFailure> {
+        self.tracked(crate::sqlite_writer::inbox_attempt_failed(
+            &self.writer,
+            id,
+            error,
+            retry_at,
+            now,
+        ))
+        .await
+    }
+
+    async fn next_inbox_attempt_at(&self) -> StoreResult<Option<Timestamp>> {
+        crate::sqlite_writer::next_inbox_attempt_at(&self.writer).await
+    }
+
+    async fn failed_inbox(&self, limit: i64) -> StoreResult<Vec<FailedInboxItem>> {
+        crate::sqlite_writer::failed_inbox(&self.reader, limit).await
+    }
+
+    async fn retry_inbox_now(&self, id: Id) -> StoreResult<bool> {
+        crate::sqlite_writer::retry_inbox_now(&self.writer, id).await
     }
 
     async fn upsert_contact(
@@ -1018,44 +1077,47 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, commit: Commit) -> StoreResult<CommitResult> {
-        let now = commit.now;
-        let mut tx = self.writer.begin().await?;
-        let mut result = CommitResult::default();
-        if let Some(s) = &commit.settings {
-            sqlx::query("UPDATE channels SET settings = ? WHERE id = ?")
-                .bind(s.new.to_string())
-                .bind(s.channel_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO settings_changes (channel_id, employee_id, at, old, new) VALUES (?, ?, ?, ?, ?)")
-                .bind(s.channel_id)
-                .bind(s.employee_id)
-                .bind(ms(now))
-                .bind(s.old.to_string())
-                .bind(s.new.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        for w in &commit.conversations {
-            let (id, messages, queued) = write_conversation(&mut tx, w, now).await?;
-            result.conversations.push((id, messages));
-            result.queued += queued;
-        }
-        for s in &commit.statuses {
-            if apply_status(&mut tx, s, now).await? {
-                result.statuses_applied += 1;
+        self.tracked(async move {
+            let now = commit.now;
+            let mut tx = self.writer.begin().await?;
+            let mut result = CommitResult::default();
+            if let Some(s) = &commit.settings {
+                sqlx::query("UPDATE channels SET settings = ? WHERE id = ?")
+                    .bind(s.new.to_string())
+                    .bind(s.channel_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO settings_changes (channel_id, employee_id, at, old, new) VALUES (?, ?, ?, ?, ?)")
+                    .bind(s.channel_id)
+                    .bind(s.employee_id)
+                    .bind(ms(now))
+                    .bind(s.old.to_string())
+                    .bind(s.new.to_string())
+                    .execute(&mut *tx)
+                    .await?;
             }
-        }
-        if let Some((id, note)) = &commit.inbox_done {
-            sqlx::query("UPDATE inbox SET processed_at = ?, result = ? WHERE id = ?")
-                .bind(ms(now))
-                .bind(note)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(result)
+            for w in &commit.conversations {
+                let (id, messages, queued) = write_conversation(&mut tx, w, now).await?;
+                result.conversations.push((id, messages));
+                result.queued += queued;
+            }
+            for s in &commit.statuses {
+                if apply_status(&mut tx, s, now).await? {
+                    result.statuses_applied += 1;
+                }
+            }
+            if let Some((id, note)) = &commit.inbox_done {
+                sqlx::query("UPDATE inbox SET processed_at = ?, result = ? WHERE id = ?")
+                    .bind(ms(now))
+                    .bind(note)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(result)
+        })
+        .await
     }
 
     async fn messages(&self, conversation_id: Id) -> StoreResult<Vec<Message>> {
@@ -1109,7 +1171,6 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE notifications SET read_at = COALESCE(read_at, ?) WHERE id = ? AND manager_id = ?")
-            .bind(ms(now))
             .bind(id)
             .bind(manager_id)
             .execute(&self.writer)
@@ -1118,74 +1179,96 @@ impl Store for SqliteStore {
     }
 
     async fn recover_inflight(&self, now: Timestamp) -> StoreResult<u64> {
-        let mut tx = self.writer.begin().await?;
-        let error = "delivery unknown (interrupted)";
-        sqlx::query("UPDATE messages SET status = 'failed', error = ?, updated_at = ? WHERE id IN (SELECT message_id FROM outbox WHERE state = 'inflight') AND status = 'queued'")
+        self.tracked_when(async move {
+            let mut tx = self.writer.begin().await?;
+            let error = "delivery unknown (interrupted)";
+            sqlx::query("UPDATE messages SET status = 'failed', error = ?, updated_at = ? WHERE id IN (SELECT message_id FROM outbox WHERE state = 'inflight') AND status = 'queued'")
+                .bind(error)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+            let done = sqlx::query(
+                "UPDATE outbox SET state = 'failed', last_error = ? WHERE state = 'inflight'",
+            )
             .bind(error)
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
-        let done = sqlx::query(
-            "UPDATE outbox SET state = 'failed', last_error = ? WHERE state = 'inflight'",
-        )
-        .bind(error)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
+            tx.commit().await?;
+            Ok(done.rows_affected())
+        }, |rows| *rows > 0)
+        .await
     }
 
     async fn claim_outbox(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<OutboxJob>> {
-        let mut tx = self.writer.begin().await?;
-        let rows = sqlx::query(
-            &format!(
-                "SELECT o.id AS outbox_id, o.attempts, k.address FROM outbox o \
-                 JOIN channels ch ON ch.id = o.channel_id JOIN messages m ON m.id = o.message_id \
-                 JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id \
-                 WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND ch.status = 'active' AND ch.deleted = 0 \
-                 AND {OUTBOX_HEAD_OF_LINE} \
-                 ORDER BY o.next_attempt_at, o.id LIMIT ?"
-            ),
-        )
-        .bind(ms(now))
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        for row in rows {
-            let outbox_id: Id = row.try_get("outbox_id")?;
-            sqlx::query(
-                "UPDATE outbox SET state = 'inflight', attempts = attempts + 1 WHERE id = ?",
+        self.tracked_when(async move {
+            let mut tx = self.writer.begin().await?;
+            let rows = sqlx::query(
+                &format!(
+                    "SELECT o.id AS outbox_id, o.attempts, k.address FROM outbox o \
+                     JOIN channels ch ON ch.id = o.channel_id JOIN messages m ON m.id = o.message_id \
+                     JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id \
+                     WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND ch.status = 'active' AND ch.deleted = 0 \
+                     AND {OUTBOX_HEAD_OF_LINE} \
+                     ORDER BY o.next_attempt_at, o.id LIMIT ?"
+                ),
             )
-            .bind(outbox_id)
-            .execute(&mut *tx)
+            .bind(ms(now))
+            .bind(limit)
+            .fetch_all(&mut *tx)
             .await?;
-            let sql = format!(
-                "SELECT {MESSAGE_COLS} FROM messages WHERE id = (SELECT message_id FROM outbox WHERE id = ?)"
-            );
-            let m = message(
-                &sqlx::query(&sql)
-                    .bind(outbox_id)
-                    .fetch_one(&mut *tx)
-                    .await?,
-            )?;
-            let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = ?");
-            let ch = channel(
-                &sqlx::query(&sql)
-                    .bind(m.channel_id)
-                    .fetch_one(&mut *tx)
-                    .await?,
-            )?;
-            jobs.push(OutboxJob {
-                id: outbox_id,
-                attempts: row.try_get("attempts")?,
-                message: m,
-                channel: ch,
-                contact_address: row.try_get("address")?,
-            });
-        }
-        tx.commit().await?;
-        Ok(jobs)
+            let mut jobs = Vec::with_capacity(rows.len());
+            for row in rows {
+                let outbox_id: Id = row.try_get("outbox_id")?;
+                sqlx::query(
+                    "UPDATE outbox SET state = 'inflight', attempts = attempts + 1 WHERE id = ?",
+                )
+                .bind(outbox_id)
+                    crate::sqlite_delivery::on_message_sent(&mut tx, message_id, now).await?;
+                .execute(&mut *tx)
+                .await?;
+                let sql = format!(
+                    "SELECT {MESSAGE_COLS} FROM messages WHERE id = (SELECT message_id FROM outbox WHERE id = ?)"
+                );
+                let m = message(
+                    &sqlx::query(&sql)
+                        .bind(outbox_id)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                )?;
+                let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = ?");
+                let ch = channel(
+                    &sqlx::query(&sql)
+                        .bind(m.channel_id)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                )?;
+                jobs.push(OutboxJob {
+                    id: outbox_id,
+                    attempts: row.try_get("attempts")?,
+                    message: m,
+                    channel: ch,
+                }
+                OutboxOutcome::Skipped { reason } => {
+                    sqlx::query("UPDATE outbox SET state = 'skipped', last_error = ? WHERE id = ?")
+                        .bind(&reason)
+                        .bind(outbox_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE messages SET status = 'skipped', error = ?, updated_at = ? WHERE id = ?")
+                        .bind(&reason)
+                        .bind(ms(now))
+                        .bind(message_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                    contact_address: row.try_get("address")?,
+                });
+            }
+            tx.commit().await?;
+            Ok(jobs)
+        }, |jobs| !jobs.is_empty())
+        .await
     }
 
     async fn finish_outbox(
@@ -1194,82 +1277,72 @@ impl Store for SqliteStore {
         outcome: OutboxOutcome,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
-        let message_id: Id = sqlx::query_scalar("SELECT message_id FROM outbox WHERE id = ?")
-            .bind(outbox_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        match outcome {
-            OutboxOutcome::Sent {
-                provider_id,
-                template,
-            } => {
-                sqlx::query("UPDATE outbox SET state = 'done' WHERE id = ?")
-                    .bind(outbox_id)
-                    .execute(&mut *tx)
-                    .await?;
-                if let Some((name, language)) = template {
+        self.tracked(async move {
+            let mut tx = self.writer.begin().await?;
+            let message_id: Id = sqlx::query_scalar("SELECT message_id FROM outbox WHERE id = ?")
+                .bind(outbox_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            match outcome {
+                OutboxOutcome::Sent {
+                    provider_id,
+        .bind(INBOX_FAILING_AFTER)
+                    template,
+                } => {
+                    sqlx::query("UPDATE outbox SET state = 'done' WHERE id = ?")
+                        .bind(outbox_id)
+                        .execute(&mut *tx)
+                        .await?;
+            inbox_failed: row.try_get("inbox_failed")?,
+                    if let Some((name, language)) = template {
+                        sqlx::query(
+                            "UPDATE messages SET template = ?, template_language = ? WHERE id = ?",
+                        )
+                        .bind(name)
+                        .bind(language)
+                        .bind(message_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    // A status webhook may have arrived first: never downgrade.
                     sqlx::query(
-                        "UPDATE messages SET template = ?, template_language = ? WHERE id = ?",
+                        "UPDATE messages SET provider_id = ?, status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END, \
+                         updated_at = ? WHERE id = ?",
                     )
-                    .bind(name)
-                    .bind(language)
+                    .bind(provider_id)
+                    .bind(ms(now))
                     .bind(message_id)
                     .execute(&mut *tx)
                     .await?;
                 }
-                // A status webhook may have arrived first: never downgrade.
-                sqlx::query(
-                    "UPDATE messages SET provider_id = ?, status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END, \
-                     updated_at = ? WHERE id = ?",
-                )
-                .bind(provider_id)
-                .bind(ms(now))
-                .bind(message_id)
-                .execute(&mut *tx)
-                .await?;
-                crate::sqlite_delivery::on_message_sent(&mut tx, message_id, now).await?;
-            }
-            OutboxOutcome::Retry { at, error } => {
-                sqlx::query("UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?")
-                    .bind(ms_ceil(at))
-                    .bind(error)
-                    .bind(outbox_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            OutboxOutcome::Failed { error } => {
-                sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?")
+                OutboxOutcome::Retry { at, error } => {
+                    sqlx::query("UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?")
+                        .bind(ms_ceil(at))
+                        .bind(error)
+                        .bind(outbox_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                OutboxOutcome::Failed { error } => {
+                    sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?")
+                        .bind(&error)
+                        .bind(outbox_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "UPDATE messages SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
+                    )
                     .bind(&error)
-                    .bind(outbox_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "UPDATE messages SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
-                )
-                .bind(&error)
-                .bind(ms(now))
-                .bind(message_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            OutboxOutcome::Skipped { reason } => {
-                sqlx::query("UPDATE outbox SET state = 'skipped', last_error = ? WHERE id = ?")
-                    .bind(&reason)
-                    .bind(outbox_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE messages SET status = 'skipped', error = ?, updated_at = ? WHERE id = ?")
-                    .bind(&reason)
                     .bind(ms(now))
                     .bind(message_id)
                     .execute(&mut *tx)
                     .await?;
             }
-        }
-        tx.commit().await?;
-        Ok(())
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn next_outbox_at(&self) -> StoreResult<Option<Timestamp>> {
@@ -1287,7 +1360,8 @@ impl Store for SqliteStore {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'inflight')) AS outbox_depth, \
              (SELECT COUNT(*) FROM conversations WHERE due_at IS NOT NULL) AS pending_deadlines, \
-             (SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL) AS inbox_pending",
+             (SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL) AS inbox_pending, \
+             (SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL AND attempts >= ?) AS inbox_failed",
         )
         .fetch_one(&self.reader)
         .await?;

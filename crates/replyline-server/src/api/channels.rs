@@ -1,6 +1,8 @@
 //! Channels and their messenger settings.
 
-use super::dto::{ChannelDto, NewChannelRequest, PatchChannelRequest};
+use super::dto::{
+    ChannelDto, NewChannelRequest, PatchChannelRequest, check_channel_name, check_credential,
+};
 use super::parse_id;
 use crate::auth::{Caller, Permission, authorize};
 use crate::authz::{self, Access};
@@ -126,17 +128,31 @@ async fn find(state: &AppState, id: &str) -> ApiResult<Channel> {
         .ok_or_else(|| ApiError::not_found("channel"))
 }
 
-fn required(field: &str, value: &str) -> ApiResult<()> {
-    if value.trim().is_empty() {
-        return Err(ApiError::validation(field, "must not be empty"));
-    }
-    Ok(())
-}
-
 fn check_url(field: &str, value: Option<&str>) -> ApiResult<()> {
     match value {
-        Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+        Some(url)
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url.len() > 2000
+                || url.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
             Err(ApiError::validation(field, "must be an http(s) URL"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A Graph API version such as `v21.0`.
+fn check_version(value: Option<&str>) -> ApiResult<()> {
+    match value {
+        Some(v)
+            if v.is_empty()
+                || v.len() > 20
+                || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') =>
+        {
+            Err(ApiError::validation(
+                "whatsapp.api_version",
+                "must be a Graph API version such as v21.0",
+            ))
         }
         _ => Ok(()),
     }
@@ -179,18 +195,19 @@ pub async fn create(
             ),
         ));
     }
-    required("name", &req.name)?;
+    check_channel_name(&req.name)?;
     if let Some(r) = &req.routing {
         check_routing(r)?;
     }
     let wa = req
         .whatsapp
         .ok_or_else(|| ApiError::validation("whatsapp", "required for kind whatsapp"))?;
-    required("whatsapp.phone_number_id", &wa.phone_number_id)?;
-    required("whatsapp.access_token", &wa.access_token)?;
-    required("whatsapp.app_secret", &wa.app_secret)?;
-    required("whatsapp.verify_token", &wa.verify_token)?;
+    check_credential("whatsapp.phone_number_id", &wa.phone_number_id)?;
+    check_credential("whatsapp.access_token", &wa.access_token)?;
+    check_credential("whatsapp.app_secret", &wa.app_secret)?;
+    check_credential("whatsapp.verify_token", &wa.verify_token)?;
     check_url("whatsapp.api_base_url", wa.api_base_url.as_deref())?;
+    check_version(wa.api_version.as_deref())?;
     let settings = match &req.settings {
         Some(patch) => {
             let employees = state.store.employees().await?;
@@ -213,7 +230,7 @@ pub async fn create(
     let new = NewChannel {
         kind: req.kind,
         name: req.name,
-        config: serde_json::to_value(config).unwrap_or(Value::Null),
+        config: config.sealed(&state.secrets),
         settings: serde_json::to_value(settings).unwrap_or(Value::Null),
     };
     let mut channel = state.store.create_channel(new, state.clock.now()).await?;
@@ -257,7 +274,7 @@ pub async fn update(
     authorize(&caller, Permission::Administer)?;
     let channel = find(&state, &id).await?;
     if let Some(name) = &req.name {
-        required("name", name)?;
+        check_channel_name(name)?;
     }
     if let Some(r) = &req.routing {
         check_routing(r)?;
@@ -268,11 +285,24 @@ pub async fn update(
         ..ChannelPatch::default()
     };
     if let Some(wa) = req.whatsapp {
+        // An empty secret would let anyone sign webhooks; an empty token or phone number id
+        // would halt sending: each given value must be a real one.
+        for (field, value) in [
+            ("whatsapp.phone_number_id", &wa.phone_number_id),
+            ("whatsapp.access_token", &wa.access_token),
+            ("whatsapp.app_secret", &wa.app_secret),
+            ("whatsapp.verify_token", &wa.verify_token),
+        ] {
+            if let Some(v) = value {
+                check_credential(field, v)?;
+            }
+        }
         check_url("whatsapp.api_base_url", wa.api_base_url.as_deref())?;
+        check_version(wa.api_version.as_deref())?;
         let mut cfg = WhatsappConfig::of(&channel);
         patch.reactivate = wa.access_token.is_some();
         if let Some(v) = wa.phone_number_id {
-            cfg.phone_number_id = v;
+            cfg.phone_number_id = v.trim().to_owned();
         }
         if let Some(v) = wa.access_token {
             cfg.access_token = v;
@@ -289,7 +319,7 @@ pub async fn update(
         if let Some(v) = wa.api_version {
             cfg.api_version = Some(v);
         }
-        patch.config = Some(serde_json::to_value(cfg).unwrap_or(Value::Null));
+        patch.config = Some(cfg.sealed(&state.secrets));
     }
     let updated = state.store.update_channel(channel.id, patch).await?;
     state.driver.channel_changed(channel.id).await;

@@ -15,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use replyline_store::{ConversationFilter, ConversationRecord, Id};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,14 +33,39 @@ pub fn router() -> Router<AppState> {
 
 /// List filters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `open` or `closed`.
+    /// `open` or `closed` (empty = both).
+    #[param(value_type = Option<ListStatus>)]
     pub status: Option<String>,
     pub channel_id: Option<String>,
     pub assignee_id: Option<String>,
     /// `mine` (assigned to the caller), `unassigned`, `team` (assigned to someone under the
     /// caller) or `all` (default): always within what the caller may see.
+    #[param(value_type = Option<ListScope>)]
     pub scope: Option<String>,
+}
+
+/// The `status` filter of the conversation list (empty = both).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListStatus {
+    Open,
+    Closed,
+    #[serde(rename = "")]
+    Any,
+}
+
+/// The `scope` filter of the conversation list (empty = `all`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListScope {
+    Mine,
+    Unassigned,
+    Team,
+    All,
+    #[serde(rename = "")]
+    Any,
 }
 
 fn filter_id(field: &str, value: Option<&str>) -> ApiResult<Option<Id>> {
@@ -55,14 +80,7 @@ fn filter_id(field: &str, value: Option<&str>) -> ApiResult<Option<Id>> {
 }
 
 fn check_message(text: &str) -> ApiResult<()> {
-    let n = text.chars().count();
-    if text.trim().is_empty() || n > 4096 {
-        return Err(ApiError::validation(
-            "text",
-            format!("must be 1 to 4096 characters, got {n}"),
-        ));
-    }
-    Ok(())
+    super::dto::check_text("text", text)
 }
 
 async fn find(state: &AppState, id: &str) -> ApiResult<ConversationRecord> {

@@ -6,6 +6,77 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::channel::WhatsappConfig;
+use crate::error::{ApiError, ApiResult};
+
+/// The longest message or note text, in characters (WhatsApp's text body limit).
+pub const MAX_TEXT_CHARS: usize = 4096;
+/// The longest channel name, in characters.
+pub const MAX_CHANNEL_NAME_CHARS: usize = 200;
+
+/// The first C0 control character of `text` other than tab, newline and carriage return.
+pub fn control_char(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| (*c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// A message or note text: 1 to 4096 characters, not only whitespace, no NUL or other
+/// control characters except tab and line breaks (422 naming `field`).
+pub fn check_text(field: &str, text: &str) -> ApiResult<()> {
+    let n = text.chars().count();
+    if text.trim().is_empty() || n > MAX_TEXT_CHARS {
+        return Err(ApiError::validation(
+            field,
+            format!("must be 1 to {MAX_TEXT_CHARS} characters, got {n}"),
+        ));
+    }
+    if let Some(c) = control_char(text) {
+        return Err(ApiError::validation(
+            field,
+            format!("must not contain the control character U+{:04X}", c as u32),
+        ));
+    }
+    Ok(())
+}
+
+/// A channel name: 1 to 200 characters, not only whitespace, no control characters.
+pub fn check_channel_name(name: &str) -> ApiResult<()> {
+    let n = name.chars().count();
+    if name.trim().is_empty() || n > MAX_CHANNEL_NAME_CHARS {
+        return Err(ApiError::validation(
+            "name",
+            format!("must be 1 to {MAX_CHANNEL_NAME_CHARS} characters, got {n}"),
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(ApiError::validation(
+            "name",
+            format!("must not contain the control character U+{:04X}", c as u32),
+        ));
+    }
+    Ok(())
+}
+
+/// A credential or identifier of a connection (`whatsapp.app_secret`, ...): not empty, not
+/// only whitespace, no control characters (they would end up in HTTP headers or HMAC keys),
+/// at most 4096 characters.
+pub fn check_credential(field: &str, value: &str) -> ApiResult<()> {
+    if value.trim().is_empty() {
+        return Err(ApiError::validation(field, "must not be empty"));
+    }
+    if value.chars().count() > 4096 {
+        return Err(ApiError::validation(
+            field,
+            "must be at most 4096 characters",
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::validation(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
 pub fn double<'de, D: Deserializer<'de>, T: Deserialize<'de>>(

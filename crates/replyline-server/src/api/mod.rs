@@ -37,6 +37,11 @@ impl From<DriverError> for ApiError {
                 code: "outside_24h_window",
                 message: err.to_string(),
             },
+            DriverError::TextTooLong => ApiError::UnprocessableField {
+                code: "text_too_long",
+                message: err.to_string(),
+                field: "text",
+            },
             DriverError::Validation(v) => v.into(),
             DriverError::Store(s) => s.into(),
             DriverError::Corrupt(_) | DriverError::Stopped => ApiError::Internal(err.to_string()),

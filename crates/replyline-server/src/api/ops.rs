@@ -81,9 +81,10 @@ async fn next_instant(state: &AppState) -> Option<jiff::Timestamp> {
     due.into_iter().chain(outbox).min()
 }
 
-/// Liveness and database reachability.
+/// Liveness and a proof that the database writer can commit: every check
+/// commits a small write (503 when it fails, e.g. on a full disk).
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, body = HealthResponse), (status = 503, body = HealthResponse)))]
+    responses((status = 200, body = HealthResponse), (status = 503, description = "the database cannot commit", body = HealthResponse)))]
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, axum::Json<HealthResponse>) {
     match state.store.health().await {
         Ok(()) => (
@@ -93,11 +94,12 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, axum::Json<H
             }),
         ),
         Err(err) => {
-            tracing::error!(%err, "health check failed");
+            let writer = state.store.writer_status();
+            tracing::error!(%err, failures = writer.consecutive_failures, "health check failed: the database cannot commit");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(HealthResponse {
-                    status: "database unavailable".into(),
+                    status: format!("database unavailable: writes fail ({err})"),
                 }),
             )
         }

@@ -149,7 +149,9 @@ pub async fn create(
         .create_webhook(
             NewWebhook {
                 url: req.url.trim().to_owned(),
-                secret: req.secret,
+                secret: state
+                    .secrets
+                    .seal(crate::secrets::WEBHOOK_SECRET_FIELD, &req.secret),
                 events,
             },
             state.clock.now(),
