@@ -31,8 +31,13 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Conversations fired per scheduler transaction.
 const DUE_BATCH: i64 = 64;
-/// Attempts at one inbox row before it is set aside with its error.
-const MAX_INBOX_ATTEMPTS: u32 = 3;
+/// The first retry of a failed inbox row; each further failure doubles it.
+const INBOX_FIRST_BACKOFF_SECONDS: u64 = 1;
+/// The longest wait between attempts at a failing inbox row.
+const INBOX_MAX_BACKOFF_SECONDS: u64 = 600;
+/// How soon the inbox is tried again after the storage itself failed (a full
+/// disk): real time, whatever the clock, so it resumes as soon as space is back.
+const STORAGE_RETRY: Duration = Duration::from_secs(1);
 /// Inbox rows read per round.
 const INBOX_BATCH: i64 = 32;
 
@@ -228,9 +233,10 @@ pub struct Driver {
     /// The routing rules in priority order, loaded on first use.
     routing_rules: Option<Arc<Vec<RoutingRule>>>,
     channels: HashMap<Id, Arc<ChannelRt>>,
-    /// Failed attempts per inbox row; a row that keeps failing is set aside
-    /// (recorded with its error) so it cannot block the rows behind it.
-    inbox_failures: HashMap<Id, u32>,
+    /// When to look at the inbox again without being told: a failed row's
+    /// retry, or soon after a storage failure. Failed rows are retried with
+    /// backoff and never dropped (their attempts are stored with the row).
+    inbox_retry: Option<tokio::time::Instant>,
     rx: mpsc::Receiver<Command>,
     live: LiveHub,
 }
@@ -253,7 +259,7 @@ pub fn driver(
         team: None,
         routing_rules: None,
         channels: HashMap::new(),
-        inbox_failures: HashMap::new(),
+        inbox_retry: Some(tokio::time::Instant::now()),
         rx,
         live: LiveHub::new(),
     };
@@ -524,6 +530,7 @@ impl Driver {
                     Some(Duration::from_secs(1))
                 }
             };
+            let wait = self.until_inbox_retry(wait);
             let command = match wait {
                 Some(Duration::ZERO) => None,
                 Some(duration) => tokio::select! {
@@ -537,7 +544,10 @@ impl Driver {
             };
             match command {
                 Some(command) => self.handle(command).await,
-                None => self.fire_due_logged().await,
+                None => {
+                    self.retry_inbox_if_due().await;
+                    self.fire_due_logged().await;
+                }
             }
         }
     }
@@ -837,39 +847,113 @@ impl Driver {
         Ok(())
     }
 
+    /// Processes every due inbox row, then schedules the next look: a failed
+    /// row's retry, or a quick one when the storage failed.
     async fn process_inbox(&mut self) -> Result<(), DriverError> {
+        let result = self.process_inbox_rows().await;
+        self.inbox_retry = match &result {
+            Err(err) if is_storage_failure(err) => {
+                Some(tokio::time::Instant::now() + STORAGE_RETRY)
+            }
+            _ => self.next_inbox_retry().await,
+        };
+        result
+    }
+
+    async fn process_inbox_rows(&mut self) -> Result<(), DriverError> {
         loop {
-            let items = self.store.pending_inbox(INBOX_BATCH).await?;
+            let items = self
+                .store
+                .pending_inbox(self.clock.now(), INBOX_BATCH)
+                .await?;
             if items.is_empty() {
                 return Ok(());
             }
             for item in items {
-                let id = item.id;
+                let (id, attempts) = (item.id, item.attempts);
                 match self.process_item(item).await {
-                    Ok(()) => {
-                        self.inbox_failures.remove(&id);
+                    Ok(()) => {}
+                    // The storage failing says nothing about this row: stop
+                    // and retry soon, without counting it against the row.
+                    Err(err) if is_storage_failure(&err) || matches!(err, DriverError::Stopped) => {
+                        return Err(err);
                     }
-                    Err(DriverError::Stopped) => return Err(DriverError::Stopped),
-                    Err(err) => self.inbox_failed(id, err).await?,
+                    Err(err) => self.inbox_failed(id, attempts, &err).await?,
                 }
             }
         }
     }
 
-    /// Counts a failed attempt at an inbox row; after the last attempt the row
-    /// is marked processed with the error, so the rows behind it go on.
-    async fn inbox_failed(&mut self, id: Id, err: DriverError) -> Result<(), DriverError> {
-        let failures = self.inbox_failures.entry(id).or_insert(0);
-        *failures += 1;
-        if *failures < MAX_INBOX_ATTEMPTS {
-            tracing::warn!(%err, inbox = id, attempt = *failures, "webhook body failed; retrying");
-            return Ok(());
+    /// Records a failed attempt at an inbox row and when to retry it. The row
+    /// is never dropped; when it first counts as failing, admins are alerted.
+    async fn inbox_failed(
+        &mut self,
+        id: Id,
+        attempts: i64,
+        err: &DriverError,
+    ) -> Result<(), DriverError> {
+        let now = self.clock.now();
+        let retry_at = crate::clock::after(now, inbox_backoff(attempts + 1));
+        let error = err.to_string();
+        let failure = match self
+            .store
+            .inbox_attempt_failed(id, &error, retry_at, now)
+            .await
+        {
+            Ok(failure) => failure,
+            // Processed meanwhile (or gone): nothing left to retry.
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(err) => return Err(err.into()),
+        };
+        if failure.newly_failing {
+            // The alert (see docs/hardening.md): notifications belong to a
+            // conversation, which this row never became, so it is an error
+            // log line, the `replyline_inbox_failed` gauge and the admins'
+            // list at GET /api/v1/inbox/failed.
+            tracing::error!(
+                alert = "inbox_failed",
+                inbox = id,
+                attempts = failure.attempts,
+                error = %error,
+                "an acknowledged webhook body keeps failing; it is retried with backoff and listed at GET /api/v1/inbox/failed"
+            );
+        } else {
+            tracing::warn!(inbox = id, attempts = failure.attempts, %retry_at, error = %error, "webhook body failed; retrying later");
         }
-        self.inbox_failures.remove(&id);
-        tracing::error!(%err, inbox = id, "webhook body failed {MAX_INBOX_ATTEMPTS} times; set aside");
-        let mut commit = Commit::new(self.clock.now());
-        commit.inbox_done = Some((id, format!("failed: {err}")));
-        self.commit(commit).await.map(|_| ())
+        Ok(())
+    }
+
+    /// The real-time instant of the earliest failed row's retry (`None` with a
+    /// manual clock: its rows are retried when it is advanced).
+    async fn next_inbox_retry(&self) -> Option<tokio::time::Instant> {
+        match self.store.next_inbox_attempt_at().await {
+            Ok(at) => at
+                .and_then(|at| self.clock.sleep_for(at))
+                .map(|d| tokio::time::Instant::now() + d),
+            Err(err) => {
+                tracing::error!(%err, "inbox retry query failed");
+                Some(tokio::time::Instant::now() + STORAGE_RETRY)
+            }
+        }
+    }
+
+    /// The scheduler's wait, shortened to the next inbox retry.
+    fn until_inbox_retry(&self, wait: Option<Duration>) -> Option<Duration> {
+        let Some(retry) = self.inbox_retry else {
+            return wait;
+        };
+        let left = retry.saturating_duration_since(tokio::time::Instant::now());
+        Some(wait.map_or(left, |w| w.min(left)))
+    }
+
+    async fn retry_inbox_if_due(&mut self) {
+        if self
+            .inbox_retry
+            .is_some_and(|at| at <= tokio::time::Instant::now())
+            && let Err(err) = self.process_inbox().await
+        {
+            tracing::error!(%err, "inbox processing failed");
+        }
     }
 
     /// Processes one stored webhook body; marks it processed in the last transaction.
@@ -1353,6 +1437,20 @@ fn rejection(reason: replyline_engine::Reason) -> DriverError {
     }
 }
 
+/// Whether a driver error is the storage failing (not the row being processed).
+fn is_storage_failure(err: &DriverError) -> bool {
+    matches!(err, DriverError::Store(e) if e.is_storage_failure())
+}
+
+/// The wait before the next attempt at an inbox row that failed `attempts`
+/// times: 1 s, doubling, at most 10 minutes.
+fn inbox_backoff(attempts: i64) -> u64 {
+    let exp = u32::try_from(attempts.clamp(1, 30) - 1).unwrap_or(0);
+    INBOX_FIRST_BACKOFF_SECONDS
+        .saturating_mul(2u64.saturating_pow(exp))
+        .min(INBOX_MAX_BACKOFF_SECONDS)
+}
+
 fn status_write(channel_id: Id, s: &StatusUpdate) -> StatusWrite {
     let error = (!s.errors.is_empty()).then(|| {
         s.errors
@@ -1375,5 +1473,20 @@ fn status_write(channel_id: Id, s: &StatusUpdate) -> StatusWrite {
         provider_id: s.provider_message_id.clone(),
         status: s.status.as_str().into(),
         error,
+    }
+}
+
+#[cfg(test)]
+mod inbox_tests {
+    use super::*;
+
+    #[test]
+    fn failed_inbox_rows_back_off_from_one_second_to_ten_minutes() {
+        assert_eq!(inbox_backoff(1), 1);
+        assert_eq!(inbox_backoff(2), 2);
+        assert_eq!(inbox_backoff(3), 4);
+        assert_eq!(inbox_backoff(10), 512);
+        assert_eq!(inbox_backoff(11), INBOX_MAX_BACKOFF_SECONDS);
+        assert_eq!(inbox_backoff(1000), INBOX_MAX_BACKOFF_SECONDS);
     }
 }

@@ -153,6 +153,11 @@ impl Metrics {
             "# TYPE replyline_inbox_pending gauge\nreplyline_inbox_pending {}",
             gauges.inbox_pending
         );
+        let _ = writeln!(
+            out,
+            "# HELP replyline_inbox_failed Acknowledged webhook bodies whose processing keeps failing (retried, listed at /api/v1/inbox/failed)\n# TYPE replyline_inbox_failed gauge\nreplyline_inbox_failed {}",
+            gauges.inbox_failed
+        );
         out
     }
 }

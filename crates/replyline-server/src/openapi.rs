@@ -40,6 +40,7 @@ impl Modify for Bearer {
         crate::api::routing::list_groups, crate::api::routing::read_group, crate::api::routing::create_group,
         crate::api::routing::update_group, crate::api::routing::delete_group,
         crate::api::routing::list_rules, crate::api::routing::replace_rules,
+        crate::api::inbox::list, crate::api::inbox::retry,
         ingest::whatsapp_handshake, ingest::whatsapp_post,
         crate::live::events_ws,
     ),
@@ -53,6 +54,7 @@ impl Modify for Bearer {
         crate::api::webhooks::WebhookDto, crate::api::webhooks::NewWebhookRequest, crate::api::webhooks::DeliveryDto,
         crate::api::routing::GroupDto, crate::api::routing::NewGroupRequest, crate::api::routing::PatchGroupRequest,
         crate::api::routing::RoutingRuleDto, crate::api::routing::RoutingRuleRequest,
+        crate::api::inbox::FailedInboxDto,
         dto::TextRequest, dto::OpenConversationRequest, dto::AssignRequest, dto::AdvanceRequest, dto::NowResponse, dto::HealthResponse,
     ))
 )]

@@ -3,16 +3,24 @@
 //! Rows are claimed (marked in flight in a transaction) before sending, so a
 //! row is never sent twice; a crash mid-send leaves it in flight, and startup
 //! records it as "delivery unknown" instead of resending.
+//!
+//! Every claimed row is sent by its own task and finished as soon as its
+//! answer arrives, so a send that hangs (up to the client timeout) holds back
+//! only its own recipient: the claim takes a recipient's oldest unfinished
+//! row only, so one message per recipient is in flight and each recipient's
+//! messages keep their order. An outcome that cannot be recorded (a full
+//! disk) is retried until it is; the message is never sent again for it.
 
 use crate::channel::WhatsappConfig;
 use crate::clock::{Clock, after};
 use crate::driver::channel_policy;
 use crate::metrics::Metrics;
-use replyline_store::{OutboxJob, OutboxOutcome, Store};
+use replyline_store::{Id, OutboxJob, OutboxOutcome, Store, StoreError};
 use replyline_whatsapp::{ErrorClass, GraphClient, OutgoingBody, OutgoingMessage, SendError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinSet;
 
 /// Give up after this many attempts.
 const MAX_ATTEMPTS: i64 = 10;
@@ -20,18 +28,29 @@ const MAX_ATTEMPTS: i64 = 10;
 const MAX_BACKOFF_SECONDS: u64 = 600;
 /// Rows claimed per round.
 const CLAIM_BATCH: i64 = 16;
+/// Sends in flight at most (each to a different recipient).
+const MAX_IN_FLIGHT: usize = 64;
+/// The first wait before recording an outcome again after the store failed.
+const FINISH_RETRY_FIRST: Duration = Duration::from_millis(250);
+/// The longest wait between attempts at recording an outcome.
+const FINISH_RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Wakes the worker or asks it to drain due rows.
 pub type OutboxHandle = crate::worker::WorkerHandle;
 
 /// The worker task's state.
 pub struct OutboxWorker {
+    sender: Sender,
+    wake: Arc<Notify>,
+    drain: mpsc::Receiver<oneshot::Sender<()>>,
+}
+
+/// What the send tasks share.
+struct Sender {
     store: Arc<dyn Store>,
     clock: Clock,
     metrics: Arc<Metrics>,
     graph: GraphClient,
-    wake: Arc<Notify>,
-    drain: mpsc::Receiver<oneshot::Sender<()>>,
     live: crate::live::LiveHub,
 }
 
@@ -39,7 +58,7 @@ impl OutboxWorker {
     /// Publishes `message.status` live events after each recorded outcome.
     #[must_use]
     pub fn with_live(mut self, live: crate::live::LiveHub) -> Self {
-        self.live = live;
+        self.sender.live = live;
         self
     }
 }
@@ -57,13 +76,15 @@ pub fn outbox(
         .build()
         .unwrap_or_default();
     let worker = OutboxWorker {
-        store,
-        clock,
-        metrics,
-        graph: GraphClient::new(http),
+        sender: Sender {
+            store,
+            clock,
+            metrics,
+            graph: GraphClient::new(http),
+            live: crate::live::LiveHub::new(),
+        },
         wake: signals.wake,
         drain: signals.drain,
-        live: crate::live::LiveHub::new(),
     };
     (worker, handle)
 }
@@ -81,20 +102,6 @@ fn pair_backoff(attempts: i64) -> u64 {
     4u64.saturating_pow(exp).min(MAX_BACKOFF_SECONDS)
 }
 
-/// Splits claimed jobs into per-recipient queues, each in claim order.
-fn by_recipient(jobs: Vec<OutboxJob>) -> Vec<Vec<OutboxJob>> {
-    let mut queues: Vec<Vec<OutboxJob>> = Vec::new();
-    for job in jobs {
-        match queues.iter_mut().find(|q| {
-            q[0].channel.id == job.channel.id && q[0].contact_address == job.contact_address
-        }) {
-            Some(queue) => queue.push(job),
-            None => queues.push(vec![job]),
-        }
-    }
-    queues
-}
-
 fn describe(err: &SendError) -> String {
     match err.code {
         Some(code) => format!("{} (code {code})", err.message),
@@ -104,7 +111,71 @@ fn describe(err: &SendError) -> String {
 
 impl OutboxWorker {
     /// Runs until the handle is dropped.
-    pub async fn run(mut self) {
+    pub async fn run(self) {
+        let Self {
+            sender,
+            wake,
+            mut drain,
+        } = self;
+        let sender = Arc::new(sender);
+        sender.recover().await;
+        let mut sends = JoinSet::new();
+        loop {
+            let claimed = sender.claim(&mut sends).await;
+            let wait = match claimed {
+                Err(()) => Some(Duration::from_secs(1)),
+                Ok(()) => sender.next_wait(sends.len()).await,
+            };
+            if wait == Some(Duration::ZERO) {
+                continue;
+            }
+            let sleep = async {
+                match wait {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                Some(done) = sends.join_next(), if !sends.is_empty() => log_join(done),
+                () = wake.notified() => {}
+                () = sleep => {}
+                reply = drain.recv() => match reply {
+                    Some(reply) => {
+                        drain_all(&sender, &mut sends).await;
+                        let _ = reply.send(());
+                    }
+                    None => {
+                        // Shutting down: let the sends in flight finish on their own.
+                        sends.detach_all();
+                        return;
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// Sends everything due now and waits for every send in flight.
+async fn drain_all(sender: &Arc<Sender>, sends: &mut JoinSet<()>) {
+    loop {
+        // A failed claim is logged; what is in flight is still awaited.
+        let _ = sender.claim(sends).await;
+        match sends.join_next().await {
+            Some(done) => log_join(done),
+            None => return,
+        }
+    }
+}
+
+fn log_join(done: Result<(), tokio::task::JoinError>) {
+    if let Err(err) = done {
+        tracing::error!(%err, "an outbox send task failed");
+    }
+}
+
+impl Sender {
+    /// Rows left in flight by a crash: their outcome is unknown, never resent.
+    async fn recover(&self) {
         match self.store.recover_inflight(self.clock.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
@@ -113,63 +184,54 @@ impl OutboxWorker {
             ),
             Err(err) => tracing::error!(%err, "outbox recovery failed"),
         }
-        loop {
-            self.send_due().await;
-            let wait = match self.store.next_outbox_at().await {
-                Ok(Some(at)) if at <= self.clock.now() => continue,
-                Ok(Some(at)) => self.clock.sleep_for(at),
-                Ok(None) => None,
-                Err(err) => {
-                    tracing::error!(%err, "outbox query failed");
-                    Some(Duration::from_secs(1))
-                }
-            };
-            let sleep = async {
-                match wait {
-                    Some(d) => tokio::time::sleep(d.max(Duration::from_millis(1))).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = sleep => {}
-                reply = self.drain.recv() => match reply {
-                    Some(reply) => {
-                        self.send_due().await;
-                        let _ = reply.send(());
-                    }
-                    None => return,
-                },
-            }
-        }
     }
 
-    /// Claims and sends rows until none is due.
-    async fn send_due(&self) {
+    /// Claims due rows into free send slots, one task per row.
+    async fn claim(self: &Arc<Self>, sends: &mut JoinSet<()>) -> Result<(), ()> {
         loop {
-            let now = self.clock.now();
-            let jobs = match self.store.claim_outbox(now, CLAIM_BATCH).await {
+            let free = MAX_IN_FLIGHT.saturating_sub(sends.len());
+            if free == 0 {
+                return Ok(());
+            }
+            let limit = CLAIM_BATCH.min(i64::try_from(free).unwrap_or(CLAIM_BATCH));
+            let jobs = match self.store.claim_outbox(self.clock.now(), limit).await {
                 Ok(jobs) => jobs,
                 Err(err) => {
                     tracing::error!(%err, "outbox claim failed");
-                    return;
+                    return Err(());
                 }
             };
             if jobs.is_empty() {
-                return;
+                return Ok(());
             }
-            // Different recipients are sent concurrently; one recipient's
-            // messages keep their order.
-            let sends = by_recipient(jobs).into_iter().map(|queue| async move {
-                for job in queue {
-                    self.send_one(job).await;
-                }
-            });
-            futures_util::future::join_all(sends).await;
+            for job in jobs {
+                sends.spawn(self.clone().send_one(job));
+            }
         }
     }
 
-    async fn send_one(&self, job: OutboxJob) {
+    /// How long to wait for the next due row: zero to claim again now, `None`
+    /// to wait for a wake-up (or for a send in flight to finish).
+    async fn next_wait(&self, in_flight: usize) -> Option<Duration> {
+        match self.store.next_outbox_at().await {
+            Ok(Some(at)) if at <= self.clock.now() => {
+                // Due, but every slot is taken: a finishing send wakes us.
+                (in_flight < MAX_IN_FLIGHT).then_some(Duration::ZERO)
+            }
+            Ok(Some(at)) => self
+                .clock
+                .sleep_for(at)
+                .map(|d| d.max(Duration::from_millis(1))),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::error!(%err, "outbox query failed");
+                Some(Duration::from_secs(1))
+            }
+        }
+    }
+
+    /// Sends one claimed row and records its outcome.
+    async fn send_one(self: Arc<Self>, job: OutboxJob) {
         let outcome = self.attempt(&job).await;
         let label = match &outcome {
             OutboxOutcome::Sent { .. } => "sent",
@@ -178,17 +240,37 @@ impl OutboxWorker {
             OutboxOutcome::Skipped { .. } => "skipped",
         };
         self.metrics.outbound(label);
-        if let Err(err) = self
-            .store
-            .finish_outbox(job.id, outcome, self.clock.now())
-            .await
-        {
-            tracing::error!(%err, outbox = job.id, "recording the send outcome failed");
-        } else if self.live.has_subscribers()
+        if self.finish(job.id, outcome).await
+            && self.live.has_subscribers()
             && let Ok(Some(message)) = self.store.message(job.message.id).await
         {
             self.live
                 .publish(crate::driver::message_status_event(&message));
+        }
+    }
+
+    /// Records a send's outcome, retrying while the store fails: the row stays
+    /// in flight meanwhile (never sent again; a crash leaves it "unknown").
+    async fn finish(&self, outbox_id: Id, outcome: OutboxOutcome) -> bool {
+        let mut delay = FINISH_RETRY_FIRST;
+        loop {
+            match self
+                .store
+                .finish_outbox(outbox_id, outcome.clone(), self.clock.now())
+                .await
+            {
+                Ok(()) => return true,
+                Err(StoreError::NotFound) => {
+                    tracing::error!(outbox = outbox_id, "the sent outbox row is gone");
+                    return false;
+                }
+                Err(err) => {
+                    tracing::error!(%err, outbox = outbox_id, retry_in_ms = delay.as_millis() as u64,
+                        "recording the send outcome failed; retrying (the message is not sent again)");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(FINISH_RETRY_MAX);
+                }
+            }
         }
     }
 

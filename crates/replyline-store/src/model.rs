@@ -104,6 +104,49 @@ pub struct InboxItem {
     pub channel_id: Id,
     pub body: Vec<u8>,
     pub received_at: Timestamp,
+    /// Failed processing attempts so far.
+    pub attempts: i64,
+}
+
+/// After this many failed attempts an inbox row counts as failing: it is
+/// listed for admins, counted by the `replyline_inbox_failed` gauge and
+/// alerted once. It keeps being retried; it is never dropped.
+pub const INBOX_FAILING_AFTER: i64 = 3;
+
+/// An inbox row that keeps failing (the admins' dead-letter list).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailedInboxItem {
+    pub id: Id,
+    pub channel_id: Id,
+    pub received_at: Timestamp,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// The next retry (`None`: as soon as the driver gets to it).
+    pub next_attempt_at: Option<Timestamp>,
+    /// When it first counted as failing.
+    pub failing_since: Option<Timestamp>,
+}
+
+/// What recording a failed inbox attempt did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InboxFailure {
+    /// Failed attempts so far, this one included.
+    pub attempts: i64,
+    /// This attempt made the row failing (it was not before): alert once.
+    pub newly_failing: bool,
+}
+
+/// The writer connection's recent outcomes (storage failures only: a full
+/// disk, an I/O error, a database that cannot be opened; not constraint
+/// violations).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriterStatus {
+    /// Writes that failed in a row since the last success.
+    pub consecutive_failures: u64,
+    /// How long writes have been failing (since the first failure after the last success).
+    pub failing_for: Option<std::time::Duration>,
+    /// The latest failure.
+    pub last_error: Option<String>,
 }
 
 /// A customer on one channel.
@@ -345,6 +388,8 @@ pub struct Gauges {
     pub outbox_depth: i64,
     pub pending_deadlines: i64,
     pub inbox_pending: i64,
+    /// Inbox rows that keep failing (see [`INBOX_FAILING_AFTER`]).
+    pub inbox_failed: i64,
 }
 
 /// The never-downgrade rank of a delivery status: queued < sent < delivered < failed < read.

@@ -29,8 +29,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-}
     writer_health: Arc<WriterHealth>,
+}
 
 /// Only a recipient's oldest unfinished outbox row may be sent: one message
 /// per recipient is in flight at a time (so a crash leaves at most that one in
@@ -114,12 +114,12 @@ impl SqliteStore {
         if !store_is_memory {
             crate::sqlite_writer::prepare_database_file(&path)?;
         }
-        let writer = SqlitePoolOptions::new()
         // A writer connection left in a bad state by an error is closed, never
         // reused; the pool opens a fresh one (see `sqlite_writer`).
+        let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
             .after_release(|conn, _| crate::sqlite_writer::writer_is_reusable(conn))
+            .connect_with(options.clone())
             .await?;
         let reader = if store_is_memory {
             writer.clone()
@@ -135,13 +135,12 @@ impl SqliteStore {
             writer_health: Arc::default(),
         };
         store.migrate().await?;
-        Ok(store)
         if !store_is_memory {
             crate::sqlite_writer::tighten_sidecars(&path);
         }
+        Ok(store)
     }
 
-    async fn migrate(&self) -> StoreResult<()> {
     /// Runs a write and records its outcome in the writer's health.
     async fn tracked<T>(&self, write: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
         self.tracked_when(write, |_| true).await
@@ -161,6 +160,7 @@ impl SqliteStore {
         result
     }
 
+    async fn migrate(&self) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
             .execute(&mut *tx)
@@ -1171,6 +1171,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE notifications SET read_at = COALESCE(read_at, ?) WHERE id = ? AND manager_id = ?")
+            .bind(ms(now))
             .bind(id)
             .bind(manager_id)
             .execute(&self.writer)
@@ -1191,7 +1192,6 @@ impl Store for SqliteStore {
                 "UPDATE outbox SET state = 'failed', last_error = ? WHERE state = 'inflight'",
             )
             .bind(error)
-            .bind(ms(now))
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -1224,7 +1224,6 @@ impl Store for SqliteStore {
                     "UPDATE outbox SET state = 'inflight', attempts = attempts + 1 WHERE id = ?",
                 )
                 .bind(outbox_id)
-                    crate::sqlite_delivery::on_message_sent(&mut tx, message_id, now).await?;
                 .execute(&mut *tx)
                 .await?;
                 let sql = format!(
@@ -1248,20 +1247,6 @@ impl Store for SqliteStore {
                     attempts: row.try_get("attempts")?,
                     message: m,
                     channel: ch,
-                }
-                OutboxOutcome::Skipped { reason } => {
-                    sqlx::query("UPDATE outbox SET state = 'skipped', last_error = ? WHERE id = ?")
-                        .bind(&reason)
-                        .bind(outbox_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("UPDATE messages SET status = 'skipped', error = ?, updated_at = ? WHERE id = ?")
-                        .bind(&reason)
-                        .bind(ms(now))
-                        .bind(message_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
                     contact_address: row.try_get("address")?,
                 });
             }
@@ -1287,14 +1272,12 @@ impl Store for SqliteStore {
             match outcome {
                 OutboxOutcome::Sent {
                     provider_id,
-        .bind(INBOX_FAILING_AFTER)
                     template,
                 } => {
                     sqlx::query("UPDATE outbox SET state = 'done' WHERE id = ?")
                         .bind(outbox_id)
                         .execute(&mut *tx)
                         .await?;
-            inbox_failed: row.try_get("inbox_failed")?,
                     if let Some((name, language)) = template {
                         sqlx::query(
                             "UPDATE messages SET template = ?, template_language = ? WHERE id = ?",
@@ -1315,6 +1298,7 @@ impl Store for SqliteStore {
                     .bind(message_id)
                     .execute(&mut *tx)
                     .await?;
+                    crate::sqlite_delivery::on_message_sent(&mut tx, message_id, now).await?;
                 }
                 OutboxOutcome::Retry { at, error } => {
                     sqlx::query("UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?")
@@ -1338,6 +1322,20 @@ impl Store for SqliteStore {
                     .bind(message_id)
                     .execute(&mut *tx)
                     .await?;
+                }
+                OutboxOutcome::Skipped { reason } => {
+                    sqlx::query("UPDATE outbox SET state = 'skipped', last_error = ? WHERE id = ?")
+                        .bind(&reason)
+                        .bind(outbox_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE messages SET status = 'skipped', error = ?, updated_at = ? WHERE id = ?")
+                        .bind(&reason)
+                        .bind(ms(now))
+                        .bind(message_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             tx.commit().await?;
             Ok(())
@@ -1363,12 +1361,14 @@ impl Store for SqliteStore {
              (SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL) AS inbox_pending, \
              (SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL AND attempts >= ?) AS inbox_failed",
         )
+        .bind(INBOX_FAILING_AFTER)
         .fetch_one(&self.reader)
         .await?;
         Ok(Gauges {
             outbox_depth: row.try_get("outbox_depth")?,
             pending_deadlines: row.try_get("pending_deadlines")?,
             inbox_pending: row.try_get("inbox_pending")?,
+            inbox_failed: row.try_get("inbox_failed")?,
         })
     }
 }

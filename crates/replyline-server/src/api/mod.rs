@@ -4,6 +4,7 @@ pub mod channels;
 pub mod conversations;
 pub mod dto;
 pub mod employees;
+pub mod inbox;
 pub mod ops;
 pub mod preferences;
 pub mod routing;
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(preferences::router())
         .merge(webhooks::router())
         .merge(routing::router())
+        .merge(inbox::router())
         .route("/api/v1/clock/advance", post(ops::advance_clock))
         .route("/api/v1/events/ws", get(crate::live::events_ws))
         .layer(DefaultBodyLimit::max(MAX_API_BODY))
