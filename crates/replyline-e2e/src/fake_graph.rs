@@ -109,6 +109,8 @@ struct Inner {
     other: Vec<(String, String)>,
     failures: VecDeque<Failure>,
     next_id: u64,
+    /// Sends to these recipients (digits) wait this long before answering success.
+    hangs: Vec<(String, Duration)>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -280,7 +282,14 @@ async fn messages(
         let mut inner = inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let outcome = match inner.failures.pop_front() {
+        let to = digits(body["to"].as_str().unwrap_or_default());
+        let hang = inner
+            .hangs
+            .iter()
+            .find(|(who, _)| *who == to)
+            .map(|(_, d)| Failure::Delay(*d));
+        let next = hang.or_else(|| inner.failures.pop_front());
+        let outcome = match next {
             Some(Failure::Delay(d)) => {
                 inner.next_id += 1;
                 (
@@ -353,4 +362,19 @@ async fn other(State(inner): State<Shared>, method: Method, uri: Uri) -> Respons
         Json(json!({"error": {"message": "Unsupported request (fake Graph)", "type": "GraphMethodException", "code": 100}})),
     )
         .into_response()
+}
+
+impl FakeGraph {
+    /// Every send to `to` (compared by digits) hangs for `delay` before it is
+    /// answered with success, e.g. longer than the server's client timeout;
+    /// other recipients are answered as usual.
+    pub fn hang_for(&self, to: &str, delay: Duration) {
+        self.lock().hangs.push((digits(to), delay));
+    }
+
+    /// Sends to `to` are answered at once again.
+    pub fn stop_hanging(&self, to: &str) {
+        let to = digits(to);
+        self.lock().hangs.retain(|(who, _)| *who != to);
+    }
 }

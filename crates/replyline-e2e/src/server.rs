@@ -85,6 +85,9 @@ pub struct ServerOpts {
     pub default_clock_start: bool,
     /// Extra `REPLYLINE__*` variables, e.g. `("PUBLIC_URL", "...")` (the prefix is added).
     pub extra_env: Vec<(String, String)>,
+    /// Where the database lives (e.g. a small tmpfs the test mounted);
+    /// `None`: the server's own temporary directory.
+    pub database_dir: Option<PathBuf>,
 }
 
 impl Default for ServerOpts {
@@ -93,6 +96,7 @@ impl Default for ServerOpts {
             clock_start: DEFAULT_CLOCK_START.to_owned(),
             default_clock_start: false,
             extra_env: Vec::new(),
+            database_dir: None,
         }
     }
 }
@@ -165,10 +169,8 @@ impl Server {
     /// The SQLite database URL.
     #[must_use]
     pub fn database_url(&self) -> String {
-        format!(
-            "sqlite://{}",
-            self.dir.path().join("replyline.db").display()
-        )
+        let dir = self.opts.database_dir.as_deref().unwrap_or(self.dir.path());
+        format!("sqlite://{}", dir.join("replyline.db").display())
     }
 
     /// An unauthenticated API client for this server.
@@ -191,6 +193,17 @@ impl Server {
             let _ = child.start_kill();
             let _ = child.wait().await;
         }
+    }
+
+    /// Waits up to `timeout` for the server to exit on its own; its exit status
+    /// if it did (the server is then gone: [`Self::restart`] starts it again).
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let status = tokio::time::timeout(timeout, child.wait()).await.ok()?.ok();
+        if status.is_some() {
+            self.child = None;
+        }
+        status
     }
 
     /// Kills the server (if running) and starts it again on the same database,
