@@ -32,6 +32,23 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// An argon2id hash with the default parameters of [`hash_password`] of a
+/// random password nobody knows (generated once, then discarded): logins of unknown, deactivated or password-less
+/// accounts verify against it, so they cost as much as a wrong password.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$R7zKQaamvpA3TYyVAz6UdQ$kPYjmWFeJWYgX0RMhvxLq5SIwC+NOO2Av1XV9evDZLE";
+
+/// Checks a login password against the account's hash; without a usable hash
+/// it verifies against [`DUMMY_HASH`] and fails, taking the same time.
+pub fn verify_login_password(password: &str, hash: Option<&str>) -> bool {
+    match hash.filter(|h| PasswordHash::new(h).is_ok()) {
+        Some(hash) => verify_password(password, hash),
+        None => {
+            verify_password(password, DUMMY_HASH);
+            false
+        }
+    }
+}
+
 /// `n` random bytes as hex.
 pub fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
@@ -55,8 +72,43 @@ pub const SESSION_COOKIE: &str = "replyline_session";
 pub const CSRF_HEADER: &str = "x-requested-with";
 /// Its required value.
 pub const CSRF_VALUE: &str = "replyline";
-/// `last_used_at` / `last_seen_at` are written at most this often per token.
+/// `last_used_at` / `last_seen_at` are written at most this often per token
+/// (more often when the idle timeout is short, see [`SessionPolicy::touch_every`]).
 const TOUCH_EVERY_SECONDS: i64 = 60;
+
+/// How long login sessions (tokens from `POST /api/v1/auth/login`, also the web
+/// session cookie) live, on the service clock. API tokens (`replyline token
+/// create`, `POST /api/v1/tokens`) are not sessions: they live until revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session unused for this long ends.
+    pub idle_timeout_seconds: i64,
+    /// A session ends this long after the login, used or not.
+    pub max_age_seconds: i64,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self::from_config(&crate::config::Config::default())
+    }
+}
+
+impl SessionPolicy {
+    /// The policy of `session_idle_timeout_seconds` and `session_max_age_seconds`.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        Self {
+            idle_timeout_seconds: secs(config.session_idle_timeout_seconds),
+            max_age_seconds: secs(config.session_max_age_seconds),
+        }
+    }
+
+    /// How often a token's use is recorded: at most once a minute, but at
+    /// least ten times per idle timeout, so a session in use never idles out.
+    fn touch_every(&self) -> i64 {
+        (self.idle_timeout_seconds / 10).clamp(1, TOUCH_EVERY_SECONDS)
+    }
+}
 
 /// How the caller authenticated.
 #[derive(Clone, Debug)]
@@ -148,15 +200,16 @@ impl FromRequestParts<AppState> for Caller {
                 return Err(ApiError::Csrf);
             }
         }
+        let now = state.clock.now();
         let (employee, info) = state
             .store
-            .authenticate(&token_hash(token))
+            .authenticate_at(&token_hash(token), now)
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        let now = state.clock.now();
+        let touch_every = state.sessions.touch_every();
         let stale = info
             .last_used_at
-            .is_none_or(|t| now.as_second() - t.as_second() >= TOUCH_EVERY_SECONDS);
+            .is_none_or(|t| now.as_second() - t.as_second() >= touch_every);
         if stale && let Err(err) = state.store.touch_token(info.id, now).await {
             tracing::warn!(%err, "recording token use failed");
         }
@@ -170,12 +223,18 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Failed logins per (e-mail, client IP), kept in memory: after [`LoginLimiter::MAX_FAILURES`]
-/// failures within [`LoginLimiter::WINDOW_SECONDS`] further attempts are refused with 429
-/// until the oldest failure leaves the window. A restart forgets the counts.
+/// Login attempts per (e-mail, client IP), kept in memory: after
+/// [`LoginLimiter::MAX_FAILURES`] attempts within [`LoginLimiter::WINDOW_SECONDS`]
+/// further attempts are refused with 429 until the oldest leaves the window. A
+/// restart forgets the counts.
+///
+/// An attempt is counted *before* its password is verified, in the same locked
+/// step as the check ([`LoginLimiter::attempt`]), so concurrent attempts cannot
+/// all pass the check before any of them is counted; a successful login then
+/// forgets the key's attempts ([`LoginLimiter::succeeded`]).
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
-    failures: std::sync::Mutex<HashMap<(String, String), Vec<Timestamp>>>,
+    attempts: std::sync::Mutex<HashMap<(String, String), Vec<Timestamp>>>,
 }
 
 impl LoginLimiter {
@@ -192,24 +251,10 @@ impl LoginLimiter {
         list.retain(|t| now.as_second() - t.as_second() < Self::WINDOW_SECONDS);
     }
 
-    /// `Err(retry_after_seconds)` when this key is blocked now.
-    pub fn check(&self, email: &str, ip: &str, now: Timestamp) -> Result<(), u64> {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(list) = map.get_mut(&Self::key(email, ip)) else {
-            return Ok(());
-        };
-        Self::recent(list, now);
-        if list.len() < Self::MAX_FAILURES {
-            return Ok(());
-        }
-        let oldest = list.iter().min().copied().unwrap_or(now);
-        let retry = Self::WINDOW_SECONDS - (now.as_second() - oldest.as_second());
-        Err(retry.max(1) as u64)
-    }
-
-    /// Records a failed attempt.
-    pub fn failed(&self, email: &str, ip: &str, now: Timestamp) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    /// Counts an attempt of this key now, or refuses it with
+    /// `Err(retry_after_seconds)` when the key is blocked (not counted then).
+    pub fn attempt(&self, email: &str, ip: &str, now: Timestamp) -> Result<(), u64> {
+        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > Self::SWEEP_ABOVE {
             map.retain(|_, list| {
                 Self::recent(list, now);
@@ -218,12 +263,18 @@ impl LoginLimiter {
         }
         let list = map.entry(Self::key(email, ip)).or_default();
         Self::recent(list, now);
-        list.push(now);
+        if list.len() < Self::MAX_FAILURES {
+            list.push(now);
+            return Ok(());
+        }
+        let oldest = list.iter().min().copied().unwrap_or(now);
+        let retry = Self::WINDOW_SECONDS - (now.as_second() - oldest.as_second());
+        Err(retry.max(1) as u64)
     }
 
-    /// Forgets the failures of a key after a successful login.
+    /// Forgets the attempts of a key after a successful login.
     pub fn succeeded(&self, email: &str, ip: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(&Self::key(email, ip));
     }
 }
@@ -262,17 +313,49 @@ mod tests {
     }
 
     #[test]
-    fn limiter_blocks_after_five_failures_for_fifteen_minutes() {
+    fn limiter_blocks_after_five_attempts_for_fifteen_minutes() {
         let l = LoginLimiter::default();
         let t0 = Timestamp::from_second(1_000_000).unwrap();
         for _ in 0..5 {
-            assert!(l.check("A@x", "1.2.3.4", t0).is_ok());
-            l.failed("a@x", "1.2.3.4", t0);
+            assert!(l.attempt("A@x", "1.2.3.4", t0).is_ok());
         }
-        assert_eq!(l.check("a@x", "1.2.3.4", t0), Err(900));
-        assert!(l.check("a@x", "5.6.7.8", t0).is_ok());
+        assert_eq!(l.attempt("a@x", "1.2.3.4", t0), Err(900));
+        assert!(l.attempt("a@x", "5.6.7.8", t0).is_ok());
         let later = Timestamp::from_second(1_000_000 + 900).unwrap();
-        assert!(l.check("a@x", "1.2.3.4", later).is_ok());
+        assert!(l.attempt("a@x", "1.2.3.4", later).is_ok());
+        l.succeeded("a@x", "5.6.7.8");
+        for _ in 0..5 {
+            assert!(l.attempt("a@x", "5.6.7.8", t0).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let real = hash_password("secret").unwrap();
+        let params = |h: &str| {
+            let parsed = PasswordHash::new(h).unwrap();
+            (
+                parsed.algorithm.to_string(),
+                parsed.version,
+                parsed.params.to_string(),
+            )
+        };
+        assert_eq!(params(DUMMY_HASH), params(&real));
+        assert!(!verify_login_password("secret", None));
+        assert!(!verify_login_password("secret", Some("")));
+        assert!(verify_login_password("secret", Some(&real)));
+        assert!(!verify_login_password("wrong", Some(&real)));
+    }
+
+    #[test]
+    fn sessions_are_touched_often_enough_to_stay_alive() {
+        let policy = |idle| SessionPolicy {
+            idle_timeout_seconds: idle,
+            max_age_seconds: 3600,
+        };
+        assert_eq!(policy(7 * 86400).touch_every(), 60);
+        assert_eq!(policy(120).touch_every(), 12);
+        assert_eq!(policy(5).touch_every(), 1);
     }
 
     #[test]

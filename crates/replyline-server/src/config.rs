@@ -59,7 +59,39 @@ pub struct Config {
     pub telegram_bot_token: Option<Secret>,
     pub telegram_api_base_url: String,
     pub admin_email: Option<String>,
+    /// At least [`MIN_ADMIN_PASSWORD_CHARS`] characters.
     pub admin_password: Option<Secret>,
+    /// A login session unused for this long ends (seconds; default 7 days).
+    #[serde(deserialize_with = "seconds")]
+    pub session_idle_timeout_seconds: u64,
+    /// A login session ends this long after the login (seconds; default 30 days).
+    #[serde(deserialize_with = "seconds")]
+    pub session_max_age_seconds: u64,
+}
+
+/// The shortest `admin_password` accepted, like every other password.
+pub const MIN_ADMIN_PASSWORD_CHARS: usize = 8;
+/// Default of `session_idle_timeout_seconds`: a week.
+pub const DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
+/// Default of `session_max_age_seconds`: thirty days.
+pub const DEFAULT_SESSION_MAX_AGE_SECONDS: u64 = 30 * 24 * 3600;
+/// Bounds of both session lifetimes: a minute to ten years.
+const SESSION_SECONDS: std::ops::RangeInclusive<u64> = 60..=10 * 366 * 24 * 3600;
+
+/// A number of seconds from TOML (an integer) or the environment (a string).
+fn seconds<'de, D: serde::Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(u64),
+        Text(String),
+    }
+    match Raw::deserialize(de)? {
+        Raw::Number(n) => Ok(n),
+        Raw::Text(t) => t.trim().parse().map_err(|_| {
+            serde::de::Error::custom(format!("expected a number of seconds, got {t:?}"))
+        }),
+    }
 }
 
 impl Default for Config {
@@ -78,6 +110,8 @@ impl Default for Config {
             telegram_api_base_url: "https://api.telegram.org".into(),
             admin_email: None,
             admin_password: None,
+            session_idle_timeout_seconds: DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+            session_max_age_seconds: DEFAULT_SESSION_MAX_AGE_SECONDS,
         }
     }
 }
@@ -129,6 +163,28 @@ impl Config {
                 "listen: not an address: {:?}",
                 self.listen
             )));
+        }
+        if let Some(password) = &self.admin_password
+            && password.expose().chars().count() < MIN_ADMIN_PASSWORD_CHARS
+        {
+            return Err(ConfigError::Invalid(format!(
+                "admin_password: must be at least {MIN_ADMIN_PASSWORD_CHARS} characters"
+            )));
+        }
+        for (key, value) in [
+            (
+                "session_idle_timeout_seconds",
+                self.session_idle_timeout_seconds,
+            ),
+            ("session_max_age_seconds", self.session_max_age_seconds),
+        ] {
+            if !SESSION_SECONDS.contains(&value) {
+                return Err(ConfigError::Invalid(format!(
+                    "{key}: must be {} to {} seconds, got {value}",
+                    SESSION_SECONDS.start(),
+                    SESSION_SECONDS.end()
+                )));
+            }
         }
         Ok(())
     }
@@ -197,21 +253,53 @@ mod tests {
             env(&[
                 ("REPLYLINE__LISTEN", "127.0.0.1:0"),
                 ("REPLYLINE__CLOCK", "manual"),
-                ("REPLYLINE__ADMIN_PASSWORD", "pw"),
+                ("REPLYLINE__ADMIN_PASSWORD", "pw-secret"),
+                ("REPLYLINE__SESSION_IDLE_TIMEOUT_SECONDS", "600"),
                 ("OTHER", "x"),
             ]),
         )
         .unwrap();
+        assert_eq!(c.session_idle_timeout_seconds, 600);
+        assert_eq!(c.session_max_age_seconds, DEFAULT_SESSION_MAX_AGE_SECONDS);
         assert_eq!(c.listen, "127.0.0.1:0");
         assert_eq!(c.company_name, "Ромашка");
         assert_eq!(c.clock, ClockMode::Manual);
         assert_eq!(c.database_url, "sqlite://data/replyline.db");
-        assert!(!format!("{c:?}").contains("\"pw\""));
+        assert!(!format!("{c:?}").contains("pw-secret"));
     }
 
     #[test]
     fn bad_values_are_errors() {
         assert!(Config::load(None, env(&[("REPLYLINE__CLOCK", "sundial")])).is_err());
         assert!(Config::load(None, env(&[("REPLYLINE__LISTEN", "nowhere")])).is_err());
+        for bad in ["0", "59", "soon", "-5"] {
+            let e = env(&[("REPLYLINE__SESSION_MAX_AGE_SECONDS", bad)]);
+            assert!(Config::load(None, e).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_short_admin_password_is_a_startup_error() {
+        let err = Config::load(None, env(&[("REPLYLINE__ADMIN_PASSWORD", "x")])).unwrap_err();
+        assert!(err.to_string().contains("admin_password"), "{err}");
+        assert!(!err.to_string().contains("\"x\""), "{err}");
+        let seven = env(&[("REPLYLINE__ADMIN_PASSWORD", "1234567")]);
+        assert!(Config::load(None, seven).is_err());
+        let eight = env(&[("REPLYLINE__ADMIN_PASSWORD", "12345678")]);
+        assert!(Config::load(None, eight).is_ok());
+    }
+
+    #[test]
+    fn session_lifetimes_come_from_a_file_as_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "session_idle_timeout_seconds = 3600\nsession_max_age_seconds = 86400\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), env(&[])).unwrap();
+        assert_eq!(c.session_idle_timeout_seconds, 3600);
+        assert_eq!(c.session_max_age_seconds, 86400);
     }
 }

@@ -46,6 +46,9 @@ pub enum ApiError {
     /// Too many attempts (429 `rate_limited` with `Retry-After`).
     #[error("too many attempts; retry in {retry_after} seconds")]
     RateLimited { retry_after: u64 },
+    /// A body that is not `Content-Type: application/json` where JSON is expected (415).
+    #[error("expected Content-Type: application/json, got {0}")]
+    UnsupportedMediaType(String),
 }
 
 /// The error body.
@@ -112,6 +115,11 @@ impl ApiError {
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
             Self::Csrf => (StatusCode::FORBIDDEN, "csrf", None),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
+            Self::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                None,
+            ),
         }
     }
 }

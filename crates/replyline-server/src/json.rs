@@ -3,11 +3,32 @@
 use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 /// Like `axum::Json`, but malformed bodies give 400 with the field path, and oversized ones 413.
+/// The request must say `Content-Type: application/json` (parameters such as
+/// `charset=utf-8` allowed), else 415 `unsupported_media_type`: a cross-site form
+/// or `text/plain` request cannot smuggle a JSON body (login CSRF).
 pub struct Json<T>(pub T);
+
+/// 415 unless the request's content type is `application/json`.
+pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let essence = value
+        .as_deref()
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    if essence.is_some_and(|e| e.eq_ignore_ascii_case("application/json")) {
+        return Ok(());
+    }
+    Err(ApiError::UnsupportedMediaType(match value {
+        Some(v) => format!("{:?}", v.chars().take(100).collect::<String>()),
+        None => "no Content-Type".into(),
+    }))
+}
 
 impl<S, T> FromRequest<S> for Json<T>
 where
@@ -17,6 +38,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        require_json(req.headers())?;
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge
@@ -43,4 +65,39 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|e| ApiError::bad_request(None, format!("invalid JSON body: {e}")))?;
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(content_type: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn only_json_content_types_pass() {
+        for ok in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=UTF-8",
+        ] {
+            assert!(require_json(&with(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "text/plain",
+            "text/plain; charset=utf-8",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/jsonp",
+            "",
+        ] {
+            let err = require_json(&with(bad)).unwrap_err();
+            assert!(matches!(err, ApiError::UnsupportedMediaType(_)), "{bad}");
+        }
+        assert!(require_json(&HeaderMap::new()).is_err());
+    }
 }

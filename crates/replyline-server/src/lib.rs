@@ -185,6 +185,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         public_url: public_url.into(),
         delivery,
         login_limiter: Arc::new(auth::LoginLimiter::default()),
+        sessions: auth::SessionPolicy::from_config(&config),
         live,
         secrets,
     };

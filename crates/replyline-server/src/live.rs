@@ -3,12 +3,18 @@
 //!
 //! Events are hints, not a log: a client that lags behind gets `{"type":"resync"}` and
 //! refetches what it shows; the web UI also polls every 10 s as a fallback.
+//!
+//! An open socket re-checks its caller every [`RECHECK_EVERY`] and before each event it
+//! forwards: when the token is revoked or expired, or the employee deactivated, it closes
+//! (code 1008); a changed role takes effect on the next event. A cookie-authenticated
+//! upgrade must come from the service's own origin (403 otherwise): browsers attach the
+//! cookie to cross-site WebSocket requests too.
 
 use crate::auth::Caller;
 use crate::authz::{self, Access};
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
@@ -25,6 +31,8 @@ const CAPACITY: usize = 1024;
 const PING_EVERY: Duration = Duration::from_secs(25);
 /// A socket that has not answered (any frame) for this long is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// How often an open socket re-checks that its token and employee are still valid.
+const RECHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// One live event: `{"type": kind, "data": data}` on the wire.
 #[derive(Clone, Debug)]
@@ -124,7 +132,8 @@ async fn authenticate(
     params(("token" = Option<String>, Query, description = "bearer token (browsers cannot set headers on a WebSocket); a Bearer header or the session cookie work too")),
     responses(
         (status = 101, description = "WebSocket; text messages `{\"type\": \"message.created\" | \"message.status\" | \"conversation.updated\" | \"notification.created\" | \"resync\", \"data\": {...}}`"),
-        (status = 401, body = crate::error::ErrorBody)))]
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, description = "a session cookie from another origin", body = crate::error::ErrorBody)))]
 pub async fn events_ws(
     State(state): State<AppState>,
     Query(q): Query<WsQuery>,
@@ -135,6 +144,12 @@ pub async fn events_ws(
         Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };
+    if caller.1.via_cookie && !same_origin(&parts.headers, &state.public_url) {
+        return ApiError::Forbidden(
+            "a WebSocket with the session cookie must come from this site's origin".into(),
+        )
+        .into_response();
+    }
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
@@ -143,6 +158,61 @@ pub async fn events_ws(
     upgrade
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| forward(socket, state, caller, rx))
+}
+
+/// `scheme://host[:port]` of a URL, lower case.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!authority.is_empty()).then(|| format!("{scheme}://{authority}").to_ascii_lowercase())
+}
+
+/// Whether the request's `Origin` is the service's: that of `public_url`, or
+/// `http(s)://` + the request's `Host`. A missing `Origin` is not.
+fn same_origin(headers: &axum::http::HeaderMap, public_url: &str) -> bool {
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .and_then(origin_of)
+    else {
+        return false;
+    };
+    if origin_of(public_url).is_some_and(|own| own == origin) {
+        return true;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    host.is_some_and(|host| {
+        origin == format!("http://{host}") || origin == format!("https://{host}")
+    })
+}
+
+/// The caller as the store knows them now: `None` when their token was revoked
+/// or expired or they were deactivated (or the check failed: the socket closes
+/// and the client reconnects, authenticating again).
+async fn current(state: &AppState, caller: &Caller) -> Option<Caller> {
+    match state
+        .store
+        .authenticate_token_id(caller.token_id(), state.clock.now())
+        .await
+    {
+        Ok(found) => found.map(|(employee, _)| Caller(employee, caller.1.clone())),
+        Err(err) => {
+            tracing::warn!(%err, "live: re-checking the caller failed; closing");
+            None
+        }
+    }
+}
+
+/// Closes the socket because its session ended.
+async fn close_ended(mut socket: WebSocket) {
+    let frame = CloseFrame {
+        code: close_code::POLICY,
+        reason: "session ended".into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
 /// How long a socket reuses its snapshot of the team for visibility checks.
@@ -204,26 +274,52 @@ async fn visible(
     }
 }
 
+/// Whether `event` goes to the caller, with the caller re-checked first: an event
+/// the caller would see is sent only if their session is still valid, and with
+/// visibility recomputed when their role changed meanwhile. `Err` when the
+/// session ended.
+async fn deliverable(
+    state: &AppState,
+    caller: &mut Caller,
+    cache: &mut AccessCache,
+    event: &LiveEvent,
+) -> Result<bool, ()> {
+    if !visible(state, caller, cache, event).await {
+        return Ok(false);
+    }
+    let fresh = current(state, caller).await.ok_or(())?;
+    let role_changed = fresh.0.role != caller.0.role;
+    *caller = fresh;
+    if role_changed {
+        return Ok(visible(state, caller, cache, event).await);
+    }
+    Ok(true)
+}
+
 async fn forward(
     mut socket: WebSocket,
     state: AppState,
-    caller: Caller,
+    mut caller: Caller,
     mut rx: broadcast::Receiver<LiveEvent>,
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let mut recheck = tokio::time::interval(RECHECK_EVERY);
+    recheck.tick().await;
     let mut last_seen = tokio::time::Instant::now();
     let mut cache = AccessCache::default();
     loop {
         tokio::select! {
             event = rx.recv() => match event {
-                Ok(event) => {
-                    if visible(&state, &caller, &mut cache, &event).await
-                        && socket.send(Message::text(event.to_wire())).await.is_err()
-                    {
-                        return;
+                Ok(event) => match deliverable(&state, &mut caller, &mut cache, &event).await {
+                    Err(()) => return close_ended(socket).await,
+                    Ok(true) => {
+                        if socket.send(Message::text(event.to_wire())).await.is_err() {
+                            return;
+                        }
                     }
-                }
+                    Ok(false) => {}
+                },
                 Err(broadcast::error::RecvError::Lagged(skipped)) => {
                     tracing::debug!(skipped, employee = caller.id(), "live socket lagged; resync");
                     let resync = json!({"type": "resync", "data": {"skipped": skipped}}).to_string();
@@ -254,6 +350,10 @@ async fn forward(
                     }
                 }
                 Some(Ok(_)) => last_seen = tokio::time::Instant::now(),
+            },
+            _ = recheck.tick() => match current(&state, &caller).await {
+                Some(fresh) => caller = fresh,
+                None => return close_ended(socket).await,
             },
             _ = ping.tick() => {
                 if last_seen.elapsed() > IDLE_TIMEOUT {
@@ -296,5 +396,43 @@ mod tests {
             rx.try_recv(),
             Err(broadcast::error::TryRecvError::Lagged(5))
         ));
+    }
+
+    #[test]
+    fn origins() {
+        let headers = |origin: Option<&str>, host: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(header::HOST, host.parse().unwrap());
+            if let Some(o) = origin {
+                h.insert(header::ORIGIN, o.parse().unwrap());
+            }
+            h
+        };
+        let public = "https://inbox.example.com/";
+        assert!(same_origin(
+            &headers(Some("https://inbox.example.com"), "10.0.0.5:8080"),
+            public
+        ));
+        assert!(same_origin(
+            &headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"),
+            public
+        ));
+        assert!(!same_origin(
+            &headers(Some("https://evil.example"), "127.0.0.1:8080"),
+            public
+        ));
+        assert!(!same_origin(
+            &headers(Some("http://127.0.0.1:9999"), "127.0.0.1:8080"),
+            public
+        ));
+        assert!(!same_origin(
+            &headers(Some("null"), "127.0.0.1:8080"),
+            public
+        ));
+        assert!(!same_origin(&headers(None, "127.0.0.1:8080"), public));
+        assert_eq!(
+            origin_of("HTTP://Example.com:80/x?y").as_deref(),
+            Some("http://example.com:80")
+        );
     }
 }

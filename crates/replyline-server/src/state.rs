@@ -24,6 +24,8 @@ pub struct AppState {
     pub delivery: crate::delivery::DeliveryHandle,
     /// Failed logins per e-mail and client IP (in memory).
     pub login_limiter: Arc<crate::auth::LoginLimiter>,
+    /// How long login sessions live (`session_*` configuration).
+    pub sessions: crate::auth::SessionPolicy,
     /// Live events for WebSocket clients.
     pub live: LiveHub,
     /// The key that seals provider tokens and webhook secrets at rest.

@@ -122,7 +122,8 @@ pub trait Store: DeliveryStore + RoutingStore + SecretStore + Send + Sync + 'sta
         label: Option<&str>,
         now: Timestamp,
     ) -> StoreResult<TokenInfo>;
-    /// The active employee owning a token hash, with the token's metadata.
+    /// The active employee owning a token hash, with the token's metadata. Does
+    /// not look at session expiry: requests authenticate with [`Store::authenticate_at`].
     async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(Employee, TokenInfo)>>;
     /// Records use of a token: its `last_used_at` and its owner's `last_seen_at`.
     async fn touch_token(&self, token_id: Id, now: Timestamp) -> StoreResult<()>;
@@ -253,4 +254,39 @@ pub trait Store: DeliveryStore + RoutingStore + SecretStore + Send + Sync + 'sta
 
     /// Gauges for `/metrics`.
     async fn gauges(&self) -> StoreResult<Gauges>;
+
+    // --- login sessions: expiring tokens, revocation ---
+    /// Creates a login session token: it ends `max_age_seconds` after `now`, or
+    /// earlier when unused for `idle_timeout_seconds`.
+    async fn create_session_token(
+        &self,
+        employee_id: Id,
+        token_hash: &str,
+        label: Option<&str>,
+        now: Timestamp,
+        idle_timeout_seconds: i64,
+        max_age_seconds: i64,
+    ) -> StoreResult<TokenInfo>;
+    /// The active employee owning a token hash, with the token's metadata,
+    /// unless the token has expired at `now`.
+    async fn authenticate_at(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<(Employee, TokenInfo)>>;
+    /// Like [`Store::authenticate_at`], by token id (live sockets re-check their caller).
+    async fn authenticate_token_id(
+        &self,
+        token_id: Id,
+        now: Timestamp,
+    ) -> StoreResult<Option<(Employee, TokenInfo)>>;
+    /// [`Store::update_employee`], except that a password change keeps the
+    /// employee's token `keep_token` (the session that changed it) while
+    /// revoking their others. `update_employee` revokes all of them.
+    async fn update_employee_keeping_token(
+        &self,
+        id: Id,
+        patch: EmployeePatch,
+        keep_token: Option<Id>,
+    ) -> StoreResult<Employee>;
 }

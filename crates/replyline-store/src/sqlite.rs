@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_delivery.sql")),
     (4, include_str!("../migrations/0004_routing.sql")),
     (6, include_str!("../migrations/0006_inbox_retry.sql")),
+    (5, include_str!("../migrations/0005_sessions.sql")),
 ];
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.
@@ -549,62 +550,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_employee(&self, id: Id, p: EmployeePatch) -> StoreResult<Employee> {
-        let mut tx = self.writer.begin().await?;
-        let sql = format!("SELECT {EMPLOYEE_COLS} FROM employees WHERE id = ?");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await?;
-        let mut e = row
-            .as_ref()
-            .map(employee)
-            .transpose()?
-            .ok_or(StoreError::NotFound)?;
-        if let Some(v) = p.email {
-            e.email = v;
-        }
-        if let Some(v) = p.name {
-            e.name = v;
-        }
-        if let Some(v) = p.display_name {
-            e.display_name = v;
-        }
-        if let Some(v) = p.role {
-            e.role = v;
-        }
-        if let Some(v) = p.manager_id {
-            e.manager_id = v;
-        }
-        if let Some(v) = p.password_hash {
-            e.password_hash = Some(v);
-        }
-        if let Some(v) = p.telegram_chat_id {
-            e.telegram_chat_id = v;
-        }
-        if let Some(v) = p.active {
-            e.active = v;
-        }
-        sqlx::query(
-            "UPDATE employees SET email = ?, name = ?, display_name = ?, role = ?, manager_id = ?, password_hash = ?, \
-             telegram_chat_id = ?, active = ? WHERE id = ?",
-        )
-        .bind(&e.email)
-        .bind(&e.name)
-        .bind(&e.display_name)
-        .bind(&e.role)
-        .bind(e.manager_id)
-        .bind(&e.password_hash)
-        .bind(&e.telegram_chat_id)
-        .bind(e.active)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict)?;
-        if !e.active {
-            sqlx::query("DELETE FROM tokens WHERE employee_id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(e)
+        self.write_employee(id, p, None).await
     }
 
     async fn create_token(
@@ -651,31 +597,11 @@ impl Store for SqliteStore {
     }
 
     async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(Employee, TokenInfo)>> {
-        let sql = format!(
-            "SELECT {}, t.id AS t_id, t.label AS t_label, t.created_at AS t_created_at, t.last_used_at AS t_last_used_at \
-             FROM employees e JOIN tokens t ON t.employee_id = e.id WHERE t.hash = ? AND e.active = 1",
-            EMPLOYEE_COLS
-                .split(", ")
-                .map(|c| format!("e.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let Some(row) = sqlx::query(&sql)
+        let row = sqlx::query(&authenticate_sql("t.hash = ?", false))
             .bind(token_hash)
             .fetch_optional(&self.reader)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let e = employee(&row)?;
-        let t = TokenInfo {
-            id: row.try_get("t_id")?,
-            employee_id: e.id,
-            label: row.try_get("t_label")?,
-            created_at: ts(row.try_get("t_created_at")?)?,
-            last_used_at: opt_ts(row.try_get("t_last_used_at")?)?,
-        };
-        Ok(Some((e, t)))
+            .await?;
+        row.as_ref().map(authenticated).transpose()
     }
 
     async fn touch_token(&self, token_id: Id, now: Timestamp) -> StoreResult<()> {
@@ -1371,6 +1297,69 @@ impl Store for SqliteStore {
             inbox_failed: row.try_get("inbox_failed")?,
         })
     }
+
+    async fn create_session_token(
+        &self,
+        employee_id: Id,
+        token_hash: &str,
+        label: Option<&str>,
+        now: Timestamp,
+        idle_timeout_seconds: i64,
+        max_age_seconds: i64,
+    ) -> StoreResult<TokenInfo> {
+        let sql = format!(
+            "INSERT INTO tokens (hash, employee_id, label, created_at, expires_at, idle_timeout_ms) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING {TOKEN_COLS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(token_hash)
+            .bind(employee_id)
+            .bind(label)
+            .bind(ms(now))
+            .bind(ms(now).saturating_add(max_age_seconds.saturating_mul(1000)))
+            .bind(idle_timeout_seconds.saturating_mul(1000))
+            .fetch_one(&self.writer)
+            .await
+            .map_err(conflict)?;
+        token_info(&row)
+    }
+
+    async fn authenticate_at(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<(Employee, TokenInfo)>> {
+        let row = sqlx::query(&authenticate_sql("t.hash = ?", true))
+            .bind(token_hash)
+            .bind(ms(now))
+            .bind(ms(now))
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(authenticated).transpose()
+    }
+
+    async fn authenticate_token_id(
+        &self,
+        token_id: Id,
+        now: Timestamp,
+    ) -> StoreResult<Option<(Employee, TokenInfo)>> {
+        let row = sqlx::query(&authenticate_sql("t.id = ?", true))
+            .bind(token_id)
+            .bind(ms(now))
+            .bind(ms(now))
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(authenticated).transpose()
+    }
+
+    async fn update_employee_keeping_token(
+        &self,
+        id: Id,
+        patch: EmployeePatch,
+        keep_token: Option<Id>,
+    ) -> StoreResult<Employee> {
+        self.write_employee(id, patch, keep_token).await
+    }
 }
 
 impl SqliteStore {
@@ -1405,6 +1394,137 @@ impl SqliteStore {
         let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = ? AND deleted = 0");
         let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
         row.as_ref().map(channel).transpose()
+    }
+}
+
+/// The `SELECT` of [`Store::authenticate`] and its siblings: the active employee
+/// and the token matching `key` (`t.hash = ?` or `t.id = ?`); with `alive`, only
+/// a token that has not expired at the two bound instants ([`TOKEN_ALIVE`]).
+fn authenticate_sql(key: &str, alive: bool) -> String {
+    let cols = EMPLOYEE_COLS
+        .split(", ")
+        .map(|c| format!("e.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let alive = if alive {
+        format!(" AND {TOKEN_ALIVE}")
+    } else {
+        String::new()
+    };
+    format!(
+        "SELECT {cols}, t.id AS t_id, t.label AS t_label, t.created_at AS t_created_at, t.last_used_at AS t_last_used_at \
+         FROM employees e JOIN tokens t ON t.employee_id = e.id WHERE {key} AND e.active = 1{alive}"
+    )
+}
+
+/// A token is usable at `now` (bound twice) until its absolute end and while
+/// its last use (else its creation) is within its idle timeout; NULL is never.
+const TOKEN_ALIVE: &str = "(t.expires_at IS NULL OR t.expires_at > ?) \
+    AND (t.idle_timeout_ms IS NULL OR COALESCE(t.last_used_at, t.created_at) + t.idle_timeout_ms > ?)";
+
+/// Decodes a row of [`authenticate_sql`].
+fn authenticated(row: &SqliteRow) -> StoreResult<(Employee, TokenInfo)> {
+    let e = employee(row)?;
+    let t = TokenInfo {
+        id: row.try_get("t_id")?,
+        employee_id: e.id,
+        label: row.try_get("t_label")?,
+        created_at: ts(row.try_get("t_created_at")?)?,
+        last_used_at: opt_ts(row.try_get("t_last_used_at")?)?,
+    };
+    Ok((e, t))
+}
+
+/// The guard of the last admin, as a condition on the employee row being
+/// updated (its values before the update) with the new role and active flag
+/// bound: the update may not turn the only active admin into anything else.
+/// Checked by the `UPDATE` itself, so two concurrent demotions cannot both pass.
+const KEEPS_AN_ADMIN: &str = "NOT (role = 'admin' AND active = 1 AND NOT (? = 'admin' AND ? = 1) \
+    AND (SELECT COUNT(*) FROM employees WHERE role = 'admin' AND active = 1) <= 1)";
+
+/// Why [`KEEPS_AN_ADMIN`] refused an update.
+const LAST_ADMIN: &str = "the last active admin must stay an admin";
+
+/// Applies the set fields of a patch.
+fn apply_employee_patch(e: &mut Employee, p: EmployeePatch) {
+    if let Some(v) = p.email {
+        e.email = v;
+    }
+    if let Some(v) = p.name {
+        e.name = v;
+    }
+    if let Some(v) = p.display_name {
+        e.display_name = v;
+    }
+    if let Some(v) = p.role {
+        e.role = v;
+    }
+    if let Some(v) = p.manager_id {
+        e.manager_id = v;
+    }
+    if let Some(v) = p.password_hash {
+        e.password_hash = Some(v);
+    }
+    if let Some(v) = p.telegram_chat_id {
+        e.telegram_chat_id = v;
+    }
+    if let Some(v) = p.active {
+        e.active = v;
+    }
+}
+
+impl SqliteStore {
+    /// Updates an employee in one transaction: refuses to leave no active admin
+    /// (409), revokes every token of a deactivated employee, and on a password
+    /// change every token but `keep_token`.
+    async fn write_employee(
+        &self,
+        id: Id,
+        p: EmployeePatch,
+        keep_token: Option<Id>,
+    ) -> StoreResult<Employee> {
+        let mut tx = self.writer.begin().await?;
+        let sql = format!("SELECT {EMPLOYEE_COLS} FROM employees WHERE id = ?");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await?;
+        let mut e = row
+            .as_ref()
+            .map(employee)
+            .transpose()?
+            .ok_or(StoreError::NotFound)?;
+        let password_changed = p.password_hash.is_some();
+        apply_employee_patch(&mut e, p);
+        let sql = format!(
+            "UPDATE employees SET email = ?, name = ?, display_name = ?, role = ?, manager_id = ?, password_hash = ?, \
+             telegram_chat_id = ?, active = ? WHERE id = ? AND {KEEPS_AN_ADMIN}"
+        );
+        let done = sqlx::query(&sql)
+            .bind(&e.email)
+            .bind(&e.name)
+            .bind(&e.display_name)
+            .bind(&e.role)
+            .bind(e.manager_id)
+            .bind(&e.password_hash)
+            .bind(&e.telegram_chat_id)
+            .bind(e.active)
+            .bind(id)
+            .bind(&e.role)
+            .bind(e.active)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(LAST_ADMIN.into()));
+        }
+        if !e.active || password_changed {
+            let keep = if e.active { keep_token } else { None };
+            sqlx::query("DELETE FROM tokens WHERE employee_id = ? AND id IS NOT ?")
+                .bind(id)
+                .bind(keep)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(e)
     }
 }
 

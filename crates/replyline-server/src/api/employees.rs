@@ -1,4 +1,9 @@
 //! Employees: list, create, read, update, deactivate.
+//!
+//! Contact details (`email`, `telegram_chat_id`) of a colleague are `null`
+//! unless the caller is an admin, the employee themself or above them in the
+//! manager chain (who is notified about their chats). Names, roles, managers,
+//! presence and channels stay visible: they are needed to transfer chats.
 
 use super::dto::{EmployeeDto, NewEmployeeRequest, PatchEmployeeRequest};
 use super::parse_id;
@@ -12,6 +17,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use replyline_store::{Employee, EmployeePatch, Id, NewEmployee, Store};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,15 +42,42 @@ fn check_role(role: &str) -> ApiResult<()> {
     }
 }
 
-fn check_text(field: &str, value: &str) -> ApiResult<()> {
+/// A name: 1 to 200 characters, no control characters (NUL, line breaks).
+pub(crate) fn check_text(field: &str, value: &str) -> ApiResult<()> {
     if value.trim().is_empty() || value.chars().count() > 200 {
         return Err(ApiError::validation(field, "must be 1 to 200 characters"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::validation(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
 
+/// The longest `telegram_chat_id` (Telegram's ids are 64-bit integers or `@usernames`).
+const MAX_TELEGRAM_CHAT_ID_CHARS: usize = 64;
+
+fn check_telegram_chat_id(value: &str) -> ApiResult<()> {
+    let ok = !value.is_empty()
+        && value.chars().count() <= MAX_TELEGRAM_CHAT_ID_CHARS
+        && !value.chars().any(|c| c.is_control() || c.is_whitespace());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "telegram_chat_id",
+            format!(
+                "must be 1 to {MAX_TELEGRAM_CHAT_ID_CHARS} characters without spaces or control characters"
+            ),
+        ))
+    }
+}
+
 fn check_email(email: &str) -> ApiResult<()> {
     let ok = email.len() <= 254
+        && !email.chars().any(char::is_control)
         && email
             .split_once('@')
             .is_some_and(|(user, host)| !user.is_empty() && !host.is_empty());
@@ -120,6 +154,66 @@ async fn dto(state: &AppState, e: Employee) -> ApiResult<EmployeeDto> {
     Ok(EmployeeDto::with_access(e, &access))
 }
 
+/// An employee as the caller may see them: [`EmployeeDto`] whose `email` and
+/// `telegram_chat_id` are `null` for a colleague the caller is neither admin of,
+/// nor the same person as, nor above in the manager chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmployeeView {
+    pub id: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    /// `null` when the caller may not see it.
+    pub email: Option<String>,
+    /// admin, manager or employee.
+    pub role: String,
+    pub manager_id: Option<String>,
+    /// `null` when unset or the caller may not see it.
+    pub telegram_chat_id: Option<String>,
+    pub active: bool,
+    pub online: bool,
+    /// The last authenticated API call (updated at most once a minute).
+    pub last_seen_at: Option<String>,
+    /// Channels this employee is a member of.
+    pub channel_ids: Vec<String>,
+}
+
+/// Whether `caller` may see `employee`'s contact details.
+fn sees_contact_details(caller: &Caller, employee: Id, access: &Access) -> bool {
+    caller.is_admin() || caller.id() == employee || access.is_under(employee, caller.id())
+}
+
+impl EmployeeView {
+    fn new(e: Employee, caller: &Caller, access: &Access) -> Self {
+        let shown = sees_contact_details(caller, e.id, access);
+        let EmployeeDto {
+            id,
+            name,
+            display_name,
+            email,
+            role,
+            manager_id,
+            telegram_chat_id,
+            active,
+            online,
+            last_seen_at,
+            channel_ids,
+        } = EmployeeDto::with_access(e, access);
+        Self {
+            id,
+            name,
+            display_name,
+            email: shown.then_some(email),
+            role,
+            manager_id,
+            telegram_chat_id: telegram_chat_id.filter(|_| shown),
+            active,
+            online,
+            last_seen_at,
+            channel_ids,
+        }
+    }
+}
+
 async fn hash(password: String) -> ApiResult<String> {
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
@@ -135,13 +229,13 @@ async fn find(state: &AppState, id: &str) -> ApiResult<Employee> {
         .ok_or_else(|| ApiError::not_found("employee"))
 }
 
-/// Every employee.
+/// Every employee; colleagues' contact details only for admins and managers above them.
 #[utoipa::path(get, path = "/api/v1/employees", tag = "employees", security(("bearer" = [])),
-    responses((status = 200, body = Vec<EmployeeDto>), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<EmployeeView>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<axum::Json<Vec<EmployeeDto>>> {
+) -> ApiResult<axum::Json<Vec<EmployeeView>>> {
     authorize(&caller, Permission::Converse)?;
     let access = Access::load(state.store.as_ref()).await?;
     Ok(axum::Json(
@@ -150,14 +244,15 @@ pub async fn list(
             .employees()
             .await?
             .into_iter()
-            .map(|e| EmployeeDto::with_access(e, &access))
+            .map(|e| EmployeeView::new(e, &caller, &access))
             .collect(),
     ))
 }
 
 /// Creates an employee (admins only).
 #[utoipa::path(post, path = "/api/v1/employees", tag = "employees", security(("bearer" = [])), request_body = NewEmployeeRequest,
-    responses((status = 201, body = EmployeeDto), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = EmployeeDto), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 415, description = "the body is not application/json", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -165,8 +260,14 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, axum::Json<EmployeeDto>)> {
     authorize(&caller, Permission::Administer)?;
     check_text("name", &req.name)?;
+    if let Some(display_name) = &req.display_name {
+        check_text("display_name", display_name)?;
+    }
     check_email(req.email.trim())?;
     check_role(&req.role)?;
+    if let Some(chat) = &req.telegram_chat_id {
+        check_telegram_chat_id(chat)?;
+    }
     let manager_id = match &req.manager_id {
         Some(m) => Some(check_manager(state.store.as_ref(), None, m).await?),
         None => None,
@@ -214,22 +315,27 @@ pub async fn create(
     ))
 }
 
-/// One employee.
+/// One employee; a colleague's contact details only for admins and managers above them.
 #[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = EmployeeDto), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = EmployeeView), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<EmployeeDto>> {
+) -> ApiResult<axum::Json<EmployeeView>> {
     authorize(&caller, Permission::Converse)?;
     let e = find(&state, &id).await?;
-    Ok(axum::Json(dto(&state, e).await?))
+    let access = Access::load(state.store.as_ref()).await?;
+    Ok(axum::Json(EmployeeView::new(e, &caller, &access)))
 }
 
-/// Changes any subset of an employee's fields (admins only).
+/// Changes any subset of an employee's fields (admins only). A new password revokes every
+/// token of the employee (all their sessions and API tokens; when admins reset their own,
+/// the session doing it stays). 409 when it would leave no active admin.
 #[utoipa::path(patch, path = "/api/v1/employees/{id}", tag = "employees", security(("bearer" = [])), params(("id" = String, Path)), request_body = PatchEmployeeRequest,
-    responses((status = 200, body = EmployeeDto), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = EmployeeDto), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, description = "an e-mail taken, or the last active admin would stop being one", body = crate::error::ErrorBody),
+        (status = 415, description = "the body is not application/json", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -241,11 +347,17 @@ pub async fn update(
     if let Some(name) = &req.name {
         check_text("name", name)?;
     }
+    if let Some(Some(display_name)) = &req.display_name {
+        check_text("display_name", display_name)?;
+    }
     if let Some(email) = &req.email {
         check_email(email.trim())?;
     }
     if let Some(role) = &req.role {
         check_role(role)?;
+    }
+    if let Some(Some(chat)) = &req.telegram_chat_id {
+        check_telegram_chat_id(chat)?;
     }
     let manager_id = match &req.manager_id {
         Some(Some(m)) => Some(Some(
@@ -256,11 +368,6 @@ pub async fn update(
     };
     if req.active == Some(false) && employee.id == caller.id() {
         return Err(ApiError::Conflict("you cannot deactivate yourself".into()));
-    }
-    let stops_being_admin =
-        req.role.as_deref().is_some_and(|r| r != "admin") || req.active == Some(false);
-    if stops_being_admin && employee.active && employee.role == "admin" {
-        keep_an_admin(&state, employee.id).await?;
     }
     let channels = match &req.channel_ids {
         Some(ids) => Some(check_channels(state.store.as_ref(), ids).await?),
@@ -283,7 +390,13 @@ pub async fn update(
         telegram_chat_id: req.telegram_chat_id,
         active: req.active,
     };
-    let updated = state.store.update_employee(employee.id, patch).await?;
+    // The store refuses (409) an update leaving no active admin, atomically with
+    // the write; a password change revokes the employee's tokens there too.
+    let keep = (employee.id == caller.id()).then(|| caller.token_id());
+    let updated = state
+        .store
+        .update_employee_keeping_token(employee.id, patch, keep)
+        .await?;
     if let Some(channels) = channels {
         state
             .store
@@ -297,27 +410,11 @@ pub async fn update(
     Ok(axum::Json(dto(&state, updated).await?))
 }
 
-/// 409 unless another active admin remains besides `employee_id`: someone must
-/// always be able to change settings, channels and people.
-async fn keep_an_admin(state: &AppState, employee_id: replyline_store::Id) -> ApiResult<()> {
-    let others = state
-        .store
-        .employees()
-        .await?
-        .into_iter()
-        .any(|e| e.active && e.role == "admin" && e.id != employee_id);
-    if others {
-        Ok(())
-    } else {
-        Err(ApiError::Conflict(
-            "the last active admin must stay an admin".into(),
-        ))
-    }
-}
-
 /// Deactivates an employee: history stays, tokens are revoked, open chats go back to the channel queue (admins only).
+/// 409 for oneself and for the last active admin.
 #[utoipa::path(delete, path = "/api/v1/employees/{id}", tag = "employees", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = EmployeeDto), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = EmployeeDto), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn deactivate(
     State(state): State<AppState>,
     caller: Caller,

@@ -10,18 +10,23 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
-/// Moves the manual clock forward and processes everything that fell due before answering.
+/// Moves the manual clock forward and processes everything that fell due before answering (admins only).
 #[utoipa::path(post, path = "/api/v1/clock/advance", tag = "operations", security(("bearer" = [])), request_body = AdvanceRequest,
-    responses((status = 200, body = NowResponse), (status = 404, description = "the clock is not manual", body = crate::error::ErrorBody)))]
+    responses((status = 200, body = NowResponse), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, description = "only admins may move the clock", body = crate::error::ErrorBody),
+        (status = 404, description = "the clock is not manual", body = crate::error::ErrorBody),
+        (status = 415, description = "the body is not application/json", body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
 pub async fn advance_clock(
     State(state): State<AppState>,
     caller: Caller,
     Json(req): Json<AdvanceRequest>,
 ) -> ApiResult<axum::Json<NowResponse>> {
-    authorize(&caller, Permission::Converse)?;
     if !state.clock.is_manual() {
         return Err(ApiError::NotFound("the clock is not manual".into()));
     }
+    // Time moves every conversation's deadlines (and ends sessions): an admin's call.
+    authorize(&caller, Permission::Administer)?;
     if req.seconds > MAX_ADVANCE_SECONDS {
         return Err(ApiError::Validation {
             field: Some("seconds".into()),

@@ -4,7 +4,7 @@ use super::dto::{EmployeeDto, LoginRequest, LoginResponse, NotificationDto};
 use super::parse_id;
 use crate::auth::{
     Caller, clear_session_cookie, hash_password, new_token, session_cookie, token_hash,
-    verify_password,
+    verify_login_password, verify_password,
 };
 use crate::authz::Access;
 use crate::error::{ApiError, ApiResult};
@@ -28,12 +28,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/notifications/{id}/read", post(read_notification))
 }
 
-/// Exchanges an e-mail and password for a bearer token; also sets the web session cookie
-/// `replyline_session` (HttpOnly, SameSite=Strict; Secure when `public_url` is https).
-/// Five failures per e-mail and client IP within 15 minutes answer 429 `rate_limited` with `Retry-After`.
+/// Exchanges an e-mail and password for a login session: a bearer token, also set as the web
+/// session cookie `replyline_session` (HttpOnly, SameSite=Strict; Secure when `public_url` is
+/// https). The session ends after `session_idle_timeout_seconds` without use and
+/// `session_max_age_seconds` after the login, on a password change and on logout.
+/// Five attempts per e-mail and client IP within 15 minutes (a successful one forgets them)
+/// answer 429 `rate_limited` with `Retry-After`. The body must be `application/json` (415).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse, headers(("Set-Cookie" = String, description = "replyline_session=TOKEN; HttpOnly; SameSite=Strict; Path=/"))),
+        (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody),
+        (status = 415, description = "the body is not application/json", body = crate::error::ErrorBody),
         (status = 429, body = crate::error::ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
 pub async fn login(
     State(state): State<AppState>,
@@ -45,28 +50,34 @@ pub async fn login(
         .unwrap_or_default();
     let email = req.email.trim().to_owned();
     let now = state.clock.now();
+    // Counted before the (slow) verification, so concurrent guesses cannot all pass the check.
     state
         .login_limiter
-        .check(&email, &ip, now)
+        .attempt(&email, &ip, now)
         .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
     let employee = state.store.employee_by_email(&email).await?;
     let employee = employee.filter(|e| e.active);
-    let hash = employee
-        .as_ref()
-        .and_then(|e| e.password_hash.clone())
-        .unwrap_or_default();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&req.password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hash = employee.as_ref().and_then(|e| e.password_hash.clone());
+    // Unknown, deactivated and password-less accounts verify against a dummy hash: same cost.
+    let ok =
+        tokio::task::spawn_blocking(move || verify_login_password(&req.password, hash.as_deref()))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
     let Some(employee) = employee.filter(|_| ok) else {
-        state.login_limiter.failed(&email, &ip, now);
         return Err(ApiError::Unauthorized);
     };
     state.login_limiter.succeeded(&email, &ip);
     let token = new_token();
     state
         .store
-        .create_labeled_token(employee.id, &token_hash(&token), Some("login"), now)
+        .create_session_token(
+            employee.id,
+            &token_hash(&token),
+            Some("login"),
+            now,
+            state.sessions.idle_timeout_seconds,
+            state.sessions.max_age_seconds,
+        )
         .await?;
     state.store.set_online(employee.id, true).await?;
     let employee = state
@@ -130,21 +141,18 @@ pub struct PatchMeRequest {
     pub current_password: Option<String>,
 }
 
-/// Changes the caller's presence, display name or password.
+/// Changes the caller's presence, display name or password. A password change revokes
+/// every other token of the caller (other sessions and API tokens); this session stays.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), request_body = PatchMeRequest,
-    responses((status = 200, body = EmployeeDto), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = EmployeeDto), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 415, description = "the body is not application/json", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn update_me(
     State(state): State<AppState>,
     caller: Caller,
     Json(req): Json<PatchMeRequest>,
 ) -> ApiResult<axum::Json<EmployeeDto>> {
-    if let Some(Some(name)) = &req.display_name
-        && (name.trim().is_empty() || name.chars().count() > 200)
-    {
-        return Err(ApiError::validation(
-            "display_name",
-            "must be 1 to 200 characters",
-        ));
+    if let Some(Some(name)) = &req.display_name {
+        super::employees::check_text("display_name", name)?;
     }
     let password_hash = match req.password {
         Some(p) => {
@@ -175,7 +183,10 @@ pub async fn update_me(
             password_hash,
             ..EmployeePatch::default()
         };
-        state.store.update_employee(caller.id(), patch).await?;
+        state
+            .store
+            .update_employee_keeping_token(caller.id(), patch, Some(caller.token_id()))
+            .await?;
     }
     if let Some(online) = req.online {
         state.store.set_online(caller.id(), online).await?;
