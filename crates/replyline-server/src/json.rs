@@ -52,6 +52,16 @@ where
 
 /// Parses a JSON body, naming the offending field on error.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde reads a struct from a JSON array too (fields by position): a body is an
+    // array only where the body type is a list, i.e. where `[]` is one of its values.
+    if bytes.trim_ascii_start().first() == Some(&b'[')
+        && serde_json::from_slice::<T>(b"[]").is_err()
+    {
+        return Err(ApiError::bad_request(
+            None,
+            "invalid JSON body: expected an object, got an array",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();

@@ -132,7 +132,7 @@ fn check_url(field: &str, value: Option<&str>) -> ApiResult<()> {
     match value {
         Some(url)
             if !(url.starts_with("http://") || url.starts_with("https://"))
-                || url.len() > 2000
+                || url.chars().count() > 2000
                 || url.chars().any(|c| c.is_whitespace() || c.is_control()) =>
         {
             Err(ApiError::validation(field, "must be an http(s) URL"))

@@ -15,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use replyline_store::{ConversationFilter, ConversationRecord, Id};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,47 +36,30 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `open` or `closed` (empty = both).
-    #[param(value_type = Option<ListStatus>)]
     pub status: Option<String>,
+    #[param(pattern = r"^([+-]?[0-9]+)?$")]
     pub channel_id: Option<String>,
+    #[param(pattern = r"^([+-]?[0-9]+)?$")]
     pub assignee_id: Option<String>,
     /// `mine` (assigned to the caller), `unassigned`, `team` (assigned to someone under the
     /// caller) or `all` (default): always within what the caller may see.
-    #[param(value_type = Option<ListScope>)]
     pub scope: Option<String>,
 }
 
-/// The `status` filter of the conversation list (empty = both).
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ListStatus {
-    Open,
-    Closed,
-    #[serde(rename = "")]
-    Any,
-}
-
-/// The `scope` filter of the conversation list (empty = `all`).
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ListScope {
-    Mine,
-    Unassigned,
-    Team,
-    All,
-    #[serde(rename = "")]
-    Any,
-}
-
+/// A query filter id: a decimal integer (none when empty). One too large to be any row's
+/// id filters to nothing, like any id that names nothing.
 fn filter_id(field: &str, value: Option<&str>) -> ApiResult<Option<Id>> {
-    value
-        .filter(|v| !v.is_empty())
-        .map(|v| {
-            v.parse().map_err(|_| {
-                ApiError::bad_request(Some(field.into()), format!("{field}: not an id: {v:?}"))
-            })
-        })
-        .transpose()
+    let Some(v) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request(
+            Some(field.into()),
+            format!("{field}: not an id: {v:?}"),
+        ));
+    }
+    Ok(Some(v.parse().unwrap_or(Id::MIN)))
 }
 
 fn check_message(text: &str) -> ApiResult<()> {
@@ -185,13 +168,17 @@ pub async fn open(
 ) -> ApiResult<(StatusCode, axum::Json<ConversationDto>)> {
     authorize(&caller, Permission::Converse)?;
     check_message(&req.text)?;
+    // A WhatsApp number (E.164 digits), with or without its leading `+`.
     let address = req
         .contact_address
-        .trim()
-        .trim_start_matches('+')
+        .strip_prefix('+')
+        .unwrap_or(&req.contact_address)
         .to_owned();
-    if address.is_empty() {
-        return Err(ApiError::validation("contact_address", "must not be empty"));
+    if address.is_empty() || address.len() > 20 || !address.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::validation(
+            "contact_address",
+            "must be a phone number: 1 to 20 digits, optionally after a +",
+        ));
     }
     let channel_id = parse_id(&req.channel_id, "channel")?;
     let access = Access::load(state.store.as_ref()).await?;

@@ -514,7 +514,24 @@ pub struct AssignRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdvanceRequest {
+    /// Whole seconds (`60` or `60.0`).
+    #[serde(deserialize_with = "whole_seconds")]
     pub seconds: u64,
+}
+
+/// A non-negative whole number, also written with a zero fraction (`60.0`): JSON has one
+/// number type and JSON Schema's `integer` includes `60.0`.
+fn whole_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(u) = n.as_u64() {
+        return Ok(u);
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f < u64::MAX as f64 => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected a whole number of seconds, got {n}"
+        ))),
+    }
 }
 
 /// The manual clock's new time.
