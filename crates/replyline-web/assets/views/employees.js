@@ -65,7 +65,7 @@ export function mount(ctx) {
           "tr",
           { testid: "employee-row", "data-employee-id": String(e.id), class: inactive ? "inactive" : "" },
           h("td", {}, h("strong", {}, e.name), e.display_name && e.display_name !== e.name ? h("div", { class: "muted small" }, e.display_name) : null),
-          h("td", {}, e.email || ""),
+          h("td", {}, e.email || "—"),
           h("td", {}, t(`role.${e.role}`)),
           h("td", {}, e.manager_id ? nameById(e.manager_id) : "—"),
           h("td", { testid: "employee-channels" }, channelNames(e)),
