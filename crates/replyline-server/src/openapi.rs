@@ -83,7 +83,8 @@ impl Modify for Hardening {
 
 /// Rust's `char::is_whitespace` (Unicode White_Space) as a regex class body: what
 /// `str::trim` removes. (A regex `\s` differs at U+001C..U+001F.)
-const WS: &str = r"\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+const WS: &str =
+    r"\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 /// `char::is_control` (Unicode Cc) as a regex class body.
 const CC: &str = r"\u0000-\u001f\u007f-\u009f";
 
@@ -241,7 +242,12 @@ fn constrain(doc: &mut Value) {
     let password = json!({"minLength": 8, "maxLength": 1024});
     let telegram = json!({"pattern": format!("^[^{WS}{CC}]{{1,64}}$")});
 
-    set(doc, "NewChannelRequest", "kind", json!({"enum": ["whatsapp"]}));
+    set(
+        doc,
+        "NewChannelRequest",
+        "kind",
+        json!({"enum": ["whatsapp"]}),
+    );
     // Required for the only kind there is.
     doc["components"]["schemas"]["NewChannelRequest"]["properties"]["whatsapp"] =
         json!({"$ref": "#/components/schemas/WhatsappInput"});
@@ -352,11 +358,13 @@ fn constrain(doc: &mut Value) {
         json!({"type": "string", "enum": ["true", "false", "1", "0", ""]}),
     );
     // `employee_id` names someone else's tokens: 404 when there is no such employee.
-    doc["paths"]["/api/v1/tokens"]["get"]["responses"]
-        .as_object_mut()
-        .expect("GET /api/v1/tokens")
-        .entry("404")
-        .or_insert_with(|| error_response("no such employee"));
+    for method in ["get", "post"] {
+        doc["paths"]["/api/v1/tokens"][method]["responses"]
+            .as_object_mut()
+            .expect("/api/v1/tokens")
+            .entry("404")
+            .or_insert_with(|| error_response("no such employee"));
+    }
     // Response enums.
     set(
         doc,
