@@ -207,10 +207,11 @@ fn set(doc: &mut Value, schema: &str, property: &str, constraints: Value) {
         .is_some_and(|t| t.iter().any(|v| v == "null"));
     if let Value::Object(extra) = constraints {
         for (k, mut v) in extra {
-            if k == "enum" && nullable {
-                if let Value::Array(values) = &mut v {
-                    values.push(Value::Null);
-                }
+            if k == "enum"
+                && nullable
+                && let Value::Array(values) = &mut v
+            {
+                values.push(Value::Null);
             }
             target[k] = v;
         }

@@ -11,15 +11,15 @@ mod routing;
 mod sqlite;
 mod sqlite_delivery;
 mod sqlite_routing;
-mod stored_secrets;
 mod sqlite_writer;
+mod stored_secrets;
 
 pub use delivery::*;
 pub use model::*;
 pub use routing::*;
-pub use stored_secrets::{SecretStore, StoredSecrets};
 pub use sqlite::SqliteStore;
 pub use sqlite_writer::private_dir;
+pub use stored_secrets::{SecretStore, StoredSecrets};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
