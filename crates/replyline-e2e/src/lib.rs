@@ -12,6 +12,7 @@ pub mod fake_graph;
 pub mod poll;
 pub mod server;
 pub mod setup;
+pub mod tmpfs;
 pub mod webhook;
 
 pub use api::{Api, Resp, StatusCode, expect_error, expect_status};

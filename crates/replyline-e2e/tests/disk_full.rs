@@ -9,67 +9,16 @@
 //! mounting is not permitted the test prints why and skips. CI runs as root.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use replyline_e2e::setup::{APP_SECRET, id_of};
+use replyline_e2e::tmpfs::{Tmpfs, fill};
 use replyline_e2e::webhook::digits;
 use replyline_e2e::{Env, ServerOpts, poll};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 const GREETING: &str = "Здравствуйте! Чем можем помочь?";
-
-/// A tmpfs on a fresh temporary directory; unmounted on drop.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Result<Self, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
-        }
-        Ok(Self { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
-/// Fills the file system with a filler file; returns its path.
-fn fill(dir: &Path) -> PathBuf {
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).unwrap();
-    let chunk = vec![0x5au8; 4096];
-    while file.write_all(&chunk).and_then(|()| file.flush()).is_ok() {}
-    let _ = file.sync_all();
-    path
-}
 
 fn wa(i: usize) -> String {
     format!("7911{:07}", 2_000_000 + i)

@@ -7,63 +7,14 @@
 
 use jiff::Timestamp;
 use replyline_store::*;
+
+#[path = "../../replyline-e2e/src/tmpfs.rs"]
+mod tmpfs;
 use serde_json::json;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use tmpfs::{Tmpfs, fill};
 
 fn t(secs: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + secs).unwrap()
-}
-
-/// A tmpfs mounted on a fresh temporary directory; unmounted on drop.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    /// Mounts `size` (e.g. `"3m"`), or says why it cannot.
-    fn mount(size: &str) -> Result<Self, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
-        }
-        Ok(Self { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
-/// Writes a filler file until the file system is full; returns its path.
-fn fill(dir: &Path) -> PathBuf {
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).unwrap();
-    let chunk = vec![0xa5u8; 4096];
-    while file.write_all(&chunk).and_then(|()| file.flush()).is_ok() {}
-    let _ = file.sync_all();
-    path
 }
 
 fn inbox(channel: Id, i: usize, size: usize) -> InboxAppend {
