@@ -1,6 +1,6 @@
 //! Runs the real `replyline serve` binary as a child process on a temporary database.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -113,17 +113,21 @@ pub struct Server {
 
 /// Path of the `replyline` binary under test.
 ///
-/// `REPLYLINE_BIN` wins; else `$CARGO_TARGET_DIR/debug/replyline`; else the
-/// workspace's `target/debug/replyline`.
+/// `REPLYLINE_BIN` wins; else the `replyline` next to the running test's
+/// `deps/` folder, which cargo builds before the `replyline` package's
+/// integration tests (where these tests live), whatever the target folder.
 #[must_use]
 pub fn binary_path() -> PathBuf {
     if let Some(bin) = std::env::var_os("REPLYLINE_BIN") {
         return PathBuf::from(bin);
     }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(target).join("debug").join("replyline");
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/replyline")
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/<test>-<hash> → target/<profile>/replyline
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
+    profile_dir.join(format!("replyline{}", std::env::consts::EXE_SUFFIX))
 }
 
 impl Server {
@@ -217,8 +221,8 @@ impl Server {
         let bin = binary_path();
         assert!(
             bin.exists(),
-            "the replyline binary is missing at {}: run `cargo build -p replyline` first \
-             (or set REPLYLINE_BIN)",
+            "the replyline binary is missing at {}: these tests belong to the `replyline` \
+             package, whose binary cargo builds first (or set REPLYLINE_BIN)",
             bin.display()
         );
         self.generation += 1;

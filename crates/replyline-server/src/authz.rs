@@ -18,7 +18,7 @@
 //! leaked); an admin-only action is 403.
 
 use crate::error::ApiError;
-use replyline_store::{Channel, ConversationRecord, Employee, Id, Store};
+use replyline_store::{Channel, ConversationRecord, Employee, Id, Store, Visibility};
 use std::collections::{HashMap, HashSet};
 
 /// The team as authorization sees it.
@@ -153,6 +153,39 @@ pub fn require_admin(actor: &Employee) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::Forbidden("only admins may do this".into()))
+    }
+}
+
+/// The conversations the actor may see, for filtering inside SQL (listing,
+/// paging, search): the same rules as [`can_view`], plus chats the actor
+/// observes.
+pub fn visibility(actor: &Employee, team: &Access) -> Visibility {
+    if is_admin(actor) {
+        return Visibility::everything();
+    }
+    let mut assignees: Vec<Id> = team
+        .roles
+        .keys()
+        .copied()
+        .filter(|e| *e == actor.id || team.is_under(*e, actor.id))
+        .collect();
+    if !assignees.contains(&actor.id) {
+        assignees.push(actor.id);
+    }
+    assignees.sort_unstable();
+    let mut full_channels: Vec<Id> = team
+        .supervisors
+        .iter()
+        .filter(|(_, e)| *e == actor.id)
+        .map(|(c, _)| *c)
+        .collect();
+    full_channels.sort_unstable();
+    Visibility {
+        all: false,
+        assignees,
+        queue_channels: team.channels_of(actor.id),
+        full_channels,
+        observer: Some(actor.id),
     }
 }
 

@@ -13,6 +13,7 @@ mod sqlite_delivery;
 mod sqlite_routing;
 mod sqlite_writer;
 mod stored_secrets;
+mod visibility;
 
 pub use delivery::*;
 pub use model::*;
@@ -20,6 +21,7 @@ pub use routing::*;
 pub use sqlite::SqliteStore;
 pub use sqlite_writer::private_dir;
 pub use stored_secrets::{SecretStore, StoredSecrets};
+pub use visibility::Visibility;
 
 use async_trait::async_trait;
 use jiff::Timestamp;

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_routing.sql")),
     (6, include_str!("../migrations/0006_inbox_retry.sql")),
     (5, include_str!("../migrations/0005_sessions.sql")),
+    (7, include_str!("../migrations/0007_workspace.sql")),
 ];
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.
