@@ -33,6 +33,12 @@ pub struct Preferences {
     pub language: String,
     /// `{"start","end","timezone"}` or `None`.
     pub quiet_hours: Option<Value>,
+    /// Web alerts: a sound when a client writes.
+    pub alert_sound: bool,
+    /// Web alerts: a desktop `Notification`.
+    pub alert_desktop: bool,
+    /// Web alerts: the unread count in the tab title.
+    pub alert_title: bool,
 }
 
 impl Default for Preferences {
@@ -42,6 +48,9 @@ impl Default for Preferences {
             telegram: true,
             language: "ru".into(),
             quiet_hours: None,
+            alert_sound: true,
+            alert_desktop: true,
+            alert_title: true,
         }
     }
 }

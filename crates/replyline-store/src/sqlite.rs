@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_inbox_retry.sql")),
     (5, include_str!("../migrations/0005_sessions.sql")),
     (7, include_str!("../migrations/0007_workspace.sql")),
+    (8, include_str!("../migrations/0008_alert_preferences.sql")),
 ];
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.

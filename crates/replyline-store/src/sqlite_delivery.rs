@@ -265,7 +265,8 @@ impl DeliveryStore for SqliteStore {
 
     async fn preferences(&self, employee_id: Id) -> StoreResult<Preferences> {
         let row = sqlx::query(
-            "SELECT email, telegram, language, quiet_hours FROM employee_preferences WHERE employee_id = ?",
+            "SELECT email, telegram, language, quiet_hours, alert_sound, alert_desktop, alert_title \
+             FROM employee_preferences WHERE employee_id = ?",
         )
         .bind(employee_id)
         .fetch_optional(self.writer_pool())
@@ -278,20 +279,29 @@ impl DeliveryStore for SqliteStore {
             telegram: row.try_get("telegram")?,
             language: row.try_get("language")?,
             quiet_hours: opt_json(row.try_get("quiet_hours")?)?,
+            alert_sound: row.try_get("alert_sound")?,
+            alert_desktop: row.try_get("alert_desktop")?,
+            alert_title: row.try_get("alert_title")?,
         })
     }
 
     async fn set_preferences(&self, employee_id: Id, p: &Preferences) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO employee_preferences (employee_id, email, telegram, language, quiet_hours) VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO employee_preferences (employee_id, email, telegram, language, quiet_hours, \
+             alert_sound, alert_desktop, alert_title) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (employee_id) DO UPDATE SET email = excluded.email, telegram = excluded.telegram, \
-             language = excluded.language, quiet_hours = excluded.quiet_hours",
+             language = excluded.language, quiet_hours = excluded.quiet_hours, \
+             alert_sound = excluded.alert_sound, alert_desktop = excluded.alert_desktop, \
+             alert_title = excluded.alert_title",
         )
         .bind(employee_id)
         .bind(p.email)
         .bind(p.telegram)
         .bind(&p.language)
         .bind(p.quiet_hours.as_ref().map(Value::to_string))
+        .bind(p.alert_sound)
+        .bind(p.alert_desktop)
+        .bind(p.alert_title)
         .execute(self.writer_pool())
         .await?;
         Ok(())

@@ -59,7 +59,7 @@ pub(crate) fn check_text(field: &str, value: &str) -> ApiResult<()> {
 /// The longest `telegram_chat_id` (Telegram's ids are 64-bit integers or `@usernames`).
 const MAX_TELEGRAM_CHAT_ID_CHARS: usize = 64;
 
-fn check_telegram_chat_id(value: &str) -> ApiResult<()> {
+pub(crate) fn check_telegram_chat_id(value: &str) -> ApiResult<()> {
     let ok = !value.is_empty()
         && value.chars().count() <= MAX_TELEGRAM_CHAT_ID_CHARS
         && !value.chars().any(|c| c.is_control() || c.is_whitespace());

@@ -1,4 +1,5 @@
-//! Per-employee notification preferences: channels, language, quiet hours.
+//! Per-employee notification preferences: channels, language, quiet hours, and the web
+//! workspace's alert switches (sound, desktop notification, unread count in the tab title).
 
 use super::parse_id;
 use crate::auth::Caller;
@@ -46,6 +47,12 @@ pub struct PreferencesDto {
     /// `null` = no quiet hours.
     #[schema(value_type = Option<QuietHoursDto>)]
     pub quiet_hours: Option<Value>,
+    /// The web workspace beeps when a client writes in one of the caller's chats (default true).
+    pub alert_sound: bool,
+    /// The web workspace shows a desktop notification then (default true; the browser asks once).
+    pub alert_desktop: bool,
+    /// The tab title shows the unread count, `(3) Replyline` (default true).
+    pub alert_title: bool,
 }
 
 /// `PUT` body: any subset of the fields; omitted fields keep their value.
@@ -60,6 +67,12 @@ pub struct PreferencesRequest {
     #[serde(default, deserialize_with = "super::dto::double")]
     #[schema(value_type = Option<QuietHoursDto>)]
     pub quiet_hours: Option<Option<Value>>,
+    #[schema(value_type = Option<bool>)]
+    pub alert_sound: Option<Value>,
+    #[schema(value_type = Option<bool>)]
+    pub alert_desktop: Option<Value>,
+    #[schema(value_type = Option<bool>)]
+    pub alert_title: Option<Value>,
 }
 
 fn dto(p: Preferences) -> PreferencesDto {
@@ -68,6 +81,9 @@ fn dto(p: Preferences) -> PreferencesDto {
         telegram: p.telegram,
         language: p.language,
         quiet_hours: p.quiet_hours,
+        alert_sound: p.alert_sound,
+        alert_desktop: p.alert_desktop,
+        alert_title: p.alert_title,
     }
 }
 
@@ -83,6 +99,15 @@ fn apply(mut p: Preferences, req: PreferencesRequest) -> ApiResult<Preferences> 
     }
     if let Some(v) = &req.telegram {
         p.telegram = flag("telegram", v)?;
+    }
+    if let Some(v) = &req.alert_sound {
+        p.alert_sound = flag("alert_sound", v)?;
+    }
+    if let Some(v) = &req.alert_desktop {
+        p.alert_desktop = flag("alert_desktop", v)?;
+    }
+    if let Some(v) = &req.alert_title {
+        p.alert_title = flag("alert_title", v)?;
     }
     if let Some(v) = &req.language {
         match v.as_str() {

@@ -126,7 +126,7 @@ pub async fn me(
     Ok(axum::Json(EmployeeDto::with_access(me, &access)))
 }
 
-/// `PATCH /api/v1/me`: presence, own display name, own password.
+/// `PATCH /api/v1/me`: presence, own display name, own password, own Telegram link.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchMeRequest {
@@ -138,7 +138,13 @@ pub struct PatchMeRequest {
     pub display_name: Option<Option<String>>,
     /// A new password (8 to 1024 characters); requires `current_password`.
     pub password: Option<String>,
+    /// The caller's present password: required with `password` (422 `current_password`
+    /// `validation_failed` when missing, `wrong_password` when it does not match).
     pub current_password: Option<String>,
+    /// The Telegram chat that receives the caller's notifications; `null` unlinks it.
+    #[serde(default, deserialize_with = "super::dto::double")]
+    #[schema(value_type = Option<String>)]
+    pub telegram_chat_id: Option<Option<String>>,
 }
 
 /// Changes the caller's presence, display name or password. A password change revokes
@@ -154,33 +160,25 @@ pub async fn update_me(
     if let Some(Some(name)) = &req.display_name {
         super::employees::check_text("display_name", name)?;
     }
+    if let Some(Some(chat)) = &req.telegram_chat_id {
+        super::employees::check_telegram_chat_id(chat)?;
+    }
     let password_hash = match req.password {
-        Some(p) => {
-            if p.chars().count() < 8 || p.len() > 1024 {
-                return Err(ApiError::validation(
-                    "password",
-                    "must be 8 to 1024 characters",
-                ));
-            }
-            let current = req.current_password.unwrap_or_default();
-            let stored = caller.0.password_hash.clone().unwrap_or_default();
-            let (ok, hash) = tokio::task::spawn_blocking(move || {
-                (verify_password(&current, &stored), hash_password(&p))
-            })
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-            if !ok {
-                return Err(ApiError::validation("current_password", "does not match"));
-            }
-            Some(hash?)
+        Some(p) => Some(new_password_hash(&caller, p, req.current_password).await?),
+        None if req.current_password.is_some() => {
+            return Err(ApiError::validation(
+                "password",
+                "is required with current_password",
+            ));
         }
         None => None,
     };
     let changes_team = req.display_name.is_some();
-    if req.display_name.is_some() || password_hash.is_some() {
+    if req.display_name.is_some() || password_hash.is_some() || req.telegram_chat_id.is_some() {
         let patch = EmployeePatch {
             display_name: req.display_name,
             password_hash,
+            telegram_chat_id: req.telegram_chat_id,
             ..EmployeePatch::default()
         };
         state
@@ -201,6 +199,40 @@ pub async fn update_me(
         .await?
         .ok_or(ApiError::Unauthorized)?;
     Ok(axum::Json(EmployeeDto::with_access(me, &access)))
+}
+
+/// Checks a new password and the caller's current one; answers the new hash.
+async fn new_password_hash(
+    caller: &Caller,
+    password: String,
+    current: Option<String>,
+) -> ApiResult<String> {
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(ApiError::validation(
+            "password",
+            "must be 8 to 1024 characters",
+        ));
+    }
+    let Some(current) = current.filter(|c| !c.is_empty()) else {
+        return Err(ApiError::validation(
+            "current_password",
+            "is required to change the password",
+        ));
+    };
+    let stored = caller.0.password_hash.clone().unwrap_or_default();
+    let (ok, hash) = tokio::task::spawn_blocking(move || {
+        (verify_password(&current, &stored), hash_password(&password))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !ok {
+        return Err(ApiError::UnprocessableField {
+            code: "wrong_password",
+            message: "current_password: does not match the current password".into(),
+            field: "current_password",
+        });
+    }
+    hash
 }
 
 /// `?unread=true` filter.
