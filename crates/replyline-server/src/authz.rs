@@ -13,12 +13,16 @@
 //!   notifications).
 //! - managers (anyone with people under them): chats assigned to anyone under
 //!   them, transitively along the manager chain.
+//! - observers (mentioned in a note): that chat; they may write in it but not
+//!   close or transfer it (403) unless another rule lets them see it.
 //!
 //! A conversation the actor may not see is answered 404 (its existence is not
 //! leaked); an admin-only action is 403.
 
 use crate::error::ApiError;
-use replyline_store::{Channel, ConversationRecord, Employee, Id, Store, Visibility};
+use replyline_store::{
+    Channel, ConversationQuery, ConversationRecord, Employee, Id, Store, Visibility,
+};
 use std::collections::{HashMap, HashSet};
 
 /// The team as authorization sees it.
@@ -203,8 +207,29 @@ pub fn can_view(actor: &Employee, channel_id: Id, assignee_id: Option<Id>, team:
     }
 }
 
-/// Whether the actor may see `conversation` (also used to filter live events).
+/// Whether the actor may see `conversation`: [`can_view`], or they observe it.
 pub fn can_view_conversation(
+    actor: &Employee,
+    conversation: &ConversationRecord,
+    team: &Access,
+) -> bool {
+    can_manage_conversation(actor, conversation, team)
+        || conversation.observer_ids.contains(&actor.id)
+}
+
+/// Whether the actor may write (reply, note, read, label, mention) in a conversation:
+/// whoever may see it, observers included.
+pub fn can_act_on_conversation(
+    actor: &Employee,
+    conversation: &ConversationRecord,
+    team: &Access,
+) -> bool {
+    can_view_conversation(actor, conversation, team)
+}
+
+/// Whether the actor may close or transfer a conversation: whoever sees it by a
+/// rule other than observing it.
+pub fn can_manage_conversation(
     actor: &Employee,
     conversation: &ConversationRecord,
     team: &Access,
@@ -215,16 +240,6 @@ pub fn can_view_conversation(
         conversation.assignee_id,
         team,
     )
-}
-
-/// Whether the actor may act (reply, note, assign, close) on a conversation they can see.
-/// Today acting follows seeing; kept separate so the rules can diverge.
-pub fn can_act_on_conversation(
-    actor: &Employee,
-    conversation: &ConversationRecord,
-    team: &Access,
-) -> bool {
-    can_view_conversation(actor, conversation, team)
 }
 
 /// Whether the actor may see a channel (its record and settings): admins, members,
@@ -270,6 +285,8 @@ pub enum Scope {
     Team,
     /// Everything visible.
     All,
+    /// Chats the actor observes.
+    Observing,
 }
 
 impl Scope {
@@ -279,17 +296,28 @@ impl Scope {
             "unassigned" => Some(Self::Unassigned),
             "team" => Some(Self::Team),
             "all" | "" => Some(Self::All),
+            "observing" => Some(Self::Observing),
             _ => None,
         }
     }
 
-    /// Whether a visible conversation belongs to this scope.
-    pub fn matches(self, actor: &Employee, assignee_id: Option<Id>, team: &Access) -> bool {
+    /// Narrows a listing query to this scope.
+    pub fn apply(self, actor: &Employee, team: &Access, query: &mut ConversationQuery) {
         match self {
-            Self::All => true,
-            Self::Mine => assignee_id == Some(actor.id),
-            Self::Unassigned => assignee_id.is_none(),
-            Self::Team => assignee_id.is_some_and(|a| team.is_under(a, actor.id)),
+            Self::All => {}
+            Self::Mine => query.assignee_in = Some(vec![actor.id]),
+            Self::Unassigned => query.unassigned = true,
+            Self::Team => {
+                let mut under: Vec<Id> = team
+                    .roles
+                    .keys()
+                    .copied()
+                    .filter(|e| team.is_under(*e, actor.id))
+                    .collect();
+                under.sort_unstable();
+                query.assignee_in = Some(under);
+            }
+            Self::Observing => query.observed_by = Some(actor.id),
         }
     }
 }
@@ -380,8 +408,12 @@ mod tests {
         assert!(can_be_assigned(5, 20, &team));
         assert!(!can_be_assigned(2, 20, &team));
         assert!(can_be_assigned(3, 20, &team));
-        assert!(Scope::Team.matches(&es[3], Some(2), &team));
-        assert!(!Scope::Team.matches(&es[3], Some(5), &team));
+        let mut query = ConversationQuery::default();
+        Scope::Team.apply(&es[3], &team, &mut query);
+        assert_eq!(query.assignee_in, Some(vec![2, 3]));
+        let mut query = ConversationQuery::default();
+        Scope::Observing.apply(&es[1], &team, &mut query);
+        assert_eq!(query.observed_by, Some(2));
     }
 
     #[test]

@@ -19,8 +19,9 @@ use replyline_engine::{
     Policy, Role, Settings, StateChange, Status, Team, ValidationError,
 };
 use replyline_store::{
-    Channel, Commit, ConversationFilter, ConversationWrite, Id, InboxItem, NewEvent, NewMessage,
-    NewNotification, SettingsWrite, StatusWrite, Store, StoreError,
+    Channel, Commit, ConversationFilter, ConversationRecord, ConversationWrite, Id, InboxItem,
+    NewEvent, NewMessage, NewNotification, ObserverWrite, SettingsWrite, StatusWrite, Store,
+    StoreError,
 };
 use replyline_whatsapp::{InboundMessage, StatusUpdate};
 use serde_json::{Value, json};
@@ -73,10 +74,41 @@ pub enum DriverError {
 /// An action on an existing conversation.
 #[derive(Clone, Debug)]
 pub enum Act {
-    Message { employee: Id, text: String },
-    Note { employee: Id, text: String },
-    Assign { employee: Option<Id> },
-    Close { employee: Id },
+    Message {
+        employee: Id,
+        text: String,
+    },
+    /// A note; `mentions` (resolved active employees) other than the author and
+    /// the assignee become observers and get a `mention` notification.
+    Note {
+        employee: Id,
+        text: String,
+        mentions: Vec<Id>,
+    },
+    Assign {
+        employee: Option<Id>,
+    },
+    Close {
+        employee: Id,
+    },
+    Transfer(Transfer),
+}
+
+/// A transfer by an employee, with an optional comment written as their note first.
+#[derive(Clone, Debug)]
+pub struct Transfer {
+    pub by: Id,
+    pub target: TransferTarget,
+    pub comment: Option<String>,
+}
+
+/// Whom a transfer gives the conversation to.
+#[derive(Clone, Debug)]
+pub enum TransferTarget {
+    /// An employee, or `None` back to the queue.
+    Employee(Option<Id>),
+    /// Round robin among the group's members in `eligible` (those who may take the chat).
+    Group { group_id: Id, eligible: Vec<Id> },
 }
 
 type Reply<T> = oneshot::Sender<Result<T, DriverError>>;
@@ -422,6 +454,7 @@ fn outgoing(kind: &str, employee: Option<Id>) -> NewMessage {
 }
 
 /// The pieces of one engine step, before it becomes a [`ConversationWrite`].
+#[derive(Default)]
 struct Step {
     messages: Vec<NewMessage>,
     events: Vec<NewEvent>,
@@ -506,6 +539,73 @@ impl Step {
             }
         }
     }
+}
+
+/// What an action feeds the engine and writes besides the engine's own rows.
+#[derive(Default)]
+struct Planned {
+    inputs: Vec<Input>,
+    step: Step,
+    observers: Vec<ObserverWrite>,
+    /// The employee given the chat (routing fairness).
+    assigned: Option<Id>,
+    transfer_event: Option<TransferEvent>,
+}
+
+impl Planned {
+    /// A note by `employee`: its message, its timeline entry and the engine input.
+    fn note(&mut self, employee: Id, text: String, mentions: Vec<Id>) {
+        let mut note = outgoing("note", Some(employee));
+        note.text = Some(text);
+        note.status = "received".into();
+        let ids: Vec<String> = mentions.iter().map(Id::to_string).collect();
+        note.mentions = mentions;
+        self.step.messages.push(note);
+        self.step.events.push(event(
+            "note",
+            json!({"employee_id": employee.to_string(), "mentions": ids}),
+        ));
+        self.inputs.push(Input::Note {
+            employee: eid(employee),
+        });
+    }
+}
+
+/// The parts of a `transferred` timeline entry known before the engine runs.
+struct TransferEvent {
+    by: Id,
+    group_id: Option<Id>,
+    comment: Option<String>,
+}
+
+/// `transferred {"from","to","group_id","comment","by"}`.
+fn transfer_event(t: TransferEvent, from: Option<Id>, to: Option<Id>) -> NewEvent {
+    event(
+        "transferred",
+        json!({
+            "from": from.map(|e| e.to_string()),
+            "to": to.map(|e| e.to_string()),
+            "group_id": t.group_id.map(|g| g.to_string()),
+            "comment": t.comment,
+            "by": t.by.to_string(),
+        }),
+    )
+}
+
+/// The longest note excerpt in a mention notification, in characters.
+const MENTION_EXCERPT_CHARS: usize = 200;
+
+/// A mention notification's text: `Author: the note` (cut to an excerpt).
+fn mention_text(team: &Team, author: Id, text: &str) -> String {
+    let name = team
+        .get(&eid(author))
+        .map(|m| m.display_name.clone().unwrap_or_else(|| m.name.clone()))
+        .unwrap_or_default();
+    let mut excerpt: String = text.chars().take(MENTION_EXCERPT_CHARS).collect();
+    if text.chars().count() > MENTION_EXCERPT_CHARS {
+        excerpt.push('…');
+    }
+    format!("{name}: {excerpt}")
 }
 
 /// Identifies the conversation row an engine step belongs to.
@@ -1137,51 +1237,27 @@ impl Driver {
         let team = self.team().await?;
         let mut engine = decode(&record.state)?;
         let now = self.clock.now();
-        let assigned = match &act {
-            Act::Assign { employee } => *employee,
-            _ => None,
-        };
-        let (input, step) = match act {
-            Act::Message { employee, text } => (
-                Input::EmployeeMessage {
-                    employee: eid(employee),
-                    text,
-                },
-                Step::new(vec![], vec![]),
-            ),
-            Act::Note { employee, text } => {
-                let mut note = outgoing("note", Some(employee));
-                note.text = Some(text);
-                note.status = "received".into();
-                let events = vec![event("note", json!({"employee_id": employee.to_string()}))];
-                (
-                    Input::Note {
-                        employee: eid(employee),
-                    },
-                    Step::new(vec![note], events),
-                )
-            }
-            Act::Assign { employee } => (
-                Input::Assign {
-                    employee: employee.map(eid),
-                },
-                Step::new(vec![], vec![]),
-            ),
-            Act::Close { employee } => (
-                Input::Close(Closer::Employee(eid(employee))),
-                Step::new(vec![], vec![]),
-            ),
-        };
+        let planned = self.plan(&record, act, &team, now).await?;
         let ctx = self.context(&rt, &team, record.contact.name.as_deref());
-        engine.handle(now, input, &ctx).map_err(|err| match err {
-            InputError::Closed => DriverError::Closed,
-            InputError::NotOpen => DriverError::Conflict("the conversation is not open".into()),
-        })?;
+        for input in planned.inputs {
+            engine.handle(now, input, &ctx).map_err(|err| match err {
+                InputError::Closed => DriverError::Closed,
+                InputError::NotOpen => DriverError::Conflict("the conversation is not open".into()),
+            })?;
+        }
         let row = Row {
             id: Some(record.id),
             channel_id: record.channel_id,
             contact_id: record.contact.id,
         };
+        let mut step = planned.step;
+        if let Some(transfer) = planned.transfer_event {
+            step.events.push(transfer_event(
+                transfer,
+                record.assignee_id,
+                engine.assignee().and_then(row_id),
+            ));
+        }
         let (write, rejected) = self.write(row, &mut engine, step, now);
         let created = write
             .messages
@@ -1189,8 +1265,9 @@ impl Driver {
             .position(|m| m.kind == "employee" || m.kind == "note");
         let mut commit = Commit::new(now);
         commit.conversations.push(write);
+        commit.observers = planned.observers;
         let result = self.commit(commit).await?;
-        if let Some(e) = assigned {
+        if let Some(e) = planned.assigned {
             self.store.mark_assigned(&[e], now).await?;
         }
         if let Some(reason) = rejected {
@@ -1202,6 +1279,100 @@ impl Driver {
                 .first()
                 .and_then(|(_, ids)| ids.get(i).copied())
         }))
+    }
+
+    /// The engine inputs and the rows of an action, before the engine runs.
+    async fn plan(
+        &mut self,
+        record: &ConversationRecord,
+        act: Act,
+        team: &Team,
+        now: Timestamp,
+    ) -> Result<Planned, DriverError> {
+        let mut planned = Planned::default();
+        match act {
+            Act::Message { employee, text } => planned.inputs.push(Input::EmployeeMessage {
+                employee: eid(employee),
+                text,
+            }),
+            Act::Note {
+                employee,
+                text,
+                mentions,
+            } => {
+                let mentioned: Vec<Id> = mentions
+                    .iter()
+                    .copied()
+                    .filter(|m| *m != employee && Some(*m) != record.assignee_id)
+                    .collect();
+                let excerpt = mention_text(team, employee, &text);
+                for m in &mentioned {
+                    planned.observers.push(ObserverWrite {
+                        conversation_id: record.id,
+                        employee_id: *m,
+                        added_by: Some(employee),
+                    });
+                    planned.step.notifications.push(NewNotification {
+                        reason: "mention".into(),
+                        employee_id: Some(employee),
+                        manager_id: *m,
+                        wait_started_at: now,
+                        waited_seconds: 0,
+                        text: Some(excerpt.clone()),
+                    });
+                }
+                planned.note(employee, text, mentions);
+            }
+            Act::Assign { employee } => {
+                planned.assigned = employee;
+                planned.inputs.push(Input::Assign {
+                    employee: employee.map(eid),
+                });
+            }
+            Act::Close { employee } => planned
+                .inputs
+                .push(Input::Close(Closer::Employee(eid(employee)))),
+            Act::Transfer(transfer) => {
+                let (assignee, group_id) = match &transfer.target {
+                    TransferTarget::Employee(e) => (*e, None),
+                    TransferTarget::Group { group_id, eligible } => (
+                        Some(self.pick_from_group(*group_id, eligible).await?),
+                        Some(*group_id),
+                    ),
+                };
+                if let Some(comment) = transfer.comment.clone() {
+                    planned.note(transfer.by, comment, Vec::new());
+                }
+                planned.assigned = assignee;
+                planned.inputs.push(Input::Assign {
+                    employee: assignee.map(eid),
+                });
+                planned.transfer_event = Some(TransferEvent {
+                    by: transfer.by,
+                    group_id,
+                    comment: transfer.comment,
+                });
+            }
+        }
+        Ok(planned)
+    }
+
+    /// Round robin among a group's members who may take the chat: online ones
+    /// first, else any of them; a validation error naming `group_id` when none may.
+    async fn pick_from_group(&self, group_id: Id, eligible: &[Id]) -> Result<Id, DriverError> {
+        let candidates: Vec<_> = self
+            .store
+            .group_candidates(group_id)
+            .await?
+            .into_iter()
+            .filter(|c| eligible.contains(&c.employee_id))
+            .collect();
+        routing::pick_for_transfer(&candidates).ok_or_else(|| {
+            DriverError::Validation(ValidationError::new(
+                "group_id",
+                "no member of the group may be assigned this conversation",
+            ))
+        })
     }
 
     async fn open(

@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use replyline_store::Id;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -218,13 +219,38 @@ async fn close_ended(mut socket: WebSocket) {
 /// How long a socket reuses its snapshot of the team for visibility checks.
 const ACCESS_TTL: Duration = Duration::from_secs(5);
 
-/// The team snapshot a socket checks visibility against, reloaded every [`ACCESS_TTL`].
+/// The team snapshot a socket checks visibility against, reloaded every [`ACCESS_TTL`],
+/// and the conversations the caller observes (reloaded as often, and at once when a
+/// mention makes them observe another).
 #[derive(Default)]
 struct AccessCache {
     loaded: Option<(tokio::time::Instant, Access)>,
+    observed: Option<(tokio::time::Instant, HashSet<Id>)>,
 }
 
 impl AccessCache {
+    /// Whether `employee` observes `conversation_id` (false when the lookup fails).
+    async fn observes(&mut self, state: &AppState, employee: Id, conversation_id: Id) -> bool {
+        let fresh = self
+            .observed
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < ACCESS_TTL);
+        if !fresh {
+            match state.store.observed_conversations(employee).await {
+                Ok(ids) => {
+                    self.observed = Some((tokio::time::Instant::now(), ids.into_iter().collect()));
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "live: loading observed conversations failed");
+                    self.observed = None;
+                }
+            }
+        }
+        self.observed
+            .as_ref()
+            .is_some_and(|(_, ids)| ids.contains(&conversation_id))
+    }
+
     async fn get(&mut self, state: &AppState) -> Option<&Access> {
         let fresh = self
             .loaded
@@ -244,8 +270,8 @@ impl AccessCache {
 }
 
 /// Whether `caller` receives `event`: notifications only their addressee (and admins);
-/// conversation and message events whoever may view the conversation ([`authz::can_view`],
-/// the same rule as the REST API).
+/// conversation and message events whoever may view the conversation ([`authz::can_view`]
+/// or observing it, the same rules as the REST API).
 async fn visible(
     state: &AppState,
     caller: &Caller,
@@ -256,7 +282,12 @@ async fn visible(
         return true;
     }
     if event.kind == "notification.created" {
-        return event.manager_id == Some(caller.id());
+        let mine = event.manager_id == Some(caller.id());
+        if mine && event.data["reason"] == "mention" {
+            // The caller observes a chat now: its events follow at once.
+            cache.observed = None;
+        }
+        return mine;
     }
     let Some(conversation_id) = event.conversation_id else {
         return false;
@@ -268,10 +299,11 @@ async fn visible(
             _ => return false,
         },
     };
-    match cache.get(state).await {
+    let by_rule = match cache.get(state).await {
         Some(access) => authz::can_view(&caller.0, channel_id, assignee_id, access),
         None => false,
-    }
+    };
+    by_rule || cache.observes(state, caller.id(), conversation_id).await
 }
 
 /// Whether `event` goes to the caller, with the caller re-checked first: an event

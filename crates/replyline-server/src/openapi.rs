@@ -37,6 +37,8 @@ impl Modify for Bearer {
         channels::read_settings, channels::write_settings,
         conversations::list, conversations::open, conversations::read, conversations::messages, conversations::send,
         conversations::note, conversations::assign, conversations::close, conversations::events,
+        conversations::inbox::mark_read, conversations::inbox::set_labels, conversations::inbox::labels,
+        conversations::inbox::leave, conversations::inbox::contact_conversations,
         ops::advance_clock, ops::healthz, ops::metrics, ops::openapi,
         crate::api::preferences::read_own, crate::api::preferences::write_own,
         crate::api::preferences::read_any, crate::api::preferences::write_any,
@@ -59,6 +61,7 @@ impl Modify for Bearer {
         crate::api::webhooks::WebhookDto, crate::api::webhooks::NewWebhookRequest, crate::api::webhooks::DeliveryDto,
         crate::api::routing::GroupDto, crate::api::routing::NewGroupRequest, crate::api::routing::PatchGroupRequest,
         crate::api::routing::RoutingRuleDto, crate::api::routing::RoutingRuleRequest,
+        dto::LastMessageDto, dto::NoteRequest, dto::ReadRequest, dto::LabelsRequest,
         crate::api::inbox::FailedInboxDto,
         dto::TextRequest, dto::OpenConversationRequest, dto::AssignRequest, dto::AdvanceRequest, dto::NowResponse, dto::HealthResponse,
     ))
@@ -282,6 +285,21 @@ fn constrain(doc: &mut Value) {
         json!({"pattern": r"^\+?[0-9]{1,20}$", "description": "The client's WhatsApp number: digits, an optional leading `+`."}),
     );
     for schema in ["NewEmployeeRequest", "PatchEmployeeRequest"] {
+    set(doc, "NoteRequest", "text", text.clone());
+    set(doc, "AssignRequest", "comment", text.clone());
+    set(
+        doc,
+        "LabelsRequest",
+        "labels",
+        json!({"maxItems": crate::api::conversations::inbox::MAX_LABELS,
+            "items": {"type": "string", "maxLength": crate::api::conversations::inbox::MAX_LABEL_CHARS, "pattern": name_pattern()}}),
+    );
+    set(
+        doc,
+        "ConversationDto",
+        "status_label",
+        json!({"enum": ["queued", "in_progress", "closed"]}),
+    );
         set(doc, schema, "name", name.clone());
         set(doc, schema, "display_name", name.clone());
         set(doc, schema, "email", email.clone());
@@ -350,7 +368,7 @@ fn constrain(doc: &mut Value) {
         doc,
         "/api/v1/conversations",
         "scope",
-        json!({"type": "string", "enum": ["mine", "unassigned", "team", "all", ""]}),
+        json!({"type": "string", "enum": ["mine", "unassigned", "team", "observing", "all", ""]}),
     );
     set_param(
         doc,

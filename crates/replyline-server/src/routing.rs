@@ -40,6 +40,17 @@ pub fn pick_round_robin(candidates: &[RoutingCandidate]) -> Option<Id> {
         .map(|c| c.employee_id)
 }
 
+/// A transfer to a group: [`pick_round_robin`] among the online candidates,
+/// else the least loaded of all of them (nobody online still gets the chat).
+pub fn pick_for_transfer(candidates: &[RoutingCandidate]) -> Option<Id> {
+    pick_round_robin(candidates).or_else(|| {
+        candidates
+            .iter()
+            .min_by_key(|c| (c.open_chats, c.last_assigned_at, c.employee_id))
+            .map(|c| c.employee_id)
+    })
+}
+
 /// The assignee a matched rule yields: its employee when active (online or not: the
 /// admin named that person), or round robin among the group's online members;
 /// `None` leaves the chat in the queue.
@@ -162,6 +173,15 @@ mod tests {
         let event = rule_event(&m, None);
         assert_eq!(event["employee_id"], Value::Null);
         assert_eq!(event["group_id"], "9");
+    }
+
+    #[test]
+    fn a_transfer_prefers_online_members_then_takes_anyone() {
+        let members = [candidate(5, false, 0), candidate(6, true, 4)];
+        assert_eq!(pick_for_transfer(&members), Some(6));
+        let offline = [candidate(5, false, 2), candidate(6, false, 1)];
+        assert_eq!(pick_for_transfer(&offline), Some(6));
+        assert_eq!(pick_for_transfer(&[]), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod delivery;
 mod model;
 mod routing;
 mod sqlite;
+mod sqlite_conversations;
 mod sqlite_delivery;
 mod sqlite_routing;
 mod sqlite_writer;
@@ -224,6 +225,33 @@ pub trait Store: DeliveryStore + RoutingStore + SecretStore + Send + Sync + 'sta
 
     // --- reads for the API ---
     async fn messages(&self, conversation_id: Id) -> StoreResult<Vec<Message>>;
+    // --- the inbox: listing, read marks, labels, observers ---
+    /// A page of the conversations `query` selects (visibility, filters, order
+    /// and cursor inside the query), with their observers.
+    async fn list_conversations(&self, query: &ConversationQuery) -> StoreResult<ConversationPage>;
+    /// Last message, `reader`'s unread count and labels per conversation (batched).
+    async fn conversation_extras(
+        &self,
+        ids: &[Id],
+        reader: Id,
+    ) -> StoreResult<std::collections::HashMap<Id, ConversationExtras>>;
+    /// Moves `employee_id`'s read mark to `message_id` (default: the latest
+    /// message), never backwards; the mark after it (`None`: no messages).
+    async fn mark_read(
+        &self,
+        conversation_id: Id,
+        employee_id: Id,
+        message_id: Option<Id>,
+    ) -> StoreResult<Option<Id>>;
+    /// Replaces a conversation's labels (validated by the caller); the stored labels.
+    async fn set_labels(&self, conversation_id: Id, labels: &[String]) -> StoreResult<Vec<String>>;
+    /// Every label in use on a conversation `visibility` allows.
+    async fn labels(&self, visibility: &Visibility) -> StoreResult<Vec<String>>;
+    /// Stops an employee observing a conversation; false when they did not.
+    async fn remove_observer(&self, conversation_id: Id, employee_id: Id) -> StoreResult<bool>;
+    /// The conversations an employee observes.
+    async fn observed_conversations(&self, employee_id: Id) -> StoreResult<Vec<Id>>;
+
     async fn message(&self, id: Id) -> StoreResult<Option<Message>>;
     async fn events(&self, conversation_id: Id) -> StoreResult<Vec<Event>>;
     async fn notifications(

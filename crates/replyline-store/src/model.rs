@@ -175,6 +175,96 @@ pub struct ConversationRecord {
     /// The engine's state as JSON.
     pub state: String,
     pub due_at: Option<Timestamp>,
+    /// Employees observing the chat (mentioned in a note), sorted.
+    pub observer_ids: Vec<Id>,
+}
+
+impl ConversationRecord {
+    /// The listing's order key: the last message's time, else the opening time.
+    pub fn activity(&self) -> Timestamp {
+        self.last_message_at.unwrap_or(self.opened_at)
+    }
+
+    /// The cursor that resumes a listing after this row.
+    pub fn cursor(&self) -> ConversationCursor {
+        ConversationCursor {
+            activity_ms: self.activity().as_millisecond(),
+            id: self.id,
+        }
+    }
+}
+
+/// Where a conversation listing resumes: the last row of the previous page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConversationCursor {
+    /// [`ConversationRecord::activity`] in Unix milliseconds.
+    pub activity_ms: i64,
+    pub id: Id,
+}
+
+/// A page of the conversation listing: visibility, filters and order run in SQL.
+#[derive(Clone, Debug, Default)]
+pub struct ConversationQuery {
+    /// What the caller may see (ANDed into the query).
+    pub visibility: crate::Visibility,
+    /// `open` or `closed`.
+    pub status: Option<String>,
+    pub channel_id: Option<Id>,
+    pub assignee_id: Option<Id>,
+    /// Only chats assigned to one of these (scopes `mine`, `team`).
+    pub assignee_in: Option<Vec<Id>>,
+    /// Only unassigned chats (scope `unassigned`).
+    pub unassigned: bool,
+    /// Only chats this employee observes (scope `observing`).
+    pub observed_by: Option<Id>,
+    pub contact_id: Option<Id>,
+    /// Only chats with this label (compared case-insensitively).
+    pub label: Option<String>,
+    /// Contact name or address, word prefixes.
+    pub q: Option<String>,
+    /// Page size; `None` returns every row.
+    pub limit: Option<i64>,
+    /// Resume after this row (in the listing's order).
+    pub after: Option<ConversationCursor>,
+    /// Oldest activity first (a contact's history) instead of newest first.
+    pub oldest_first: bool,
+}
+
+/// One page of conversations and where the next one starts.
+#[derive(Clone, Debug, Default)]
+pub struct ConversationPage {
+    pub rows: Vec<ConversationRecord>,
+    /// Set when more rows follow.
+    pub next: Option<ConversationCursor>,
+}
+
+/// The preview of a conversation's latest message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastMessage {
+    pub id: Id,
+    pub kind: String,
+    pub direction: String,
+    pub text: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// What a listing row shows besides the conversation, for one reader.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConversationExtras {
+    /// The latest message that was not skipped.
+    pub last_message: Option<LastMessage>,
+    /// Client messages after the reader's read mark.
+    pub unread: i64,
+    /// Sorted case-insensitively.
+    pub labels: Vec<String>,
+}
+
+/// An employee who starts observing a conversation (a mention).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObserverWrite {
+    pub conversation_id: Id,
+    pub employee_id: Id,
+    pub added_by: Option<Id>,
 }
 
 /// Filters for listing conversations.
@@ -208,6 +298,8 @@ pub struct Message {
     pub content_type: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Employees a note mentions.
+    pub mentions: Vec<Id>,
 }
 
 /// A new message; `send` also queues it in the outbox.
@@ -225,6 +317,8 @@ pub struct NewMessage {
     pub media_id: Option<String>,
     pub content_type: Option<String>,
     pub send: bool,
+    /// Employees a note mentions.
+    pub mentions: Vec<Id>,
 }
 
 /// One timeline entry.
@@ -330,6 +424,8 @@ pub struct Commit {
     pub settings: Option<SettingsWrite>,
     /// Marks an inbox row processed, with a short result note.
     pub inbox_done: Option<(Id, String)>,
+    /// Employees who start observing existing conversations.
+    pub observers: Vec<ObserverWrite>,
 }
 
 impl Commit {
@@ -341,6 +437,7 @@ impl Commit {
             statuses: Vec::new(),
             settings: None,
             inbox_done: None,
+            observers: Vec::new(),
         }
     }
 }

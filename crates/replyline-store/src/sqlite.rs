@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/0007_workspace.sql")),
     (8, include_str!("../migrations/0008_alert_preferences.sql")),
 ];
+    (10, include_str!("../migrations/0010_mentions.sql")),
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.
 #[derive(Clone, Debug)]
@@ -248,12 +249,12 @@ fn contact(row: &SqliteRow, prefix: &str) -> StoreResult<Contact> {
     })
 }
 
-const CONVERSATION_SELECT: &str = "SELECT c.id, c.channel_id, c.status, c.assignee_id, c.waiting_since, c.opened_at, \
+pub(crate) const CONVERSATION_SELECT: &str = "SELECT c.id, c.channel_id, c.status, c.assignee_id, c.waiting_since, c.opened_at, \
      c.closed_at, c.last_message_at, c.state, c.due_at, k.id AS k_id, k.channel_id AS k_channel_id, \
      k.address AS k_address, k.name AS k_name, k.last_inbound_at AS k_last_inbound_at \
      FROM conversations c JOIN contacts k ON k.id = c.contact_id";
 
-fn conversation(row: &SqliteRow) -> StoreResult<ConversationRecord> {
+pub(crate) fn conversation(row: &SqliteRow) -> StoreResult<ConversationRecord> {
     Ok(ConversationRecord {
         id: row.try_get("id")?,
         channel_id: row.try_get("channel_id")?,
@@ -267,9 +268,10 @@ fn conversation(row: &SqliteRow) -> StoreResult<ConversationRecord> {
         state: row.try_get("state")?,
         due_at: opt_ts(row.try_get("due_at")?)?,
     })
+        observer_ids: Vec::new(),
 }
 
-const MESSAGE_COLS: &str = "id, conversation_id, channel_id, direction, kind, text, template, template_language, employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at";
+const MESSAGE_COLS: &str = "id, conversation_id, channel_id, direction, kind, text, template, template_language, employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at, mentions";
 
 fn message(row: &SqliteRow) -> StoreResult<Message> {
     Ok(Message {
@@ -290,9 +292,18 @@ fn message(row: &SqliteRow) -> StoreResult<Message> {
         created_at: ts(row.try_get("created_at")?)?,
         updated_at: ts(row.try_get("updated_at")?)?,
     })
+        mentions: mentions(row.try_get("mentions")?)?,
 }
 
 fn event(row: &SqliteRow) -> StoreResult<Event> {
+/// The `mentions` column: a JSON array of employee ids, NULL for none.
+fn mentions(column: Option<String>) -> StoreResult<Vec<Id>> {
+    match column {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string())),
+    }
+}
+
     let data: Option<String> = row.try_get("data")?;
     Ok(Event {
         id: row.try_get("id")?,
@@ -369,8 +380,8 @@ async fn write_conversation(
     for m in &w.messages {
         let message_id: Id = sqlx::query_scalar(
             "INSERT INTO messages (conversation_id, channel_id, direction, kind, text, template, template_language, \
-             employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at, mentions) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(id)
         .bind(w.channel_id)
@@ -388,6 +399,7 @@ async fn write_conversation(
         .bind(ms(now))
         .bind(ms(now))
         .fetch_one(&mut **tx)
+        .bind((!m.mentions.is_empty()).then(|| Value::from(m.mentions.clone()).to_string()))
         .await
         .map_err(conflict)?;
         if m.send {
@@ -943,7 +955,7 @@ impl Store for SqliteStore {
             .bind(contact_id)
             .fetch_optional(&self.writer)
             .await?;
-        row.as_ref().map(conversation).transpose()
+        self.one_with_observers(row).await
     }
 
     async fn conversation(&self, id: Id) -> StoreResult<Option<ConversationRecord>> {
@@ -952,7 +964,7 @@ impl Store for SqliteStore {
             .bind(id)
             .fetch_optional(&self.writer)
             .await?;
-        row.as_ref().map(conversation).transpose()
+        self.one_with_observers(row).await
     }
 
     async fn conversations(&self, f: &ConversationFilter) -> StoreResult<Vec<ConversationRecord>> {
@@ -966,7 +978,7 @@ impl Store for SqliteStore {
             .bind(f.assignee_id)
             .fetch_all(&self.reader)
             .await?;
-        rows.iter().map(conversation).collect()
+        self.with_observers(&self.reader, &rows).await
     }
 
     async fn open_conversations(&self, channel_id: Id) -> StoreResult<Vec<ConversationRecord>> {
@@ -977,7 +989,7 @@ impl Store for SqliteStore {
             .bind(channel_id)
             .fetch_all(&self.writer)
             .await?;
-        rows.iter().map(conversation).collect()
+        self.with_observers(&self.writer, &rows).await
     }
 
     async fn due_conversations(
@@ -993,7 +1005,7 @@ impl Store for SqliteStore {
             .bind(limit)
             .fetch_all(&self.writer)
             .await?;
-        rows.iter().map(conversation).collect()
+        self.with_observers(&self.writer, &rows).await
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<Timestamp>> {
@@ -1006,6 +1018,44 @@ impl Store for SqliteStore {
 
     async fn commit(&self, commit: Commit) -> StoreResult<CommitResult> {
         self.tracked(async move {
+    async fn list_conversations(&self, query: &ConversationQuery) -> StoreResult<ConversationPage> {
+        crate::sqlite_conversations::list(&self.reader, query).await
+    }
+
+    async fn conversation_extras(
+        &self,
+        ids: &[Id],
+        reader: Id,
+    ) -> StoreResult<std::collections::HashMap<Id, ConversationExtras>> {
+        crate::sqlite_conversations::extras(&self.reader, ids, reader).await
+    }
+
+    async fn mark_read(
+        &self,
+        conversation_id: Id,
+        employee_id: Id,
+        message_id: Option<Id>,
+    ) -> StoreResult<Option<Id>> {
+        crate::sqlite_conversations::mark_read(&self.writer, conversation_id, employee_id, message_id)
+            .await
+    }
+
+    async fn set_labels(&self, conversation_id: Id, labels: &[String]) -> StoreResult<Vec<String>> {
+        crate::sqlite_conversations::set_labels(&self.writer, conversation_id, labels).await
+    }
+
+    async fn labels(&self, visibility: &crate::Visibility) -> StoreResult<Vec<String>> {
+        crate::sqlite_conversations::labels(&self.reader, visibility).await
+    }
+
+    async fn remove_observer(&self, conversation_id: Id, employee_id: Id) -> StoreResult<bool> {
+        crate::sqlite_conversations::remove_observer(&self.writer, conversation_id, employee_id).await
+    }
+
+    async fn observed_conversations(&self, employee_id: Id) -> StoreResult<Vec<Id>> {
+        crate::sqlite_conversations::observed(&self.reader, employee_id).await
+    }
+
             let now = commit.now;
             let mut tx = self.writer.begin().await?;
             let mut result = CommitResult::default();
@@ -1031,6 +1081,7 @@ impl Store for SqliteStore {
             }
             for s in &commit.statuses {
                 if apply_status(&mut tx, s, now).await? {
+            crate::sqlite_conversations::write_observers(&mut tx, &commit.observers, now).await?;
                     result.statuses_applied += 1;
                 }
             }
@@ -1533,6 +1584,26 @@ impl SqliteStore {
 impl SqliteStore {
     /// The single-connection writer pool (delivery queries read their own writes).
     pub(crate) fn writer_pool(&self) -> &SqlitePool {
+    /// Decodes conversation rows and loads their observers (one more query).
+    async fn with_observers(
+        &self,
+        pool: &SqlitePool,
+        rows: &[SqliteRow],
+    ) -> StoreResult<Vec<ConversationRecord>> {
+        let mut records = rows.iter().map(conversation).collect::<StoreResult<Vec<_>>>()?;
+        crate::sqlite_conversations::fill_observers(pool, &mut records).await?;
+        Ok(records)
+    }
+
+    /// Decodes an optional conversation row with its observers (read on the writer).
+    async fn one_with_observers(
+        &self,
+        row: Option<SqliteRow>,
+    ) -> StoreResult<Option<ConversationRecord>> {
+        let rows: Vec<SqliteRow> = row.into_iter().collect();
+        Ok(self.with_observers(&self.writer, &rows).await?.pop())
+    }
+
         &self.writer
     }
 }

@@ -1,21 +1,38 @@
-//! Conversations: list, open, read, messages, notes, assign, close, timeline.
+//! Conversations: list (paged, per-caller extras), open, read, messages, notes
+//! with mentions, transfer, close, timeline; read marks, labels, observers
+//! (`inbox`), and a contact's conversations.
+
+pub mod inbox;
+pub mod mentions;
+
+use inbox::{contact_conversations, labels, leave, mark_read, set_labels};
 
 use super::dto::{
-    AssignRequest, ConversationDto, EventDto, MessageDto, OpenConversationRequest, TextRequest,
+    AssignRequest, ConversationDto, EventDto, MessageDto, NoteRequest, OpenConversationRequest,
+    TextRequest,
 };
 use super::parse_id;
 use crate::auth::{Caller, Permission, authorize};
 use crate::authz::{self, Access, Scope};
-use crate::driver::Act;
+use crate::driver::{Act, Transfer, TransferTarget};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::routing::{get, post};
-use replyline_store::{ConversationFilter, ConversationRecord, Id};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use replyline_store::{ConversationCursor, ConversationQuery, ConversationRecord, Id};
 use serde::Deserialize;
+
+/// The response header carrying the cursor of the next page.
+pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
+/// The default and largest page sizes of the listing.
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 200;
+/// The longest `q` of the listing, in characters.
+const MAX_QUERY_CHARS: usize = 200;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,6 +46,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/conversations/{id}/assign", post(assign))
         .route("/api/v1/conversations/{id}/close", post(close))
         .route("/api/v1/conversations/{id}/events", get(events))
+        .route("/api/v1/conversations/{id}/read", post(mark_read))
+        .route("/api/v1/conversations/{id}/labels", put(set_labels))
+        .route("/api/v1/conversations/{id}/leave", post(leave))
+        .route("/api/v1/labels", get(labels))
+        .route(
+            "/api/v1/contacts/{id}/conversations",
+            get(contact_conversations),
+        )
 }
 
 /// List filters.
@@ -42,8 +67,98 @@ pub struct ListQuery {
     #[param(pattern = r"^([+-]?[0-9]+)?$")]
     pub assignee_id: Option<String>,
     /// `mine` (assigned to the caller), `unassigned`, `team` (assigned to someone under the
-    /// caller) or `all` (default): always within what the caller may see.
+    /// caller), `observing` (chats the caller observes) or `all` (default): always within
+    /// what the caller may see.
     pub scope: Option<String>,
+    /// Only chats with this label (case-insensitive).
+    pub label: Option<String>,
+    /// The contact's name or address: every word as a prefix (1–200 characters).
+    pub q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(pattern = r"^[0-9]*$")]
+    pub limit: Option<String>,
+    /// The `X-Next-Cursor` of the previous page (absent: the first page).
+    pub before: Option<String>,
+}
+
+/// The page size: 1 to 200, default 50 (400 naming `limit` otherwise).
+fn page_limit(raw: Option<&str>) -> ApiResult<i64> {
+    let Some(raw) = raw.filter(|v| !v.is_empty()) else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match raw.parse::<i64>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(ApiError::bad_request(
+            Some("limit".into()),
+            format!("limit: expected 1 to {MAX_LIMIT}, got {raw:?}"),
+        )),
+    }
+}
+
+/// The opaque cursor text of a row: its activity (ms) and id.
+pub fn encode_cursor(c: ConversationCursor) -> String {
+    format!("{}.{}", c.activity_ms, c.id)
+}
+
+/// Parses `before` (400 naming it when it is not a cursor this server gave).
+fn decode_cursor(raw: Option<&str>) -> ApiResult<Option<ConversationCursor>> {
+    let Some(raw) = raw.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let parsed = raw
+        .split_once('.')
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+    match parsed {
+        Some((activity_ms, id)) => Ok(Some(ConversationCursor { activity_ms, id })),
+        None => Err(ApiError::bad_request(
+            Some("before".into()),
+            format!("before: not a cursor from X-Next-Cursor: {raw:?}"),
+        )),
+    }
+}
+
+/// An optional non-empty text filter of at most 200 characters (400 naming `field`).
+fn text_filter(field: &str, raw: Option<String>) -> ApiResult<Option<String>> {
+    let Some(v) = raw.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if v.chars().count() > MAX_QUERY_CHARS || v.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            Some(field.into()),
+            format!("{field}: at most {MAX_QUERY_CHARS} characters without control characters"),
+        ));
+    }
+    Ok(Some(v))
+}
+
+/// The listing rows of `records` for the caller: each with its last message,
+/// the caller's unread count and labels (one batched store call).
+pub async fn rows(
+    state: &AppState,
+    caller: &Caller,
+    records: Vec<ConversationRecord>,
+) -> ApiResult<Vec<ConversationDto>> {
+    let ids: Vec<Id> = records.iter().map(|r| r.id).collect();
+    let mut extras = state.store.conversation_extras(&ids, caller.id()).await?;
+    Ok(records
+        .into_iter()
+        .map(|r| {
+            let extra = extras.remove(&r.id).unwrap_or_default();
+            ConversationDto::with_extras(r, extra)
+        })
+        .collect())
+}
+
+/// One conversation as the caller sees it in the list.
+async fn row(
+    state: &AppState,
+    caller: &Caller,
+    record: ConversationRecord,
+) -> ApiResult<ConversationDto> {
+    rows(state, caller, vec![record])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
 /// A query filter id: a decimal integer (none when empty). One too large to be any row's
@@ -114,14 +229,17 @@ async fn message(state: &AppState, id: Option<Id>) -> ApiResult<MessageDto> {
     Ok(m.into())
 }
 
-/// Conversations, newest first.
+/// Conversations the caller may see, by last activity (newest first), a page at a time:
+/// `X-Next-Cursor` carries the `before` of the next page when more rows exist.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, body = Vec<ConversationDto>), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<ConversationDto>,
+        headers(("x-next-cursor" = String, description = "`before` of the next page; absent on the last page"))),
+        (status = 400, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<ListQuery>,
-) -> ApiResult<axum::Json<Vec<ConversationDto>>> {
+) -> ApiResult<Response> {
     authorize(&caller, Permission::Converse)?;
     let status = q.status.filter(|s| !s.is_empty());
     if let Some(s) = &status
@@ -138,24 +256,32 @@ pub async fn list(
         Some(raw) => Scope::parse(raw).ok_or_else(|| {
             ApiError::bad_request(
                 Some("scope".into()),
-                format!("scope: expected mine, unassigned, team or all, got {raw:?}"),
+                format!("scope: expected mine, unassigned, team, observing or all, got {raw:?}"),
             )
         })?,
     };
-    let filter = ConversationFilter {
+    let access = Access::load(state.store.as_ref()).await?;
+    let mut query = ConversationQuery {
+        visibility: authz::visibility(&caller.0, &access),
         status,
         channel_id: filter_id("channel_id", q.channel_id.as_deref())?,
         assignee_id: filter_id("assignee_id", q.assignee_id.as_deref())?,
+        label: text_filter("label", q.label)?,
+        q: text_filter("q", q.q)?,
+        limit: Some(page_limit(q.limit.as_deref())?),
+        after: decode_cursor(q.before.as_deref())?,
+        ..ConversationQuery::default()
     };
-    let rows = state.store.conversations(&filter).await?;
-    let access = Access::load(state.store.as_ref()).await?;
-    Ok(axum::Json(
-        rows.into_iter()
-            .filter(|c| authz::can_view_conversation(&caller.0, c, &access))
-            .filter(|c| scope.matches(&caller.0, c.assignee_id, &access))
-            .map(Into::into)
-            .collect(),
-    ))
+    scope.apply(&caller.0, &access, &mut query);
+    let page = state.store.list_conversations(&query).await?;
+    let body = rows(&state, &caller, page.rows).await?;
+    let mut response = axum::Json(body).into_response();
+    if let Some(next) = page.next
+        && let Ok(value) = HeaderValue::from_str(&encode_cursor(next))
+    {
+        response.headers_mut().insert(NEXT_CURSOR_HEADER, value);
+    }
+    Ok(response)
 }
 
 /// Opens a conversation by writing first; the caller becomes its assignee.
@@ -199,7 +325,10 @@ pub async fn open(
         .conversation(id)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
-    Ok((StatusCode::CREATED, axum::Json(record.into())))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(row(&state, &caller, record).await?),
+    ))
 }
 
 /// One conversation.
@@ -211,9 +340,8 @@ pub async fn read(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
-    Ok(axum::Json(
-        find_visible(&state, &caller, &id).await?.0.into(),
-    ))
+    let (c, _) = find_visible(&state, &caller, &id).await?;
+    Ok(axum::Json(row(&state, &caller, c).await?))
 }
 
 /// The conversation's messages, oldest first.
@@ -259,15 +387,33 @@ pub async fn send(
     .await
 }
 
-/// Adds an internal note (never sent to the client).
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/notes", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)), request_body = TextRequest,
-    responses((status = 201, body = MessageDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+/// Adds an internal note (never sent to the client). The employees it mentions
+/// (`mentions` and `@Name` in the text) other than the assignee become observers and
+/// are notified (`reason: "mention"`).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/notes", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)), request_body = NoteRequest,
+    responses((status = 201, body = MessageDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn note(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(req): Json<TextRequest>,
+    Json(req): Json<NoteRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<MessageDto>)> {
+    authorize(&caller, Permission::Converse)?;
+    check_message(&req.text)?;
+    let employees = state.store.employees().await?;
+    let mut explicit = Vec::new();
+    for (i, raw) in req.mentions.iter().flatten().enumerate() {
+        let found = raw
+            .trim()
+            .parse::<Id>()
+            .ok()
+            .and_then(|id| employees.iter().find(|e| e.id == id && e.active));
+        let e = found.ok_or_else(|| {
+            ApiError::validation(format!("mentions[{i}]"), "no such active employee")
+        })?;
+        explicit.push(e.id);
+    }
+    let mentions = mentions::resolve(&req.text, &explicit, &employees);
     let employee = caller.id();
     write(
         &state,
@@ -276,6 +422,7 @@ pub async fn note(
         Act::Note {
             employee,
             text: req.text,
+            mentions,
         },
     )
     .await
@@ -300,9 +447,75 @@ async fn write(
     ))
 }
 
-/// Assigns the conversation (`null` unassigns).
+/// A conversation the caller may close or transfer: 404 when invisible, 403 for
+/// someone who only observes it.
+async fn find_manageable(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<(ConversationRecord, Access)> {
+    let (c, access) = find_actionable(state, caller, id).await?;
+    if !authz::can_manage_conversation(&caller.0, &c, &access) {
+        return Err(ApiError::Forbidden(
+            "observers may not close or transfer this conversation".into(),
+        ));
+    }
+    Ok((c, access))
+}
+
+/// The employee a transfer names: active and allowed to take the chat (422 `employee_id`).
+async fn transfer_employee(
+    state: &AppState,
+    c: &ConversationRecord,
+    access: &Access,
+    raw: &str,
+) -> ApiResult<Id> {
+    let id: Id = raw
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::validation("employee_id", "no such employee"))?;
+    let e = state.store.employee(id).await?.filter(|e| e.active);
+    let e = e.ok_or_else(|| ApiError::validation("employee_id", "no such active employee"))?;
+    if !authz::can_be_assigned(e.id, c.channel_id, access) {
+        return Err(ApiError::validation(
+            "employee_id",
+            "the assignee must be a member of the channel (or an admin or manager)",
+        ));
+    }
+    Ok(e.id)
+}
+
+/// A group transfer: the group and those of its members who may take the chat
+/// (422 `group_id` when there is no such group).
+async fn transfer_group(
+    state: &AppState,
+    c: &ConversationRecord,
+    access: &Access,
+    raw: &str,
+) -> ApiResult<TransferTarget> {
+    let group = match raw.trim().parse::<Id>() {
+        Ok(id) => state.store.group(id).await?,
+        Err(_) => None,
+    };
+    let group = group.ok_or_else(|| ApiError::validation("group_id", "no such group"))?;
+    let eligible = group
+        .employee_ids
+        .iter()
+        .copied()
+        .filter(|e| authz::can_be_assigned(*e, c.channel_id, access))
+        .collect();
+    Ok(TransferTarget::Group {
+        group_id: group.id,
+        eligible,
+    })
+}
+
+/// Transfers the conversation: to `employee_id`, to a member of `group_id` (round robin
+/// among its online members who may take it, else any of them), or back to the queue
+/// (`{"employee_id": null}`). A `comment` becomes the caller's note, written in the same
+/// step before the transfer; the timeline records `transferred`. Observers may not (403).
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/assign", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)), request_body = AssignRequest,
-    responses((status = 200, body = ConversationDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ConversationDto), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn assign(
     State(state): State<AppState>,
     caller: Caller,
@@ -310,39 +523,43 @@ pub async fn assign(
     Json(req): Json<AssignRequest>,
 ) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
-    let (c, access) = find_actionable(&state, &caller, &id).await?;
-    let employee = match req.employee_id.as_deref() {
-        Some(raw) => {
-            let id: Id = raw
-                .parse()
-                .map_err(|_| ApiError::validation("employee_id", "no such employee"))?;
-            let e = state.store.employee(id).await?.filter(|e| e.active);
-            let e =
-                e.ok_or_else(|| ApiError::validation("employee_id", "no such active employee"))?;
-            if !authz::can_be_assigned(e.id, c.channel_id, &access) {
-                return Err(ApiError::validation(
-                    "employee_id",
-                    "the assignee must be a member of the channel (or an admin or manager)",
-                ));
-            }
-            Some(e.id)
+    if let Some(comment) = &req.comment {
+        super::dto::check_text("comment", comment)?;
+    }
+    let (c, access) = find_manageable(&state, &caller, &id).await?;
+    let target = match (req.employee_id.as_deref(), req.group_id.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::validation(
+                "group_id",
+                "give either employee_id or group_id, not both",
+            ));
         }
-        None => None,
+        (_, Some(group)) => transfer_group(&state, &c, &access, group).await?,
+        (Some(raw), None) => {
+            TransferTarget::Employee(Some(transfer_employee(&state, &c, &access, raw).await?))
+        }
+        (None, None) => TransferTarget::Employee(None),
     };
-    state.driver.act(c.id, Act::Assign { employee }).await?;
-    Ok(axum::Json(find(&state, &id).await?.into()))
+    let transfer = Transfer {
+        by: caller.id(),
+        target,
+        comment: req.comment,
+    };
+    state.driver.act(c.id, Act::Transfer(transfer)).await?;
+    let record = find(&state, &id).await?;
+    Ok(axum::Json(row(&state, &caller, record).await?))
 }
 
-/// Ends the chat (closing message per settings).
+/// Ends the chat (closing message per settings). Observers may not (403).
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/close", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = ConversationDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ConversationDto), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn close(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
-    let (c, _) = find_actionable(&state, &caller, &id).await?;
+    let (c, _) = find_manageable(&state, &caller, &id).await?;
     state
         .driver
         .act(
@@ -352,7 +569,8 @@ pub async fn close(
             },
         )
         .await?;
-    Ok(axum::Json(find(&state, &id).await?.into()))
+    let record = find(&state, &id).await?;
+    Ok(axum::Json(row(&state, &caller, record).await?))
 }
 
 /// The timeline: rule decisions and state changes, oldest first.

@@ -1,6 +1,9 @@
 //! Request and response bodies of the HTTP API (the shapes of API.md).
 
-use replyline_store::{Channel, ConversationRecord, Employee, Event, Message, NotificationRecord};
+use replyline_store::{
+    Channel, ConversationExtras, ConversationRecord, Employee, Event, LastMessage, Message,
+    NotificationRecord,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -315,6 +318,62 @@ pub struct ConversationDto {
     /// When WhatsApp's 24-hour customer-service window closes (the client's last message
     /// + 24 h); free-form replies are refused after it. `null` before any client message.
     pub window_expires_at: Option<String>,
+    /// The latest message (skipped automatic messages aside).
+    pub last_message: Option<LastMessageDto>,
+    /// Client messages after the caller's read mark.
+    pub unread: i64,
+    /// Labels, sorted case-insensitively.
+    pub labels: Vec<String>,
+    /// Employees observing the chat (mentioned in a note).
+    pub observer_ids: Vec<String>,
+    /// `queued` («в очереди»: open, unassigned), `in_progress` («в работе»: open, assigned)
+    /// or `closed`.
+    #[schema(value_type = String, example = "queued")]
+    pub status_label: &'static str,
+}
+
+/// The preview of a conversation's latest message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastMessageDto {
+    pub id: String,
+    /// client, employee, note, greeting, no_reply, closing, out_of_hours.
+    pub kind: String,
+    /// `in` or `out`.
+    pub direction: String,
+    pub text: Option<String>,
+    pub created_at: String,
+}
+
+impl From<LastMessage> for LastMessageDto {
+    fn from(m: LastMessage) -> Self {
+        Self {
+            id: m.id.to_string(),
+            kind: m.kind,
+            direction: m.direction,
+            text: m.text,
+            created_at: time(m.created_at),
+        }
+    }
+}
+
+/// `status_label` of a conversation.
+pub fn status_label(status: &str, assignee_id: Option<replyline_store::Id>) -> &'static str {
+    match (status, assignee_id) {
+        ("closed", _) => "closed",
+        (_, None) => "queued",
+        (_, Some(_)) => "in_progress",
+    }
+}
+
+impl ConversationDto {
+    /// The conversation with what the listing adds for one reader.
+    pub fn with_extras(c: ConversationRecord, extras: ConversationExtras) -> Self {
+        let mut dto = Self::from(c);
+        dto.last_message = extras.last_message.map(Into::into);
+        dto.unread = extras.unread;
+        dto.labels = extras.labels;
+        dto
+    }
 }
 
 /// `sla_state` and `window_expires_at` from the stored engine state.
@@ -348,6 +407,11 @@ impl From<ConversationRecord> for ConversationDto {
         Self {
             sla_state,
             window_expires_at,
+            last_message: None,
+            unread: 0,
+            labels: Vec::new(),
+            observer_ids: c.observer_ids.iter().map(|e| e.to_string()).collect(),
+            status_label: status_label(&c.status, c.assignee_id),
             id: c.id.to_string(),
             channel_id: c.channel_id.to_string(),
             contact: ContactDto {
@@ -389,6 +453,8 @@ pub struct MessageDto {
     pub media_id: Option<String>,
     /// Inbound message type (text, image, location, ...).
     pub content_type: Option<String>,
+    /// Employees a note mentions (empty for other messages).
+    pub mentions: Vec<String>,
 }
 
 impl From<Message> for MessageDto {
@@ -408,6 +474,7 @@ impl From<Message> for MessageDto {
             provider_id: m.provider_id,
             media_id: m.media_id,
             content_type: m.content_type,
+            mentions: m.mentions.iter().map(|e| e.to_string()).collect(),
         }
     }
 }
@@ -503,11 +570,41 @@ pub struct OpenConversationRequest {
     pub text: String,
 }
 
-/// `POST /api/v1/conversations/{id}/assign`.
+/// `POST /api/v1/conversations/{id}/assign`: exactly one of `employee_id` and
+/// `group_id`, or `{"employee_id": null}` (or `{}`) to return it to the queue.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
     pub employee_id: Option<String>,
+    /// A group: round robin among its online members who may take the chat.
+    pub group_id: Option<String>,
+    /// Becomes a note by the caller, written before the transfer (≤ 4096 characters).
+    pub comment: Option<String>,
+}
+
+/// `POST /api/v1/conversations/{id}/notes`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    pub text: String,
+    /// Employee ids mentioned besides the `@Name` tokens in the text.
+    pub mentions: Option<Vec<String>>,
+}
+
+/// `POST /api/v1/conversations/{id}/read`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadRequest {
+    /// The last message read (default: the latest message).
+    pub message_id: Option<String>,
+}
+
+/// `PUT /api/v1/conversations/{id}/labels`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LabelsRequest {
+    /// 1–32 characters each after trimming, no control characters, at most 20.
+    pub labels: Vec<String>,
 }
 
 /// `POST /api/v1/clock/advance`.
