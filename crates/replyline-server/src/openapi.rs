@@ -57,11 +57,11 @@ impl Modify for Bearer {
         dto::EmployeeDto, dto::LoginRequest, dto::LoginResponse, dto::NewEmployeeRequest, dto::PatchEmployeeRequest,
         dto::WhatsappInput, dto::WhatsappPatch, dto::NewChannelRequest, dto::PatchChannelRequest, dto::WhatsappPublic, dto::ChannelDto,
         dto::ContactDto, dto::ConversationDto, dto::MessageDto, dto::EventDto, dto::NotificationDto,
+        dto::LastMessageDto, dto::NoteRequest, dto::ReadRequest, dto::LabelsRequest,
         crate::api::preferences::PreferencesDto, crate::api::preferences::PreferencesRequest, crate::api::preferences::QuietHoursDto,
         crate::api::webhooks::WebhookDto, crate::api::webhooks::NewWebhookRequest, crate::api::webhooks::DeliveryDto,
         crate::api::routing::GroupDto, crate::api::routing::NewGroupRequest, crate::api::routing::PatchGroupRequest,
         crate::api::routing::RoutingRuleDto, crate::api::routing::RoutingRuleRequest,
-        dto::LastMessageDto, dto::NoteRequest, dto::ReadRequest, dto::LabelsRequest,
         crate::api::inbox::FailedInboxDto,
         dto::TextRequest, dto::OpenConversationRequest, dto::AssignRequest, dto::AdvanceRequest, dto::NowResponse, dto::HealthResponse,
     ))
@@ -277,14 +277,6 @@ fn constrain(doc: &mut Value) {
         set(doc, schema, "api_version", version.clone());
     }
     set(doc, "TextRequest", "text", text.clone());
-    set(doc, "OpenConversationRequest", "text", text);
-    set(
-        doc,
-        "OpenConversationRequest",
-        "contact_address",
-        json!({"pattern": r"^\+?[0-9]{1,20}$", "description": "The client's WhatsApp number: digits, an optional leading `+`."}),
-    );
-    for schema in ["NewEmployeeRequest", "PatchEmployeeRequest"] {
     set(doc, "NoteRequest", "text", text.clone());
     set(doc, "AssignRequest", "comment", text.clone());
     set(
@@ -300,6 +292,14 @@ fn constrain(doc: &mut Value) {
         "status_label",
         json!({"enum": ["queued", "in_progress", "closed"]}),
     );
+    set(doc, "OpenConversationRequest", "text", text);
+    set(
+        doc,
+        "OpenConversationRequest",
+        "contact_address",
+        json!({"pattern": r"^\+?[0-9]{1,20}$", "description": "The client's WhatsApp number: digits, an optional leading `+`."}),
+    );
+    for schema in ["NewEmployeeRequest", "PatchEmployeeRequest"] {
         set(doc, schema, "name", name.clone());
         set(doc, schema, "display_name", name.clone());
         set(doc, schema, "email", email.clone());

@@ -220,11 +220,6 @@ pub trait Store: DeliveryStore + RoutingStore + SecretStore + Send + Sync + 'sta
     /// The earliest pending deadline.
     async fn next_due_at(&self) -> StoreResult<Option<Timestamp>>;
 
-    /// Writes one engine step (or batch) atomically.
-    async fn commit(&self, commit: Commit) -> StoreResult<CommitResult>;
-
-    // --- reads for the API ---
-    async fn messages(&self, conversation_id: Id) -> StoreResult<Vec<Message>>;
     // --- the inbox: listing, read marks, labels, observers ---
     /// A page of the conversations `query` selects (visibility, filters, order
     /// and cursor inside the query), with their observers.
@@ -252,6 +247,11 @@ pub trait Store: DeliveryStore + RoutingStore + SecretStore + Send + Sync + 'sta
     /// The conversations an employee observes.
     async fn observed_conversations(&self, employee_id: Id) -> StoreResult<Vec<Id>>;
 
+    /// Writes one engine step (or batch) atomically.
+    async fn commit(&self, commit: Commit) -> StoreResult<CommitResult>;
+
+    // --- reads for the API ---
+    async fn messages(&self, conversation_id: Id) -> StoreResult<Vec<Message>>;
     async fn message(&self, id: Id) -> StoreResult<Option<Message>>;
     async fn events(&self, conversation_id: Id) -> StoreResult<Vec<Event>>;
     async fn notifications(

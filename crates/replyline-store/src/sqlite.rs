@@ -25,8 +25,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_sessions.sql")),
     (7, include_str!("../migrations/0007_workspace.sql")),
     (8, include_str!("../migrations/0008_alert_preferences.sql")),
-];
     (10, include_str!("../migrations/0010_mentions.sql")),
+];
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.
 #[derive(Clone, Debug)]
@@ -267,8 +267,8 @@ pub(crate) fn conversation(row: &SqliteRow) -> StoreResult<ConversationRecord> {
         last_message_at: opt_ts(row.try_get("last_message_at")?)?,
         state: row.try_get("state")?,
         due_at: opt_ts(row.try_get("due_at")?)?,
-    })
         observer_ids: Vec::new(),
+    })
 }
 
 const MESSAGE_COLS: &str = "id, conversation_id, channel_id, direction, kind, text, template, template_language, employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at, mentions";
@@ -291,11 +291,10 @@ fn message(row: &SqliteRow) -> StoreResult<Message> {
         content_type: row.try_get("content_type")?,
         created_at: ts(row.try_get("created_at")?)?,
         updated_at: ts(row.try_get("updated_at")?)?,
-    })
         mentions: mentions(row.try_get("mentions")?)?,
+    })
 }
 
-fn event(row: &SqliteRow) -> StoreResult<Event> {
 /// The `mentions` column: a JSON array of employee ids, NULL for none.
 fn mentions(column: Option<String>) -> StoreResult<Vec<Id>> {
     match column {
@@ -304,6 +303,7 @@ fn mentions(column: Option<String>) -> StoreResult<Vec<Id>> {
     }
 }
 
+fn event(row: &SqliteRow) -> StoreResult<Event> {
     let data: Option<String> = row.try_get("data")?;
     Ok(Event {
         id: row.try_get("id")?,
@@ -398,8 +398,8 @@ async fn write_conversation(
         .bind(&m.content_type)
         .bind(ms(now))
         .bind(ms(now))
-        .fetch_one(&mut **tx)
         .bind((!m.mentions.is_empty()).then(|| Value::from(m.mentions.clone()).to_string()))
+        .fetch_one(&mut **tx)
         .await
         .map_err(conflict)?;
         if m.send {
@@ -1016,8 +1016,6 @@ impl Store for SqliteStore {
         opt_ts(v)
     }
 
-    async fn commit(&self, commit: Commit) -> StoreResult<CommitResult> {
-        self.tracked(async move {
     async fn list_conversations(&self, query: &ConversationQuery) -> StoreResult<ConversationPage> {
         crate::sqlite_conversations::list(&self.reader, query).await
     }
@@ -1056,6 +1054,8 @@ impl Store for SqliteStore {
         crate::sqlite_conversations::observed(&self.reader, employee_id).await
     }
 
+    async fn commit(&self, commit: Commit) -> StoreResult<CommitResult> {
+        self.tracked(async move {
             let now = commit.now;
             let mut tx = self.writer.begin().await?;
             let mut result = CommitResult::default();
@@ -1079,9 +1079,9 @@ impl Store for SqliteStore {
                 result.conversations.push((id, messages));
                 result.queued += queued;
             }
+            crate::sqlite_conversations::write_observers(&mut tx, &commit.observers, now).await?;
             for s in &commit.statuses {
                 if apply_status(&mut tx, s, now).await? {
-            crate::sqlite_conversations::write_observers(&mut tx, &commit.observers, now).await?;
                     result.statuses_applied += 1;
                 }
             }
@@ -1582,8 +1582,6 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// The single-connection writer pool (delivery queries read their own writes).
-    pub(crate) fn writer_pool(&self) -> &SqlitePool {
     /// Decodes conversation rows and loads their observers (one more query).
     async fn with_observers(
         &self,
@@ -1604,6 +1602,8 @@ impl SqliteStore {
         Ok(self.with_observers(&self.writer, &rows).await?.pop())
     }
 
+    /// The single-connection writer pool (delivery queries read their own writes).
+    pub(crate) fn writer_pool(&self) -> &SqlitePool {
         &self.writer
     }
 }
