@@ -108,6 +108,70 @@ export function setStatus(el, text, kind = "") {
   el.className = `status ${kind}`.trim();
 }
 
+/**
+ * A modal confirmation (`<dialog>`): answers true when the confirm button is pressed, false on
+ * cancel, Escape or a click outside. Test ids: TESTID, TESTID-confirm, TESTID-cancel.
+ */
+export function confirmDialog({ title, text, confirm, cancel, testid = "confirm-dialog", danger = true }) {
+  return new Promise((resolve) => {
+    const titleId = uid("dlg");
+    const yes = h("button", { type: "button", class: `button ${danger ? "danger" : "primary"}`, testid: `${testid}-confirm` }, confirm);
+    const no = h("button", { type: "button", class: "button primary", testid: `${testid}-cancel` }, cancel);
+    const dialog = h(
+      "dialog",
+      { class: "dialog", testid, "aria-labelledby": titleId },
+      h("h2", { id: titleId }, title),
+      text ? h("p", {}, text) : null,
+      h("div", { class: "form-actions dialog-actions" }, no, yes),
+    );
+    let answered = false;
+    const done = (value) => {
+      if (answered) return;
+      answered = true;
+      if (dialog.open) dialog.close();
+      dialog.remove();
+      resolve(value);
+    };
+    yes.addEventListener("click", () => done(true));
+    no.addEventListener("click", () => done(false));
+    dialog.addEventListener("cancel", () => done(false));
+    dialog.addEventListener("click", (e) => {
+      if (e.target === dialog) done(false);
+    });
+    document.body.append(dialog);
+    if (dialog.showModal) dialog.showModal();
+    else dialog.setAttribute("open", "");
+    no.focus();
+  });
+}
+
+// ---- dates ------------------------------------------------------------------------------------
+
+/** `2026-12-31` → `31.12.2026` (Russian UI) or unchanged (English UI: ISO is unambiguous). */
+export function fmtIsoDate(iso) {
+  const m = String(iso || "").match(/^(\d{4})-(\d{2})-(\d{2})$/);
+  if (!m) return String(iso || "");
+  return getLang() === "en" ? iso : `${m[3]}.${m[2]}.${m[1]}`;
+}
+
+/**
+ * A typed date as ISO `YYYY-MM-DD`, or null: accepts ДД.ММ.ГГГГ (also with / or -, one-digit
+ * day and month) and YYYY-MM-DD; the date must exist (no 31.02).
+ */
+export function parseDate(text) {
+  const s = String(text || "").trim();
+  let y;
+  let mo;
+  let d;
+  let m = s.match(/^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$/);
+  if (m) [d, mo, y] = [m[1], m[2], m[3]].map(Number);
+  else if ((m = s.match(/^(\d{4})-(\d{1,2})-(\d{1,2})$/))) [y, mo, d] = [m[1], m[2], m[3]].map(Number);
+  else return null;
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
+  return `${String(y).padStart(4, "0")}-${String(mo).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+}
+
 // ---- formatting -------------------------------------------------------------------------------
 
 function locale() {
@@ -219,109 +283,7 @@ export function waMarkup(text) {
   return frag;
 }
 
-// ---- errors -----------------------------------------------------------------------------------
+// ---- errors ---------------------------------------------------------------------------------
 
-/** Server validation messages (English) and the dictionary entry that says the same. */
-const SERVER_MESSAGES = [
-  [/^unknown variable \{([^}]*)\}/, (m) => ["server.unknown_variable", { name: `{${m[1]}}` }]],
-  [/^unclosed \{/, () => ["template.error.unclosed", {}]],
-  [/^must be 1 to (\d+) characters/, (m) => ["server.length", { max: m[1] }]],
-  [/^must be from 1 second to 7 days/, () => ["delay.error.range", {}]],
-  [/^(?:no employee with id|no such (?:active )?employee|unknown employee)\s*"?([^"]*)"?/, (m) => (m[1] ? ["server.no_employee_id", { id: m[1] }] : ["server.no_employee", {}])],
-  [/^(?:no such channel|unknown channel|no channel with id)\s*"?([^"]*)"?/, (m) => (m[1] ? ["server.no_channel_id", { id: m[1] }] : ["server.no_channel", {}])],
-  [/^(?:no such group|unknown group|no group with id)\s*"?([^"]*)"?/, (m) => (m[1] ? ["server.no_group_id", { id: m[1] }] : ["server.no_group", {}])],
-  [/^must contain \{text\}/, () => ["server.needs_text", {}]],
-  [/^unknown IANA time zone "?([^"]*)"?/, (m) => ["server.timezone", { name: m[1] }]],
-  [/^expected a date YYYY-MM-DD/, () => ["server.date", {}]],
-  [/^expected HH:MM-HH:MM/, () => ["server.hours_range", {}]],
-  [/overlaps another range/, () => ["server.hours_overlap", {}]],
-  [/^must be an e-mail address/, () => ["server.email", {}]],
-  [/^must be a language code/, () => ["server.language", {}]],
-  [/^must be an http\(s\) URL/, () => ["server.url", {}]],
-  [/^must not be empty|^is required|^required/, () => ["common.required", {}]],
-  [/exactly one (?:of|target)/, () => ["server.one_target", {}]],
-  [/^at most (\d+) rules/, (m) => ["server.max_rules", { n: m[1] }]],
-  [/^each keyword must be at most (\d+) characters/, (m) => ["server.keyword_length", { max: m[1] }]],
-  [/^name 1 to (\d+) keywords/, (m) => ["server.keywords_count", { max: m[1] }]],
-  [/^a group named "?(.*?)"? already exists/, (m) => ["server.group_exists", { name: m[1] }]],
-  [/^routing rule (\d+) sends chats to this group/, (m) => ["groups.error.in_use_n", { n: m[1] }]],
-  [/routing rule/, () => ["groups.error.in_use", {}]],
-];
-
-/** Field-based texts for messages the table above does not know (last segment of the path). */
-const FIELD_FALLBACK = {
-  keywords: "server.keywords",
-  employee_id: "server.one_target",
-  group_id: "server.one_target",
-  channel_id: "server.no_channel",
-  employee_ids: "server.no_employee",
-  manager_ids: "server.no_employee",
-  supervisors: "server.no_employee",
-  name: "server.name",
-};
-
-/** The server's message without its "field: " prefix. */
-function bareMessage(err) {
-  const msg = String((err && err.message) || "");
-  if (err && err.field && msg.startsWith(`${err.field}: `)) return msg.slice(err.field.length + 2);
-  return msg;
-}
-
-/** A translation of a known server message, or "". */
-function knownMessage(msg) {
-  for (const [re, make] of SERVER_MESSAGES) {
-    const m = msg.match(re);
-    if (m) {
-      const [key, params] = make(m);
-      return t(key, params);
-    }
-  }
-  return "";
-}
-
-/** The translation of a known server message of `err`, or "" when the message is not known. */
-export function knownServerText(err) {
-  return knownMessage(bareMessage(err));
-}
-
-/**
- * The text for an error shown at its field, in the current language: a known server message
- * translated; else (English UI) the server's own words; else a sentence chosen by the field.
- */
-export function fieldErrorText(err) {
-  const msg = bareMessage(err);
-  const known = knownMessage(msg);
-  if (known) return known;
-  if (getLang() === "en" && msg) return msg;
-  const last = String((err && err.field) || "")
-    .replace(/\[\d+\]/g, "")
-    .split(".")
-    .filter(Boolean)
-    .pop();
-  if (last && FIELD_FALLBACK[last]) return t(FIELD_FALLBACK[last]);
-  return t("error.invalid_value");
-}
-
-/** An error message for an ApiError, in the current language. */
-export function errorText(err) {
-  if (!err) return "";
-  if (err.status === 0) return t("error.network");
-  if (err.code === "outside_24h_window") return t("chat.error_24h");
-  if (err.status === 401) return t("error.unauthorized");
-  if (err.status === 403) return t("error.forbidden");
-  if (err.status === 404) return t("error.not_found");
-  if (err.status === 429) return t("error.rate_limited");
-  if (err.status === 413) return t("error.too_large");
-  const msg = bareMessage(err);
-  const known = knownMessage(msg);
-  if (known) return err.field ? `${known} (${err.field})` : known;
-  if (getLang() === "en" && err.message) return err.message;
-  if (err.status === 409) return t("error.conflict");
-  if (err.status === 422 || err.code === "validation_failed") {
-    if (!err.field) return t("error.invalid_value");
-    const text = fieldErrorText(err);
-    return text === t("error.invalid_value") ? t("error.invalid_field", { field: err.field }) : `${text} (${err.field})`;
-  }
-  if (err.status === 400) return t("error.bad_request");
-  return t("error.generic");
-}
+// Server errors are translated by errors.js (codes, fields and known messages in RU/EN).
+export { errorText, fieldErrorText, knownServerText, fieldLabel } from "./errors.js";

@@ -110,6 +110,10 @@ pub static ASSETS: &[Asset] = assets![
     "views/calls.js",
     "views/settings.js",
     "views/routing.js",
+    "errors.js",
+    "views/profile.js",
+    "views/audit.js",
+    "views/firstrun.js",
 ];
 
 /// Looks an embedded file up by its path below `/assets/`.

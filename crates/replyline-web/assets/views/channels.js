@@ -1,5 +1,7 @@
-// Admin: channels, their queues («Очередь сотрудников»), and the form that connects a WhatsApp
-// Business number.
+// Admin: channels, their queues («Очередь сотрудников»), the form that connects a WhatsApp
+// Business number, and one channel's page (#/admin/channels/{id}): name, routing mode, phone
+// number id, and the tokens — never shown, only "set", each replaceable; a new verify token can
+// be generated (shown once, to paste into Meta).
 import { t, plural } from "../i18n.js";
 import { h, clear, field, fmtDateTime, errorText, fieldErrorText, statusLine, setStatus, uid } from "../dom.js";
 import { list } from "../api.js";
@@ -152,7 +154,8 @@ export function lastWebhook(ch) {
   return ch.last_webhook_at ? fmtDateTime(ch.last_webhook_at) : t("channels.no_webhook_yet");
 }
 
-export function mount(ctx) {
+export function mount(ctx, params = {}) {
+  if (params.id) return channelPage(ctx, params.id);
   const tbody = h("tbody", {});
   const error = h("p", { class: "form-error", role: "alert" });
   const openQueues = new Set();
@@ -215,7 +218,7 @@ export function mount(ctx) {
         h(
           "tr",
           { testid: "channel-row", "data-channel-id": String(ch.id) },
-          h("td", {}, h("strong", {}, ch.name || ch.id), h("div", { class: "muted small" }, t(`channel.kind.${ch.kind}`)), wa.phone_number_id || ch.phone_number_id ? h("div", { class: "muted small" }, `${t("channels.phone_number_id")}: ${wa.phone_number_id || ch.phone_number_id}`) : null),
+          h("td", {}, h("a", { href: `#/admin/channels/${encodeURIComponent(ch.id)}`, testid: "channel-open", class: "channel-name" }, h("strong", {}, ch.name || ch.id)), h("div", { class: "muted small" }, t(`channel.kind.${ch.kind}`)), wa.phone_number_id || ch.phone_number_id ? h("div", { class: "muted small" }, `${t("channels.phone_number_id")}: ${wa.phone_number_id || ch.phone_number_id}`) : null),
           h("td", {}, webhookBox(ch.webhook_url)),
           h("td", { testid: "last-webhook-at" }, lastWebhook(ch)),
           h("td", {}, h("a", { href: `#/calls/messenger/${encodeURIComponent(ch.id)}`, testid: "channel-settings" }, t("channels.settings"))),
@@ -280,7 +283,7 @@ export function mount(ctx) {
       refresh();
     } catch (err) {
       const key = (err.field || "").replace(/^whatsapp\./, "");
-      if (fields[key]) fields[key].error(err.message);
+      if (fields[key]) fields[key].error(fieldErrorText(err));
       setStatus(status, errorText(err), "error");
     }
   }
@@ -313,4 +316,171 @@ export function mount(ctx) {
   );
   refresh();
   return { el, title: t("channels.title"), refresh };
+}
+
+const SECRETS = ["access_token", "app_secret", "verify_token"];
+const ROUTING = ["manual", "round_robin", "sticky"];
+
+/** A random verify token: 32 characters of [A-Za-z0-9] from the browser's CSPRNG. */
+export function randomToken(n = 32) {
+  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = new Uint8Array(n);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => abc[b % abc.length]).join("");
+}
+
+/** One channel: connection details, replaceable secrets, the queue. */
+function channelPage(ctx, id) {
+  let channel = null;
+  const title = h("h1", {}, t("channels.channel"));
+  const error = h("p", { class: "form-error", role: "alert", testid: "channel-page-error" });
+  const details = h("dl", { class: "kv", testid: "channel-details" });
+
+  // name, routing mode, phone number id
+  const inputs = {
+    name: h("input", { type: "text", testid: "channel-edit-name", autocomplete: "off", maxlength: 200 }),
+    routing: h("select", { testid: "channel-edit-routing" }, ROUTING.map((r) => h("option", { value: r }, t(`channel.routing.${r}`)))),
+    phone_number_id: h("input", { type: "text", testid: "channel-edit-phone-number-id", autocomplete: "off", inputmode: "numeric" }),
+  };
+  const fields = {
+    name: field(t("channel.rename"), inputs.name, { testid: "channel-edit-name" }),
+    routing: field(t("channel.routing"), inputs.routing, { testid: "channel-edit-routing" }),
+    "whatsapp.phone_number_id": field(t("channels.phone_number_id"), inputs.phone_number_id, { hint: t("channels.phone_number_id_hint"), testid: "channel-edit-phone-number-id" }),
+  };
+  const saveStatus = statusLine("channel-edit-status");
+  const editForm = h(
+    "form",
+    { class: "card form-grid", novalidate: true, testid: "channel-edit", "aria-labelledby": "channel-edit-title", onSubmit: saveDetails },
+    h("h2", { id: "channel-edit-title" }, t("settings.connection")),
+    details,
+    Object.values(fields),
+    h("div", { class: "form-actions" }, h("button", { type: "submit", class: "button primary", testid: "channel-edit-save" }, t("common.save")), saveStatus),
+  );
+
+  async function patch(body, status, fieldMap) {
+    for (const f of Object.values(fieldMap)) f.error("");
+    try {
+      const updated = await ctx.api.updateChannel(id, body);
+      channel = updated || (await ctx.api.channel(id));
+      ctx.invalidateDirectory();
+      render();
+      return true;
+    } catch (err) {
+      const f = fieldMap[err.field] || fieldMap[String(err.field || "").replace(/^whatsapp\./, "")];
+      if (f) f.error(fieldErrorText(err));
+      setStatus(status, errorText(err), "error");
+      return false;
+    }
+  }
+
+  async function saveDetails(e) {
+    e.preventDefault();
+    const body = {};
+    const name = inputs.name.value.trim();
+    if (!name) {
+      fields.name.error(t("common.required"));
+      return;
+    }
+    if (name !== channel.name) body.name = name;
+    if (inputs.routing.value !== channel.routing) body.routing = inputs.routing.value;
+    const phone = inputs.phone_number_id.value.trim();
+    const wa = channel.whatsapp || {};
+    if (phone && phone !== wa.phone_number_id) body.whatsapp = { phone_number_id: phone };
+    if (!Object.keys(body).length) {
+      setStatus(saveStatus, t("settings.no_changes"));
+      return;
+    }
+    if (await patch(body, saveStatus, fields)) setStatus(saveStatus, t("channel.saved"), "ok");
+  }
+
+  // secrets: "set", and a replace field each
+  const secretStatus = statusLine("channel-secret-status");
+  const secretFields = {};
+  const secretRows = SECRETS.map((key) => {
+    const label = t(`channels.${key}`);
+    const input = h("input", { type: "password", testid: `channel-new-${key.replace(/_/g, "-")}`, autocomplete: "new-password", "aria-label": t("channel.new_value", { what: label }) });
+    const f = field(label, input, { testid: `channel-new-${key.replace(/_/g, "-")}` });
+    f.querySelector("label").append(" ", h("span", { class: "status-pill open", testid: `channel-${key.replace(/_/g, "-")}-set` }, t("channel.secret_set")));
+    secretFields[key] = f;
+    const button = h("button", { type: "button", class: "button", testid: `channel-replace-${key.replace(/_/g, "-")}` }, t("channel.replace"));
+    button.addEventListener("click", async () => {
+      const value = input.value.trim();
+      if (!value) {
+        f.error(t("common.required"));
+        input.focus();
+        return;
+      }
+      button.disabled = true;
+      if (await patch({ whatsapp: { [key]: value } }, secretStatus, secretFields)) {
+        input.value = "";
+        setStatus(secretStatus, t("channel.replaced", { what: label }), "ok");
+      }
+      button.disabled = false;
+    });
+    return h("div", { class: "secret-row" }, f, button);
+  });
+  const generated = h("div", { class: "result", testid: "channel-verify-generated", hidden: true });
+  const generate = h("button", { type: "button", class: "button", testid: "channel-generate-verify-token" }, t("channel.generate_verify"));
+  generate.addEventListener("click", async () => {
+    const token = randomToken();
+    generate.disabled = true;
+    if (await patch({ whatsapp: { verify_token: token } }, secretStatus, secretFields)) {
+      clear(generated, h("p", {}, t("channel.generated_verify")), webhookBox(token));
+      generated.querySelector("code").setAttribute("data-testid", "channel-verify-token-value");
+      generated.hidden = false;
+      setStatus(secretStatus, t("channel.replaced", { what: t("channels.verify_token") }), "ok");
+    }
+    generate.disabled = false;
+  });
+  const secrets = h(
+    "section",
+    { class: "card form-grid", testid: "channel-secrets", "aria-labelledby": "channel-secrets-title" },
+    h("h2", { id: "channel-secrets-title" }, t("channel.credentials")),
+    h("p", { class: "hint" }, t("channel.credentials_hint")),
+    secretRows,
+    h("div", { class: "form-actions" }, generate, secretStatus),
+    generated,
+  );
+
+  function render() {
+    const wa = channel.whatsapp || {};
+    const name = channel.name || channel.id;
+    title.textContent = t("channel.title", { name });
+    crumb.textContent = name;
+    const state = channel.status || "active";
+    const rows = [
+      [t("channels.kind"), t(`channel.kind.${channel.kind}`)],
+      [t("channel.status"), h("span", { class: `status-pill ${state === "active" ? "open" : "closed"}`, testid: "channel-status" }, t(`channel.status.${state}`), channel.status_reason ? ` — ${channel.status_reason}` : "")],
+      [t("channels.webhook_url"), webhookBox(channel.webhook_url)],
+      [t("channels.last_webhook_at"), h("span", { testid: "last-webhook-at" }, lastWebhook(channel))],
+      wa.api_base_url ? [t("channel.graph"), `${wa.api_base_url} · ${wa.api_version || ""}`] : null,
+    ].filter(Boolean);
+    clear(details, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    inputs.name.value = channel.name || "";
+    inputs.routing.value = channel.routing || "manual";
+    inputs.phone_number_id.value = wa.phone_number_id || "";
+    secrets.hidden = channel.kind !== "whatsapp";
+  }
+
+  const crumb = h("span", {});
+  const queue = queueEditor(ctx, id, { heading: true });
+  const el = h(
+    "section",
+    { class: "page channel-page", testid: "channel-page" },
+    h("nav", { class: "breadcrumbs", "aria-label": t("nav.breadcrumbs") }, h("a", { href: "#/admin/channels", testid: "channel-back" }, t("channel.back")), " › ", crumb),
+    h("div", { class: "page-head" }, title, h("a", { href: `#/calls/messenger/${encodeURIComponent(id)}`, testid: "channel-messenger-settings" }, t("channel.messenger_settings"))),
+    error,
+    editForm,
+    secrets,
+    queue.el,
+  );
+  (async () => {
+    try {
+      channel = await ctx.api.channel(id);
+      render();
+    } catch (err) {
+      error.textContent = errorText(err);
+    }
+  })();
+  return { el, title: t("channels.channel") };
 }

@@ -1,9 +1,11 @@
 // Messenger settings of one channel (SPEC §2): the connection and the channel's queue, then "show
 // other settings" reveals the three groups and the further sections. Delays are chosen from
 // common values or typed as a whole number of seconds/minutes/hours/days, and stored in seconds;
-// saving sends only the groups and fields that changed.
+// saving sends only the groups and fields that changed. Holidays are typed and shown as ДД.ММ.ГГГГ
+// in Russian (ISO in English; both are accepted) and sent as ISO dates. Leaving the page with
+// unsaved edits asks first (the router's dialog, and the browser's own on reload or close).
 import { t } from "../i18n.js";
-import { h, clear, field, uid, waMarkup, errorText, fieldErrorText } from "../dom.js";
+import { h, clear, field, uid, waMarkup, errorText, fieldErrorText, fmtIsoDate, parseDate } from "../dom.js";
 import { list } from "../api.js";
 import { webhookBox, lastWebhook, queueEditor } from "./channels.js";
 import { delayField, personPicker, renderTemplate, templateError, TEXT_VARS, NOTIFY_VARS } from "../widgets.js";
@@ -297,12 +299,17 @@ export function mount(ctx, { id }) {
       DAYS.forEach((d, i) => (dayInputs[i].value = (week[d] || []).join(", ")));
     },
   );
-  const holidays = h("textarea", { rows: 3, testid: "working-hours-holidays", class: "mono short" });
+  const holidays = h("textarea", { rows: 3, testid: "working-hours-holidays", class: "mono short", placeholder: fmtIsoDate("2026-12-31") });
   register(
     "working_hours.holidays",
     holidays,
-    () => ({ value: holidays.value.split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean) }),
-    (s) => (holidays.value = (get(s, "working_hours.holidays") || []).join("\n")),
+    () => {
+      const typed = holidays.value.split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean);
+      const bad = typed.find((x) => !parseDate(x));
+      const value = typed.map((x) => parseDate(x) || x);
+      return bad ? { value, error: t("settings.error.date", { value: bad }) } : { value };
+    },
+    (s) => (holidays.value = (get(s, "working_hours.holidays") || []).map(fmtIsoDate).join("\n")),
   );
   const hours = h(
     "section",
@@ -318,7 +325,7 @@ export function mount(ctx, { id }) {
       h("p", { class: "hint" }, t("settings.hours.week_hint")),
       DAYS.map((d, i) => field(t(`day.${d}`), dayInputs[i], { testid: `working-hours-${d}` })),
     ),
-    field(t("settings.hours.holidays"), holidays, { hint: t("settings.hours.holidays_hint"), testid: "working-hours-holidays" }),
+    field(t("settings.hours.holidays"), holidays, { hint: t("settings.hours.holidays_hint_ru"), testid: "working-hours-holidays" }),
     bool("working_hours.count_working_time_only", t("settings.hours.count_working_only"), "working-hours-count-working-only", t("settings.hours.count_working_only_hint")),
   );
 
@@ -405,7 +412,24 @@ export function mount(ctx, { id }) {
   function clearErrors() {
     generalError.textContent = "";
     for (const c of controls) if (c.input.fieldWrapper) c.input.fieldWrapper.error("");
+    for (const w of form.querySelectorAll(".field")) if (w.error) w.error("");
+    for (const box of form.querySelectorAll(".field-error.injected")) box.remove();
     for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  }
+
+  /** A server error at a field goes away as soon as that field is edited (capture phase: the
+   * field's own live check, e.g. unknown variables, runs after and may show its own error). */
+  function clearServerError(e) {
+    const wrapper = e.target && e.target.closest && e.target.closest(".field");
+    if (wrapper && wrapper.serverError) {
+      wrapper.serverError = false;
+      wrapper.error("");
+    }
+    const injected = e.target && e.target.nextElementSibling;
+    if (injected && injected.classList.contains("injected")) {
+      injected.remove();
+      e.target.removeAttribute("aria-invalid");
+    }
   }
 
   /** Shows an error next to the control of `path` (or its nearest parent path). */
@@ -428,9 +452,11 @@ export function mount(ctx, { id }) {
     const details = target.closest("details");
     if (details) details.open = true;
     const wrapper = target.fieldWrapper || target.closest(".field");
-    if (wrapper && wrapper.error) wrapper.error(message);
-    else {
-      const box = h("div", { class: "field-error", testid: "field-error", role: "alert" }, message);
+    if (wrapper && wrapper.error) {
+      wrapper.error(message);
+      wrapper.serverError = true;
+    } else {
+      const box = h("div", { class: "field-error injected", testid: "field-error", role: "alert" }, message);
       target.after(box);
       target.setAttribute("aria-invalid", "true");
     }
@@ -455,12 +481,22 @@ export function mount(ctx, { id }) {
     baseline = collect().value;
   }
 
+  function isDirty() {
+    if (!loaded || !baseline) return false;
+    return Object.keys(diffSettings(baseline, collect().value)).length > 0;
+  }
+
   function markDirty() {
     if (!loaded) return;
-    const { value } = collect();
-    const dirty = Object.keys(diffSettings(baseline, value)).length > 0;
-    status.textContent = dirty ? t("settings.unsaved") : "";
+    status.textContent = isDirty() ? t("settings.unsaved") : "";
   }
+
+  function beforeUnload(e) {
+    if (!isDirty()) return;
+    e.preventDefault();
+    e.returnValue = "";
+  }
+  window.addEventListener("beforeunload", beforeUnload);
 
   async function onSubmit(e) {
     e.preventDefault();
@@ -555,8 +591,15 @@ export function mount(ctx, { id }) {
     queue.el,
     form,
   );
+  form.addEventListener("input", clearServerError, true);
+  form.addEventListener("change", clearServerError, true);
   load();
   // a settings page is not refreshed by the poll: it would overwrite what the admin is typing
-  return { el, title: t("calls.messenger_settings") };
+  return {
+    el,
+    title: t("calls.messenger_settings"),
+    isDirty,
+    destroy: () => window.removeEventListener("beforeunload", beforeUnload),
+  };
 }
 

@@ -1,0 +1,369 @@
+// Server errors in the UI's language: the error `code` (and `field`), then the known
+// server messages, are mapped to Russian and English texts; a raw English server message is
+// never shown in the Russian UI. Unknown codes give a generic sentence in the UI's language
+// with the field's name translated («Рабочее время → Праздничные дни №1»).
+import { t, getLang } from "./i18n.js";
+
+/* prettier-ignore */
+const TEXTS = {
+  "code.network": ["Сервер недоступен. Проверьте соединение.", "The server cannot be reached. Check the connection."],
+  "code.unauthorized": ["Сессия истекла, войдите снова", "Your session has expired, please sign in again"],
+  "code.forbidden": ["Недостаточно прав для этого действия", "You are not allowed to do this"],
+  "code.csrf": ["Запрос отклонён из соображений безопасности — обновите страницу", "The request was refused for security reasons — reload the page"],
+  "code.not_found": ["Не найдено — возможно, объект уже удалён", "Not found — it may have been deleted"],
+  "code.conflict": ["Действие невозможно в текущем состоянии", "This cannot be done in the current state"],
+  "code.payload_too_large": ["Слишком большой объём данных", "Too much data"],
+  "code.unsupported_media_type": ["Сервер ожидает данные в формате JSON", "The server expects JSON"],
+  "code.rate_limited": ["Слишком много попыток, попробуйте через {n} с", "Too many attempts, try again in {n} s"],
+  "code.rate_limited_plain": ["Слишком много попыток, попробуйте через минуту", "Too many attempts, try again in a minute"],
+  "code.internal": ["Ошибка на сервере. Попробуйте ещё раз; если повторяется — сообщите администратору.", "A server error. Try again; if it repeats, tell your administrator."],
+  "code.bad_request": ["Некорректный запрос", "Malformed request"],
+  "code.outside_24h_window": ["Окно 24 часа закрыто: клиент писал более суток назад", "The 24-hour window is closed: the client wrote more than a day ago"],
+  "code.text_too_long": ["Текст с подписью длиннее 4096 символов — сократите его", "The text with its signature is longer than 4096 characters — shorten it"],
+  "code.wrong_password": ["Текущий пароль указан неверно", "The current password is wrong"],
+  "code.validation_failed": ["Недопустимое значение", "Invalid value"],
+  "code.unknown": ["Что-то пошло не так", "Something went wrong"],
+  "generic.field": ["Недопустимое значение поля «{field}»", "Invalid value of “{field}”"],
+  "with_field": ["{field}: {text}", "{field}: {text}"],
+
+  "msg.bool": ["Должно быть «да» или «нет»", "Must be true or false"],
+  "msg.lang_ru_en": ["Язык: русский или английский", "Language: Russian or English"],
+  "msg.required": ["Обязательное поле", "Required"],
+  "msg.required_with_current": ["Введите новый пароль", "Enter the new password"],
+  "msg.current_required": ["Введите текущий пароль", "Enter your current password"],
+  "msg.password_length": ["Пароль: от 8 до 1024 символов", "Password: 8 to 1024 characters"],
+  "msg.does_not_match": ["Не совпадает", "Does not match"],
+  "msg.length": ["Длина: от 1 до {max} символов", "Length: 1 to {max} characters"],
+  "msg.length_got": ["Длина: от 1 до {max} символов (сейчас {n})", "Length: 1 to {max} characters (now {n})"],
+  "msg.at_most": ["Не длиннее {max} символов", "At most {max} characters"],
+  "msg.control": ["Недопустимые управляющие символы", "Control characters are not allowed"],
+  "msg.telegram": ["Chat id Telegram: до 64 символов, без пробелов (число или @имя)", "Telegram chat id: up to 64 characters, no spaces (a number or @name)"],
+  "msg.unknown_variable": ["Неизвестная переменная {name}", "Unknown variable {name}"],
+  "msg.unclosed": ["Незакрытая фигурная скобка «{» — закройте её «}» (или напишите «{{» для самой скобки)", "An unclosed brace “{” — close it with “}” (or write “{{” for a brace)"],
+  "msg.needs_text": ["Формат должен содержать {text}", "The format must contain {text}"],
+  "msg.delay_range": ["От 1 секунды до 7 дней", "From 1 second to 7 days"],
+  "msg.no_employee": ["Нет такого сотрудника", "No such employee"],
+  "msg.no_employee_id": ["Нет сотрудника с id {id}", "No employee with id {id}"],
+  "msg.no_active_employee": ["Сотрудник не найден или деактивирован", "No such active employee"],
+  "msg.no_channel": ["Нет такого канала", "No such channel"],
+  "msg.no_channel_id": ["Нет канала с id {id}", "No channel with id {id}"],
+  "msg.no_group": ["Нет такой группы", "No such group"],
+  "msg.no_group_id": ["Нет группы с id {id}", "No group with id {id}"],
+  "msg.timezone": ["Неизвестный часовой пояс «{name}»", "Unknown time zone “{name}”"],
+  "msg.date": ["Дата в формате ДД.ММ.ГГГГ", "A date as DD.MM.YYYY"],
+  "msg.hours_range": ["Интервал в формате ЧЧ:ММ-ЧЧ:ММ, начало раньше конца", "A range as HH:MM-HH:MM, the start before the end"],
+  "msg.hours_overlap": ["Интервалы пересекаются", "The ranges overlap"],
+  "msg.time": ["Время в формате ЧЧ:ММ", "A time as HH:MM"],
+  "msg.email": ["Нужен адрес электронной почты", "Must be an e-mail address"],
+  "msg.email_taken": ["Сотрудник с такой электронной почтой уже есть", "An employee with this e-mail exists"],
+  "msg.language_code": ["Код языка, например ru или en_US", "A language code such as ru or en_US"],
+  "msg.url": ["Нужен адрес http(s)", "Must be an http(s) URL"],
+  "msg.graph_version": ["Версия Graph API, например v21.0", "A Graph API version such as v21.0"],
+  "msg.one_target": ["Выберите одного сотрудника или одну группу", "Choose one employee or one group"],
+  "msg.max_rules": ["Не более {n} правил", "At most {n} rules"],
+  "msg.keyword_length": ["Каждое ключевое слово — не длиннее {max} символов", "Each keyword must be at most {max} characters"],
+  "msg.keywords_count": ["Укажите от 1 до {max} ключевых слов", "Enter 1 to {max} keywords"],
+  "msg.group_exists": ["Группа «{name}» уже есть", "A group named “{name}” already exists"],
+  "msg.group_exists_plain": ["Группа с таким названием уже есть", "A group with this name already exists"],
+  "msg.group_in_use_n": ["Группу нельзя удалить: на неё направляет правило маршрутизации №{n}. Сначала измените или удалите это правило.", "The group cannot be deleted: routing rule #{n} targets it. Change or delete that rule first."],
+  "msg.group_in_use": ["Группу нельзя удалить: на неё направляет правило маршрутизации", "The group cannot be deleted: a routing rule targets it"],
+  "msg.routing_mode": ["Режим: вручную, по очереди или к прежнему сотруднику", "Mode: manual, round robin or sticky"],
+  "msg.role": ["Роль: администратор, руководитель или сотрудник", "Role: administrator, manager or employee"],
+  "msg.manager_cycle": ["Так руководители замкнутся в круг — выберите другого", "The manager chain would form a cycle — choose someone else"],
+  "msg.manager_chain_long": ["Слишком длинная цепочка руководителей", "The manager chain is too long"],
+  "msg.last_admin": ["Последний администратор должен остаться администратором", "The last active admin must stay an admin"],
+  "msg.deactivate_self": ["Нельзя деактивировать самого себя", "You cannot deactivate yourself"],
+  "msg.not_open": ["Чат уже завершён", "The chat is not open"],
+  "msg.already_open": ["С этим клиентом уже есть открытый чат", "A chat with this client is already open"],
+  "msg.phone": ["Номер телефона: от 1 до 20 цифр, можно с + в начале", "A phone number: 1 to 20 digits, optionally after a +"],
+  "msg.assignee_member": ["Ответственный должен работать в очереди этого канала (или быть руководителем или администратором)", "The assignee must be in the channel's queue (or be a manager or an admin)"],
+  "msg.channel_member": ["Открывать чаты в канале могут только сотрудники его очереди", "Only the channel's queue may open chats on it"],
+  "msg.channel_kind": ["Поддерживается только WhatsApp", "Only WhatsApp is supported"],
+  "msg.whatsapp_required": ["Укажите данные подключения WhatsApp", "Enter the WhatsApp connection details"],
+  "msg.not_an_id": ["Неверный идентификатор", "Not an id"],
+  "msg.invalid_type": ["Неверный тип значения", "Wrong type of value"],
+  "msg.unknown_field": ["Неизвестное поле", "Unknown field"],
+  "msg.secret_length": ["Секрет: от 8 до 512 символов", "Secret: 8 to 512 characters"],
+  "msg.events": ["Выберите хотя бы одно событие", "Choose at least one event"],
+  "msg.quiet_hours": ["Тихие часы: начало, конец и часовой пояс", "Quiet hours: start, end and time zone"],
+  "msg.labels_count": ["Не более 20 меток", "At most 20 labels"],
+  "msg.admin_only": ["Только для администраторов", "Administrators only"],
+  "msg.not_your_conversation": ["Вы не можете действовать в этом чате", "You may not act on this conversation"],
+  "msg.observer": ["Наблюдатель не может завершить или передать чат", "An observer may not close or transfer the chat"],
+};
+
+/* prettier-ignore */
+const FIELDS = {
+  greeting: ["Приветствие", "Greeting"],
+  no_reply: ["Если сотрудники не отвечают", "If employees don't answer"],
+  closing: ["Завершение чата", "Chat completion"],
+  notify_manager_first: ["Первое сообщение клиента", "The client's first message"],
+  notify_manager_next: ["Последующие сообщения клиента", "The client's subsequent messages"],
+  sign_outgoing: ["Имя сотрудника", "Employee name"],
+  working_hours: ["Рабочее время", "Working hours"],
+  out_of_hours: ["Сообщение в нерабочее время", "Out-of-hours message"],
+  auto_close: ["Автозакрытие", "Auto-close"],
+  reopen: ["Повторное открытие", "Reopening"],
+  supervisors: ["Ответственные за канал", "Channel supervisors"],
+  enabled: ["Включено", "On"],
+  text: ["Текст", "Text"],
+  after_seconds: ["Задержка", "Delay"],
+  escalate_after_seconds: ["Эскалация через", "Escalate after"],
+  within_seconds: ["В течение", "Within"],
+  manager_ids: ["Руководитель", "Manager"],
+  template: ["Шаблон WhatsApp", "WhatsApp template"],
+  format: ["Формат подписи", "Signature format"],
+  mode: ["Когда подписывать", "When to sign"],
+  timezone: ["Часовой пояс", "Time zone"],
+  week: ["Рабочие часы по дням", "Hours per weekday"],
+  holidays: ["Праздничные дни", "Holidays"],
+  count_working_time_only: ["Считать задержки только в рабочее время", "Count delays in working time only"],
+  on_auto_close: ["Отправлять и при автозакрытии", "Also on auto-close"],
+  mon: ["Понедельник", "Monday"], tue: ["Вторник", "Tuesday"], wed: ["Среда", "Wednesday"], thu: ["Четверг", "Thursday"],
+  fri: ["Пятница", "Friday"], sat: ["Суббота", "Saturday"], sun: ["Воскресенье", "Sunday"],
+  name: ["Название", "Name"],
+  language: ["Язык", "Language"],
+  email: ["Электронная почта", "E-mail"],
+  password: ["Пароль", "Password"],
+  current_password: ["Текущий пароль", "Current password"],
+  display_name: ["Отображаемое имя", "Display name"],
+  role: ["Роль", "Role"],
+  manager_id: ["Руководитель", "Manager"],
+  telegram_chat_id: ["Chat id Telegram", "Telegram chat id"],
+  telegram: ["Telegram", "Telegram"],
+  channel_ids: ["Каналы", "Channels"],
+  employee_ids: ["Сотрудники", "Employees"],
+  whatsapp: ["WhatsApp", "WhatsApp"],
+  phone_number_id: ["Phone number ID", "Phone number ID"],
+  access_token: ["Токен доступа", "Access token"],
+  app_secret: ["Секрет приложения", "App secret"],
+  verify_token: ["Токен подтверждения", "Verify token"],
+  api_base_url: ["Адрес Graph API", "Graph API base URL"],
+  api_version: ["Версия Graph API", "Graph API version"],
+  routing: ["Режим распределения", "Routing mode"],
+  kind: ["Тип канала", "Channel type"],
+  rules: ["Правила", "Rules"],
+  keywords: ["Ключевые слова", "Keywords"],
+  channel_id: ["Учётная запись", "Account"],
+  employee_id: ["Сотрудник", "Employee"],
+  group_id: ["Группа", "Group"],
+  labels: ["Метки", "Labels"],
+  note: ["Заметка", "Note"],
+  q: ["Поиск", "Search"],
+  title: ["Название", "Title"],
+  shared: ["Общий", "Shared"],
+  quiet_hours: ["Тихие часы", "Quiet hours"],
+  start: ["Начало", "Start"],
+  end: ["Конец", "End"],
+  alert_sound: ["Звуковой сигнал", "Sound"],
+  alert_desktop: ["Уведомление на рабочем столе", "Desktop notification"],
+  alert_title: ["Счётчик в заголовке вкладки", "Count in the tab title"],
+  online: ["В сети", "Online"],
+  contact_address: ["Адрес клиента", "Client address"],
+  url: ["Адрес", "URL"],
+  secret: ["Секрет", "Secret"],
+  events: ["События", "Events"],
+  label: ["Название", "Label"],
+  comment: ["Комментарий", "Comment"],
+  mentions: ["Упоминания", "Mentions"],
+  message_id: ["Сообщение", "Message"],
+  status: ["Статус", "Status"],
+  scope: ["Фильтр", "Filter"],
+  limit: ["Количество", "Limit"],
+  before: ["Страница", "Page"],
+  unread: ["Непрочитанные", "Unread"],
+  active: ["Активен", "Active"],
+  settings: ["Настройки", "Settings"],
+};
+
+function tr(key, params) {
+  const entry = TEXTS[key];
+  const text = entry ? entry[getLang() === "en" ? 1 : 0] : key;
+  if (!params) return text;
+  return text.replace(/\{(\w+)\}/g, (m, name) => (Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : m));
+}
+
+/**
+ * A field path as the UI names it, in the UI's language: `working_hours.holidays[0]` →
+ * «Рабочее время → Праздничные дни №1». Unknown segments stay as they are.
+ */
+export function fieldLabel(path) {
+  const en = getLang() === "en";
+  const parts = [];
+  for (const seg of String(path || "").split(".").filter(Boolean)) {
+    const m = seg.match(/^([^[]*)((?:\[\d+\])*)$/);
+    const name = m ? m[1] : seg;
+    const idx = m ? [...m[2].matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1]) + 1) : [];
+    const label = FIELDS[name] ? FIELDS[name][en ? 1 : 0] : name;
+    const suffix = idx.map((i) => (en ? ` #${i}` : ` №${i}`)).join("");
+    if (label || suffix) parts.push(`${label}${suffix}`.trim());
+  }
+  return parts.join(" → ");
+}
+
+/** Server validation messages (English) and the text that says the same. First match wins. */
+const MESSAGES = [
+  [/^must be true or false/, () => tr("msg.bool")],
+  [/^must be "ru" or "en"/, () => tr("msg.lang_ru_en")],
+  [/^is required with current_password/, () => tr("msg.required_with_current")],
+  [/^is required to change the password/, () => tr("msg.current_required")],
+  [/^must be 8 to 1024 characters/, () => tr("msg.password_length")],
+  [/^does not match/, () => tr("msg.does_not_match")],
+  [/^unknown variable \{([^}]*)\}/, (m) => tr("msg.unknown_variable", { name: `{${m[1]}}` })],
+  [/^unclosed \{/, () => tr("msg.unclosed")],
+  [/^must be 1 to (\d+) characters without spaces/, () => tr("msg.telegram")],
+  [/^must be 1 to (\d+) characters, got (\d+)/, (m) => tr("msg.length_got", { max: m[1], n: m[2] })],
+  [/^must be 1 to (\d+) characters/, (m) => tr("msg.length", { max: m[1] })],
+  [/^must be at most (\d+) characters/, (m) => tr("msg.at_most", { max: m[1] })],
+  [/^must not contain (?:the )?control character/, () => tr("msg.control")],
+  [/^must be from 1 second to 7 days/, () => tr("msg.delay_range")],
+  [/^(?:no employee with id|no such employee)\s*"?([^"]*)"?/, (m) => (m[1] ? tr("msg.no_employee_id", { id: m[1] }) : tr("msg.no_employee"))],
+  [/^no such active employee/, () => tr("msg.no_active_employee")],
+  [/^(?:no such channel|unknown channel|no channel with id)\s*"?([^"]*)"?/, (m) => (m[1] ? tr("msg.no_channel_id", { id: m[1] }) : tr("msg.no_channel"))],
+  [/^(?:no such group|unknown group|no group with id)\s*"?([^"]*)"?/, (m) => (m[1] ? tr("msg.no_group_id", { id: m[1] }) : tr("msg.no_group"))],
+  [/^must contain \{text\}/, () => tr("msg.needs_text")],
+  [/^unknown IANA time zone "?([^"]*)"?/, (m) => tr("msg.timezone", { name: m[1] })],
+  [/^expected a date YYYY-MM-DD/, () => tr("msg.date")],
+  [/^expected HH:MM-HH:MM/, () => tr("msg.hours_range")],
+  [/overlaps another range/, () => tr("msg.hours_overlap")],
+  [/HH:MM|invalid time|time zone/, () => tr("msg.quiet_hours")],
+  [/^must be an e-mail address/, () => tr("msg.email")],
+  [/^an employee with this e-mail exists/, () => tr("msg.email_taken")],
+  [/^must be a language code/, () => tr("msg.language_code")],
+  [/^must be an http/, () => tr("msg.url")],
+  [/^must be a Graph API version/, () => tr("msg.graph_version")],
+  [/^must not be empty|^is required|^required/, () => tr("msg.required")],
+  [/exactly one (?:of|target)/, () => tr("msg.one_target")],
+  [/^at most (\d+) rules/, (m) => tr("msg.max_rules", { n: m[1] })],
+  [/^each keyword must be at most (\d+) characters/, (m) => tr("msg.keyword_length", { max: m[1] })],
+  [/^name 1 to (\d+) keywords/, (m) => tr("msg.keywords_count", { max: m[1] })],
+  [/^a group named "?(.*?)"? already exists/, (m) => tr("msg.group_exists", { name: m[1] })],
+  [/^a group with this name already exists/, () => tr("msg.group_exists_plain")],
+  [/^routing rule (\d+) sends chats to this group/, (m) => tr("msg.group_in_use_n", { n: m[1] })],
+  [/routing rule/, () => tr("msg.group_in_use")],
+  [/^must be manual, round_robin or sticky/, () => tr("msg.routing_mode")],
+  [/^must be admin, manager or employee/, () => tr("msg.role")],
+  [/manager chain would form a cycle/, () => tr("msg.manager_cycle")],
+  [/manager chain is too long/, () => tr("msg.manager_chain_long")],
+  [/last active admin/, () => tr("msg.last_admin")],
+  [/cannot deactivate yourself/, () => tr("msg.deactivate_self")],
+  [/conversation is not open/, () => tr("msg.not_open")],
+  [/already open/, () => tr("msg.already_open")],
+  [/^must be a phone number/, () => tr("msg.phone")],
+  [/assignee must be a member of the channel/, () => tr("msg.assignee_member")],
+  [/only members of the channel may open/, () => tr("msg.channel_member")],
+  [/^unsupported channel kind/, () => tr("msg.channel_kind")],
+  [/^required for kind whatsapp/, () => tr("msg.whatsapp_required")],
+  [/not an id/, () => tr("msg.not_an_id")],
+  [/^invalid type|^invalid value|^expected (?:a |an )?(?:boolean|string|integer|u64|i64|map|sequence|object|array)/, () => tr("msg.invalid_type")],
+  [/^unknown field/, () => tr("msg.unknown_field")],
+  [/^must be 8 to 512 characters/, () => tr("msg.secret_length")],
+  [/^name at least one event|^unknown event/, () => tr("msg.events")],
+  [/^at most 20 labels/, () => tr("msg.labels_count")],
+  [/only admins may/, () => tr("msg.admin_only")],
+  [/may not act on this conversation/, () => tr("msg.not_your_conversation")],
+  [/observer/, () => tr("msg.observer")],
+];
+
+/** Field-based sentences for messages the table does not know (by the path's last name). */
+const FIELD_FALLBACK = {
+  keywords: () => t("server.keywords"),
+  employee_id: () => tr("msg.one_target"),
+  group_id: () => tr("msg.one_target"),
+  channel_id: () => tr("msg.no_channel"),
+  employee_ids: () => tr("msg.no_employee"),
+  manager_ids: () => tr("msg.no_employee"),
+  supervisors: () => tr("msg.no_employee"),
+  name: () => t("server.name"),
+  holidays: () => tr("msg.date"),
+  telegram_chat_id: () => tr("msg.telegram"),
+  current_password: () => tr("code.wrong_password"),
+};
+
+/** The server's message without its "field: " prefix. */
+function bareMessage(err) {
+  const msg = String((err && err.message) || "");
+  if (err && err.field && msg.startsWith(`${err.field}: `)) return msg.slice(err.field.length + 2);
+  return msg;
+}
+
+function knownMessage(msg) {
+  if (!msg) return "";
+  for (const [re, make] of MESSAGES) {
+    const m = msg.match(re);
+    if (m) return make(m);
+  }
+  return "";
+}
+
+/** The translation of a known server message of `err`, or "" when the message is unknown. */
+export function knownServerText(err) {
+  return knownMessage(bareMessage(err));
+}
+
+/** Codes whose text does not depend on the message. */
+function codeText(err) {
+  const code = err.code || "";
+  if (err.status === 0 || code === "network") return tr("code.network");
+  if (code === "rate_limited" || err.status === 429) return err.retryAfter ? tr("code.rate_limited", { n: err.retryAfter }) : tr("code.rate_limited_plain");
+  const byCode = {
+    unauthorized: "code.unauthorized",
+    csrf: "code.csrf",
+    payload_too_large: "code.payload_too_large",
+    unsupported_media_type: "code.unsupported_media_type",
+    internal: "code.internal",
+    outside_24h_window: "code.outside_24h_window",
+    text_too_long: "code.text_too_long",
+    wrong_password: "code.wrong_password",
+  };
+  if (byCode[code]) return tr(byCode[code]);
+  if (err.status === 401) return tr("code.unauthorized");
+  if (err.status === 413) return tr("code.payload_too_large");
+  if (err.status >= 500) return tr("code.internal");
+  return "";
+}
+
+/**
+ * The text for an error shown at its field (the field itself is not named): the code's text, a
+ * known server message translated; else (English UI) the server's own words; else a sentence
+ * chosen by the field; else a generic one — always in the UI's language.
+ */
+export function fieldErrorText(err) {
+  if (!err) return "";
+  const byCode = codeText(err);
+  if (byCode) return byCode;
+  const msg = bareMessage(err);
+  const known = knownMessage(msg);
+  if (known) return known;
+  if (getLang() === "en" && msg && /^[\x20-\x7e]+$/.test(msg)) return msg;
+  const last = String(err.field || "")
+    .replace(/\[\d+\]/g, "")
+    .split(".")
+    .filter(Boolean)
+    .pop();
+  if (last && FIELD_FALLBACK[last]) return FIELD_FALLBACK[last]();
+  return tr("code.validation_failed");
+}
+
+/**
+ * An error message for an ApiError in the UI's language, for status lines and banners: names
+ * the field («Текущий пароль: …») when there is one.
+ */
+export function errorText(err) {
+  if (!err) return "";
+  const byCode = codeText(err);
+  if (byCode) return byCode;
+  const field = err.field ? fieldLabel(err.field) : "";
+  const known = knownMessage(bareMessage(err));
+  if (known) return field ? tr("with_field", { field, text: known }) : known;
+  if (err.status === 403 || err.code === "forbidden") return tr("code.forbidden");
+  if (err.status === 404 || err.code === "not_found") return tr("code.not_found");
+  if (err.status === 409 || err.code === "conflict") return tr("code.conflict");
+  if (field) {
+    const text = fieldErrorText(err);
+    return text === tr("code.validation_failed") ? tr("generic.field", { field }) : tr("with_field", { field, text });
+  }
+  if (err.status === 422 || err.code === "validation_failed") return tr("code.validation_failed");
+  if (err.status === 400 || err.code === "bad_request") return tr("code.bad_request");
+  return tr("code.unknown");
+}

@@ -1,0 +1,488 @@
+//! Admin pages that can be trusted, and the profile, in a real headless Chromium against the
+//! real binary: the messenger settings save twice in a row, show the server's validation error
+//! in Russian at its field, take holidays as ДД.ММ.ГГГГ and ask before unsaved edits are left;
+//! a channel's tokens are replaced and a new verify token generated (the webhook handshake and
+//! signature agree); the profile changes the password, presence and the alert switches (kept);
+//! the audit page lists a change old → new; a fresh install shows the first-run checklist.
+//!
+//! Needs Chromium and chromedriver (see `browser.rs`); fails, never skips.
+
+use replyline_e2e::browser::{Browser, Driver, testid};
+use replyline_e2e::server::{ADMIN_EMAIL, ADMIN_PASSWORD, Server, ServerOpts};
+use replyline_e2e::setup::{APP_SECRET, Env, VERIFY_TOKEN};
+use replyline_e2e::{StatusCode, expect_status};
+use serde_json::{Value, json};
+
+/// Is the checkbox with `data-testid` checked?
+async fn checked(b: &Browser, id: &str) -> bool {
+    b.js(
+        "const el = document.querySelector(arguments[0]); return !!(el && el.checked);",
+        vec![json!(testid(id))],
+    )
+    .await
+    .as_bool()
+    .unwrap_or(false)
+}
+
+/// The text of the field error next to the control with `data-testid` (its wrapper's).
+async fn field_error(b: &Browser, id: &str) -> String {
+    b.js(
+        "const el = document.querySelector(arguments[0]); const w = el && el.closest('.field'); \
+         const e = w && w.querySelector('.field-error'); return e ? e.textContent : '';",
+        vec![json!(testid(id))],
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// Waits until the field error at `id` contains `needle`; answers the whole text.
+async fn wait_field_error(b: &Browser, id: &str, needle: &str) -> String {
+    b.until(
+        &format!("the error at [{id}] containing {needle:?}"),
+        || async {
+            let text = field_error(b, id).await;
+            text.contains(needle).then_some(text)
+        },
+    )
+    .await
+}
+
+/// Has the text Latin letters only (an untranslated English server message)?
+fn looks_english(text: &str) -> bool {
+    let latin = text.chars().filter(char::is_ascii_alphabetic).count();
+    let cyrillic = text
+        .chars()
+        .filter(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap_or(*c)))
+        .count();
+    latin > 0 && cyrillic == 0
+}
+
+async fn admin_session(driver: &mut Driver, base: &str) -> Browser {
+    let b = driver.session().await;
+    b.login(base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    b
+}
+
+async fn wait_status(b: &Browser, id: &str, needle: &str) {
+    b.wait_testid_text(id, needle).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_save_twice_translate_errors_and_guard_unsaved_edits() {
+    let env = Env::start(&json!({})).await;
+    let base = env.server.base_url().to_owned();
+    let mut driver = Driver::start().await;
+    let admin = admin_session(&mut driver, &base).await;
+    admin
+        .goto(&format!("{base}/#/calls/messenger/{}", env.channel_id))
+        .await;
+    admin.click("show-more-settings").await;
+
+    // First save.
+    admin.click("greeting-enabled").await;
+    admin.click("settings-save").await;
+    wait_status(&admin, "settings-status", "Настройки сохранены").await;
+    let (_, s) = env.admin.settings(&env.channel_id).await;
+    assert_eq!(s["greeting"]["enabled"], true, "{s}");
+
+    // Second save right after: the button is usable and the change lands.
+    admin.click("sign-enabled").await;
+    wait_status(&admin, "settings-status", "Есть несохранённые изменения").await;
+    admin.click("settings-save").await;
+    wait_status(&admin, "settings-status", "Настройки сохранены").await;
+    let (_, s) = env.admin.settings(&env.channel_id).await;
+    assert_eq!(s["sign_outgoing"]["enabled"], true, "second save: {s}");
+
+    // A value only the server refuses: its error is Russian, at the field.
+    admin.fill("working-hours-timezone", "Mars/Olympus").await;
+    admin.click("settings-save").await;
+    let error = wait_field_error(&admin, "working-hours-timezone", "Mars/Olympus").await;
+    assert!(
+        error.contains("Неизвестный часовой пояс"),
+        "the server's 422 in Russian at the field: {error:?}"
+    );
+    assert!(!error.contains("unknown IANA"), "no raw English: {error:?}");
+    wait_status(&admin, "settings-status", "не сохранены").await;
+    let (_, s) = env.admin.settings(&env.channel_id).await;
+    assert_eq!(
+        s["working_hours"]["timezone"], "Europe/Moscow",
+        "nothing saved"
+    );
+
+    // Editing the field clears its server error; holidays typed as ДД.ММ.ГГГГ.
+    admin.fill("working-hours-timezone", "Europe/Samara").await;
+    assert_eq!(field_error(&admin, "working-hours-timezone").await, "");
+    admin.fill("working-hours-holidays", "31.02.2027").await;
+    admin.click("settings-save").await;
+    let error = wait_field_error(&admin, "working-hours-holidays", "ДД.ММ.ГГГГ").await;
+    assert!(
+        error.contains("31.02.2027"),
+        "an impossible date: {error:?}"
+    );
+    admin
+        .fill("working-hours-holidays", "31.12.2026\n8.3.2027")
+        .await;
+    admin.click("settings-save").await;
+    wait_status(&admin, "settings-status", "Настройки сохранены").await;
+    assert_eq!(field_error(&admin, "working-hours-holidays").await, "");
+    let (_, s) = env.admin.settings(&env.channel_id).await;
+    assert_eq!(s["working_hours"]["timezone"], "Europe/Samara", "{s}");
+    assert_eq!(
+        s["working_hours"]["holidays"],
+        json!(["2026-12-31", "2027-03-08"]),
+        "sent as ISO dates"
+    );
+    admin.client.refresh().await.expect("reload");
+    admin.click("show-more-settings").await;
+    admin
+        .until("the holidays shown as ДД.ММ.ГГГГ", || async {
+            let v = admin.value_of(&testid("working-hours-holidays")).await;
+            (v == "31.12.2026\n08.03.2027").then_some(())
+        })
+        .await;
+
+    // Unsaved edits: an in-app link asks first; «Остаться» keeps the page and the edit.
+    admin.click("closing-enabled").await;
+    admin.click("menu-employees").await;
+    admin.by_testid("unsaved-dialog").await;
+    admin.click("unsaved-dialog-cancel").await;
+    assert!(
+        checked(&admin, "closing-enabled").await,
+        "the edit is still there"
+    );
+    let url = admin.client.current_url().await.expect("url").to_string();
+    assert!(url.contains("/calls/messenger/"), "stayed: {url}");
+    admin.click("menu-employees").await;
+    admin.click("unsaved-dialog-confirm").await;
+    admin.by_testid("employee-list").await;
+    let (_, s) = env.admin.settings(&env.channel_id).await;
+    assert_eq!(s["closing"]["enabled"], false, "left without saving");
+    // The browser's own warning is armed too (beforeunload is cancelled while dirty).
+    admin
+        .goto(&format!("{base}/#/calls/messenger/{}", env.channel_id))
+        .await;
+    admin.click("show-more-settings").await;
+    admin.click("closing-enabled").await;
+    let cancelled = admin
+        .js(
+            "const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented;",
+            vec![],
+        )
+        .await;
+    assert_eq!(cancelled, json!(true), "beforeunload warns about the edit");
+
+    // The English UI shows the same server error in English.
+    admin.click("closing-enabled").await;
+    admin.switch_language().await;
+    admin.click("show-more-settings").await;
+    admin.fill("working-hours-timezone", "Mars/Olympus").await;
+    admin.click("settings-save").await;
+    let error = wait_field_error(&admin, "working-hours-timezone", "Mars/Olympus").await;
+    assert!(error.contains("Unknown time zone"), "{error:?}");
+    admin.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_tokens_are_replaced_and_a_verify_token_generated() {
+    let env = Env::start(&json!({})).await;
+    let base = env.server.base_url().to_owned();
+    let mut driver = Driver::start().await;
+    let admin = admin_session(&mut driver, &base).await;
+    admin.click("menu-channels").await;
+    admin.click("channel-open").await;
+    admin.wait_testid_text("channel-page", "Канал «Main»").await;
+    let values = admin
+        .js(
+            "return [...document.querySelectorAll('[data-testid=channel-secrets] input')].map((i) => i.value).join('')",
+            vec![],
+        )
+        .await;
+    assert_eq!(values, json!(""), "stored secrets are never filled in");
+    for id in [
+        "channel-access-token-set",
+        "channel-app-secret-set",
+        "channel-verify-token-set",
+    ] {
+        assert_eq!(admin.text(id).await, "задан");
+    }
+
+    // An empty replacement is refused at the field, in Russian.
+    admin.click("channel-replace-app-secret").await;
+    wait_field_error(&admin, "channel-new-app-secret", "Обязательное поле").await;
+
+    // Replace the app secret: webhooks signed with the old one are refused, the new one works.
+    admin
+        .fill("channel-new-app-secret", "a-brand-new-app-secret")
+        .await;
+    admin.click("channel-replace-app-secret").await;
+    wait_status(&admin, "channel-secret-status", "заменён").await;
+    let body = env
+        .text("79001112233", Some("Пётр"), "Добрый день")
+        .to_webhook();
+    let old = env
+        .admin
+        .whatsapp_webhook(&env.channel_id, APP_SECRET, &body)
+        .await;
+    assert!(
+        old.0.is_client_error(),
+        "the old secret no longer signs: {}",
+        old.0
+    );
+    let new = env
+        .admin
+        .whatsapp_webhook(&env.channel_id, "a-brand-new-app-secret", &body)
+        .await;
+    expect_status(&new, StatusCode::OK, "signed with the new secret");
+
+    // Generate a verify token: shown once, and the webhook handshake takes it.
+    admin.click("channel-generate-verify-token").await;
+    let token = admin.text("channel-verify-token-value").await;
+    assert_eq!(token.len(), 32, "{token:?}");
+    let (status, challenge) = env
+        .admin
+        .whatsapp_verify(&env.channel_id, "subscribe", &token, "42")
+        .await;
+    assert_eq!((status, challenge.as_str()), (StatusCode::OK, "42"));
+    let (status, _) = env
+        .admin
+        .whatsapp_verify(&env.channel_id, "subscribe", VERIFY_TOKEN, "42")
+        .await;
+    assert!(status.is_client_error(), "the old verify token is refused");
+
+    // Rename and routing mode from the same page.
+    admin.fill("channel-edit-name", "Основной номер").await;
+    let routing = admin.by_testid("channel-edit-routing").await;
+    admin.choose(&routing, "round_robin").await;
+    admin.click("channel-edit-save").await;
+    wait_status(&admin, "channel-edit-status", "Канал сохранён").await;
+    let (_, ch) = env.admin.channel(&env.channel_id).await;
+    assert_eq!(ch["name"], "Основной номер");
+    assert_eq!(ch["routing"], "round_robin");
+    admin.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_password_presence_telegram_and_alerts() {
+    let env = Env::start(&json!({})).await;
+    let base = env.server.base_url().to_owned();
+    let mut driver = Driver::start().await;
+    let ivan = driver.session().await;
+    ivan.login(&base, &env.ivan.email, &env.ivan.password).await;
+    ivan.click("me").await;
+    ivan.by_testid("profile-page").await;
+    ivan.wait_testid_text("profile-identity", &env.ivan.email)
+        .await;
+    for id in ["alert-sound", "alert-desktop", "alert-title"] {
+        ivan.until(&format!("{id} on by default"), || async {
+            checked(&ivan, id).await.then_some(())
+        })
+        .await;
+    }
+
+    // Alert switches: off, saved, still off after a reload.
+    ivan.click("alert-sound").await;
+    ivan.click("alert-title").await;
+    ivan.click("prefs-save").await;
+    wait_status(&ivan, "prefs-status", "Сохранено").await;
+    let api = env.login(&env.ivan).await;
+    let (_, prefs) = api.get("/api/v1/me/preferences").await;
+    assert_eq!(
+        (
+            &prefs["alert_sound"],
+            &prefs["alert_desktop"],
+            &prefs["alert_title"]
+        ),
+        (&json!(false), &json!(true), &json!(false)),
+        "{prefs}"
+    );
+    ivan.client.refresh().await.expect("reload");
+    ivan.by_testid("profile-page").await;
+    ivan.until("the switches as saved", || async {
+        let ok = !checked(&ivan, "alert-sound").await
+            && checked(&ivan, "alert-desktop").await
+            && !checked(&ivan, "alert-title").await;
+        ok.then_some(())
+    })
+    .await;
+    assert!(
+        !admin_visible_text(&ivan).await.contains("alert_sound"),
+        "no raw field names on the page"
+    );
+
+    // Quiet hours typed wrong: a Russian error at the field, nothing saved.
+    ivan.click("pref-quiet-enabled").await;
+    ivan.fill("pref-quiet-start", "25:00").await;
+    ivan.click("prefs-save").await;
+    wait_field_error(&ivan, "pref-quiet-start", "ЧЧ:ММ").await;
+    ivan.fill("pref-quiet-start", "22:30").await;
+    ivan.fill("pref-quiet-end", "07:00").await;
+    ivan.fill("pref-quiet-timezone", "Europe/Moscow").await;
+    ivan.click("prefs-save").await;
+    wait_status(&ivan, "prefs-status", "Сохранено").await;
+    let (_, prefs) = api.get("/api/v1/me/preferences").await;
+    assert_eq!(
+        prefs["quiet_hours"],
+        json!({"start": "22:30", "end": "07:00", "timezone": "Europe/Moscow"})
+    );
+
+    // Password: a wrong current one is the server's error, in Russian, at the field.
+    ivan.fill("profile-current-password", "not-my-password")
+        .await;
+    ivan.fill("profile-new-password", "a-new-password-1").await;
+    ivan.fill("profile-repeat-password", "a-new-password-1")
+        .await;
+    ivan.click("profile-password-save").await;
+    let error = wait_field_error(&ivan, "profile-current-password", "неверно").await;
+    assert!(!looks_english(&error), "{error:?}");
+    let status = ivan.text("profile-password-status").await;
+    assert!(
+        !looks_english(&status),
+        "the status line is Russian: {status:?}"
+    );
+    ivan.fill("profile-current-password", &env.ivan.password)
+        .await;
+    ivan.click("profile-password-save").await;
+    wait_status(&ivan, "profile-password-status", "Пароль изменён").await;
+    assert_eq!(
+        env.server
+            .api()
+            .login(&env.ivan.email, "a-new-password-1")
+            .await
+            .0,
+        StatusCode::OK,
+        "the new password works"
+    );
+
+    // Away, then online again; the API agrees each time.
+    ivan.click("profile-online").await;
+    wait_status(&ivan, "profile-presence-status", "отошли").await;
+    let (_, me) = env
+        .admin
+        .get(&format!("/api/v1/employees/{}", env.ivan.id))
+        .await;
+    assert_eq!(me["online"], false, "{me}");
+
+    // Telegram: a chat id with a space is refused in Russian; a good one links.
+    ivan.fill("profile-telegram-chat-id", "12 34").await;
+    ivan.click("profile-telegram-save").await;
+    let error = wait_field_error(&ivan, "profile-telegram-chat-id", "без пробелов").await;
+    assert!(!looks_english(&error), "{error:?}");
+    ivan.fill("profile-telegram-chat-id", "123456789").await;
+    ivan.click("profile-telegram-save").await;
+    wait_status(&ivan, "profile-telegram-status", "Telegram привязан").await;
+    let (_, me) = env
+        .admin
+        .get(&format!("/api/v1/employees/{}", env.ivan.id))
+        .await;
+    assert_eq!(me["telegram_chat_id"], "123456789");
+    ivan.close().await;
+}
+
+async fn admin_visible_text(b: &Browser) -> String {
+    b.js("return document.body.innerText", vec![])
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_page_lists_a_settings_change() {
+    let env = Env::start(&json!({})).await;
+    let base = env.server.base_url().to_owned();
+    env.put_settings(&json!({"greeting": {"enabled": true}}))
+        .await;
+    let mut driver = Driver::start().await;
+    let admin = admin_session(&mut driver, &base).await;
+    admin.click("menu-audit").await;
+    admin.by_testid("audit-page").await;
+    let entry = admin
+        .wait_testid_text("audit-entry", "Настройки мессенджера")
+        .await;
+    assert!(entry.contains("«Main»"), "names the channel: {entry}");
+    let change = admin
+        .wait_testid_text("audit-change", "Приветствие → Включено")
+        .await;
+    assert!(change.contains("нет → да"), "old → new: {change}");
+    assert!(
+        !admin_visible_text(&admin)
+            .await
+            .contains("greeting.enabled"),
+        "field names are translated"
+    );
+    admin.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_checklist_on_a_fresh_install() {
+    let server = Server::start(ServerOpts::default()).await;
+    let base = server.base_url().to_owned();
+    let mut driver = Driver::start().await;
+    let admin = admin_session(&mut driver, &base).await;
+    let banner = admin.wait_testid_text("firstrun", "С чего начать").await;
+    for step in [
+        "Подключите номер WhatsApp",
+        "Добавьте сотрудников",
+        "Настройте приветствие",
+        "демо",
+    ] {
+        assert!(banner.contains(step), "{step:?} in {banner:?}");
+    }
+    let done = |b: &Browser, step: &'static str| {
+        let b = b.client.clone();
+        async move {
+            b.execute(
+                "const el = document.querySelector(arguments[0]); return el ? el.dataset.done : null;",
+                vec![json!(testid(&format!("firstrun-step-{step}")))],
+            )
+            .await
+            .unwrap_or(Value::Null)
+        }
+    };
+    assert_eq!(done(&admin, "whatsapp").await, json!("false"));
+
+    // Connect a channel through the linked page: the step is ticked.
+    admin
+        .click_css("[data-testid=\"firstrun-step-whatsapp\"] a")
+        .await;
+    admin.fill("channel-name", "Main").await;
+    admin.fill("channel-phone-number-id", "1122334455").await;
+    admin.fill("channel-access-token", "tok").await;
+    admin.fill("channel-app-secret", "secret").await;
+    admin.fill("channel-verify-token", "verify").await;
+    admin.click("channel-create").await;
+    admin.by_testid("channel-created").await;
+    admin.click("menu-employees").await;
+    admin
+        .until("the WhatsApp step ticked", || async {
+            (done(&admin, "whatsapp").await == json!("true")).then_some(())
+        })
+        .await;
+    assert_eq!(done(&admin, "employees").await, json!("false"));
+    admin.wait_testid_text("firstrun-progress", "1 из 4").await;
+
+    // Hidden for good in this browser.
+    admin.click("firstrun-hide").await;
+    admin.client.refresh().await.expect("reload");
+    admin.by_testid("employee-list").await;
+    admin.visible("#main[data-firstrun]").await;
+    assert_eq!(admin.count(&testid("firstrun")).await, 0, "stays hidden");
+
+    // An install with a channel and a team shows nothing (another admin browser).
+    let api = server.admin().await;
+    let (status, e) = api
+        .create_employee(&json!({"name": "Иван Петров", "email": "ivan@example.com", "role": "employee", "password": "ivan-password-1"}))
+        .await;
+    assert!(status.is_success(), "{e}");
+    let other = admin_session(&mut driver, &base).await;
+    other.visible("#main[data-firstrun]").await;
+    assert_eq!(
+        other.count(&testid("firstrun")).await,
+        0,
+        "not shown once there is a channel and a colleague"
+    );
+    admin.close().await;
+    other.close().await;
+}
