@@ -47,7 +47,17 @@ function headers(hasBody) {
   return h;
 }
 
-async function request(method, path, body, { auth = true } = {}) {
+async function request(method, path, body, opts) {
+  return (await send(method, path, body, opts)).data;
+}
+
+/** A GET of a list with cursor paging: {items, next}. */
+async function requestPage(path) {
+  const { data, res } = await send("GET", path);
+  return { items: list(data), next: res.headers.get("x-next-cursor") || "" };
+}
+
+async function send(method, path, body, { auth = true } = {}) {
   let res;
   try {
     res = await fetch(BASE + path, {
@@ -77,7 +87,7 @@ async function request(method, path, body, { auth = true } = {}) {
     }
     throw new ApiError(res.status, err.code, err.message, err.field);
   }
-  return data;
+  return { data, res };
 }
 
 function query(params) {
@@ -136,6 +146,31 @@ export const api = {
     request("POST", `/conversations/${enc(id)}/assign`, { employee_id: employeeId || null }),
   close: (id) => request("POST", `/conversations/${enc(id)}/close`, {}),
   timeline: (id) => request("GET", `/conversations/${enc(id)}/events`),
+
+  // workspace (issue 10): paging, read marks, labels, observers, contacts, search, quick replies
+  /** One page of the conversation list: {items, next} (next = the X-Next-Cursor header or ""). */
+  conversationsPage: (params) => requestPage(`/conversations${query(params)}`),
+  markConversationRead: (id, messageId) =>
+    request("POST", `/conversations/${enc(id)}/read`, messageId ? { message_id: messageId } : {}),
+  setLabels: (id, labels) => request("PUT", `/conversations/${enc(id)}/labels`, { labels }),
+  labels: () => request("GET", "/labels"),
+  transfer: (id, body) => request("POST", `/conversations/${enc(id)}/assign`, body),
+  addNoteWithMentions: (id, text, mentions) =>
+    request("POST", `/conversations/${enc(id)}/notes`, mentions && mentions.length ? { text, mentions } : { text }),
+  leave: (id) => request("POST", `/conversations/${enc(id)}/leave`, {}),
+  contact: (id) => request("GET", `/contacts/${enc(id)}`),
+  updateContact: (id, body) => request("PATCH", `/contacts/${enc(id)}`, body),
+  contactConversations: (id) => request("GET", `/contacts/${enc(id)}/conversations`),
+  search: (q, limit) => request("GET", `/search${query({ q, limit })}`),
+  quickReplies: () => request("GET", "/quick-replies"),
+  createQuickReply: (body) => request("POST", "/quick-replies", body),
+  updateQuickReply: (id, body) => request("PATCH", `/quick-replies/${enc(id)}`, body),
+  deleteQuickReply: (id) => request("DELETE", `/quick-replies/${enc(id)}`),
+  renderQuickReply: (id, conversationId) =>
+    request("GET", `/quick-replies/${enc(id)}/render${query({ conversation_id: conversationId })}`),
+  preferences: () => request("GET", "/me/preferences"),
+  demo: () => request("GET", "/demo"),
+  demoCustomerMessage: () => request("POST", "/demo/customer-message", {}),
 
   // notifications
   notifications: (params) => request("GET", `/notifications${query(params)}`),

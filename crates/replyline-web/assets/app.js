@@ -5,17 +5,20 @@ import { h, clear, append, startTicker, errorText, icon } from "./dom.js";
 import { Live, debounce } from "./live.js";
 import * as loginView from "./views/login.js";
 import * as inboxView from "./views/inbox.js";
-import * as chatView from "./views/chat.js";
 import * as notificationsView from "./views/notifications.js";
 import * as channelsView from "./views/channels.js";
 import * as employeesView from "./views/employees.js";
 import * as callsView from "./views/calls.js";
 import * as settingsView from "./views/settings.js";
 import * as routingView from "./views/routing.js";
+import * as searchView from "./views/search.js";
+import * as quickRepliesView from "./views/quick_replies.js";
+import { Alerts } from "./alerts.js";
 
 const state = {
   me: null,
   live: null,
+  alerts: null,
   view: null,
   routeKey: "",
   directory: null,
@@ -73,6 +76,10 @@ const ctx = {
     setTimeout(() => (announcer.textContent = text), 50);
   },
   refreshBell: () => refreshBell(),
+  /** The alerts of the session (alerts.js): markRead(conversationId) when a chat is opened. */
+  get alerts() {
+    return state.alerts;
+  },
   onLogin: (token, employee) => startSession(token, employee),
 };
 
@@ -83,6 +90,8 @@ async function startSession(token, employee) {
   state.me = employee || (await api.me());
   state.live = new Live();
   state.live.on(onLiveEvent);
+  state.alerts = new Alerts(ctx, { isViewing: (id) => !!(state.view && state.view.viewing && state.view.viewing(id)) });
+  state.alerts.start();
   state.live.onPoll(() => {
     refreshBell();
     if (state.view && state.view.refresh) state.view.refresh();
@@ -98,6 +107,8 @@ async function startSession(token, employee) {
 async function logout() {
   if (state.live) state.live.stop();
   state.live = null;
+  if (state.alerts) state.alerts.stop();
+  state.alerts = null;
   state.me = null;
   state.directory = null;
   const hadToken = !!getToken();
@@ -118,6 +129,7 @@ const refreshViewSoon = debounce(() => {
 }, 200);
 
 function onLiveEvent(msg) {
+  if (state.alerts) state.alerts.onEvent(msg);
   if (msg.type === "notification.created") {
     refreshBell();
     ctx.announce(t("notifications.new"));
@@ -130,6 +142,8 @@ function onLiveEvent(msg) {
 
 const NAV = [
   { key: "nav.inbox", href: "/inbox", testid: "menu-inbox", match: ["inbox", "chat"] },
+  { key: "nav.search", href: "/search", testid: "menu-search", match: ["search"] },
+  { key: "nav.quick_replies", href: "/quick-replies", testid: "menu-quick-replies", match: ["quick-replies"] },
   { key: "nav.notifications", href: "/notifications", testid: "menu-notifications", match: ["notifications"] },
   { key: "nav.calls", href: "/calls", testid: "menu-calls", match: ["calls"], admin: true },
   { key: "nav.channels", href: "/admin/channels", testid: "menu-channels", match: ["admin/channels"], admin: true },
@@ -248,7 +262,13 @@ async function refreshBell() {
 
 function applyLang() {
   document.documentElement.lang = getLang();
-  document.title = "Replyline";
+  setTitle("Replyline");
+}
+
+/** The tab title; the alerts put the unread count in front of it. */
+function setTitle(text) {
+  if (state.alerts) state.alerts.setTitle(text);
+  else document.title = text;
 }
 
 // ---- router -----------------------------------------------------------------------------------
@@ -265,7 +285,10 @@ function destroyView() {
 function resolve(path) {
   const p = path.split("/").filter(Boolean).map(decodeURIComponent);
   if (p.length === 0 || (p[0] === "inbox" && p.length === 1)) return { mod: inboxView, params: {} };
-  if (p[0] === "chat" && p.length === 2) return { mod: chatView, params: { id: p[1] } };
+  if (p[0] === "chat" && p.length === 2) return { mod: inboxView, params: { chat: p[1] } };
+  if (p[0] === "chat" && p.length === 4 && p[2] === "m") return { mod: inboxView, params: { chat: p[1], message: p[3] } };
+  if (p[0] === "search" && p.length <= 2) return { mod: searchView, params: { q: p[1] || "" } };
+  if (p[0] === "quick-replies" && p.length === 1) return { mod: quickRepliesView, params: {} };
   if (p[0] === "notifications" && p.length === 1) return { mod: notificationsView, params: {} };
   if (p[0] === "admin" && p[1] === "channels" && p.length === 2) return { mod: channelsView, params: {}, admin: true };
   if (p[0] === "admin" && p[1] === "employees" && p.length === 2) return { mod: employeesView, params: {}, admin: true };
@@ -286,7 +309,7 @@ function route(force = false) {
     const view = loginView.mount(ctx);
     state.view = view;
     main.replaceChildren(view.el);
-    document.title = `${t("auth.title")} — Replyline`;
+    setTitle(`${t("auth.title")} — Replyline`);
     return;
   }
   if (path === "login" || path === "") {
@@ -294,10 +317,18 @@ function route(force = false) {
     return;
   }
   if (!force && path === state.routeKey && state.view) return;
+  const match = resolve(path);
+  // The split inbox keeps its list when another chat (or none) is opened.
+  if (!force && match && state.view && state.view.mod === match.mod && state.view.update) {
+    state.routeKey = path;
+    renderHeader();
+    state.view.update(match.params);
+    setTitle(`${state.view.title || ""} — Replyline`);
+    return;
+  }
   destroyView();
   state.routeKey = path;
   renderHeader();
-  const match = resolve(path);
   let view;
   if (!match) {
     view = simplePage(t("error.page_not_found"), t("error.page_not_found_hint"));
@@ -312,8 +343,10 @@ function route(force = false) {
     }
   }
   state.view = view;
+  if (match) view.mod = match.mod;
   main.replaceChildren(view.el);
-  document.title = `${view.title || ""} — Replyline`;
+  main.classList.toggle("wide", !!view.wide);
+  setTitle(`${view.title || ""} — Replyline`);
   const heading = main.querySelector("h1");
   if (heading) {
     heading.setAttribute("tabindex", "-1");

@@ -431,3 +431,214 @@ export function chipInput({ label, testid, values = [], onChange, placeholder })
   render();
   return { el: box, input, value };
 }
+
+// ---- suggestions popup (quick replies after "/", people after "@") -------------------------
+
+/**
+ * A suggestion list under a text box, opened by a trigger character before the caret ("/" for
+ * quick replies, "@" for mentions). `trigger` is the character; `items(query)` answers
+ * `[{key, label, detail?}]` (sync or async); `onPick(item, {start, end})` receives the chosen
+ * item and the range of the typed token (trigger included) to replace. ↑/↓ move, Enter or Tab
+ * picks, Escape closes, a click picks. The list is a listbox tied to the input by
+ * aria-controls / aria-activedescendant. Test ids: TESTID (the list), TESTID-item.
+ */
+export function suggestPopup({ input, trigger, testid, items, onPick, emptyText }) {
+  const listId = uid("sugg");
+  const box = h("ul", { class: "suggest", role: "listbox", id: listId, testid, hidden: true });
+  let shown = [];
+  let active = 0;
+  let range = null;
+  let seq = 0;
+  input.setAttribute("aria-autocomplete", "list");
+  input.setAttribute("aria-controls", listId);
+
+  /** The token being typed: the trigger at a word start up to the caret. */
+  function token() {
+    const caret = input.selectionStart ?? input.value.length;
+    const before = input.value.slice(0, caret);
+    const at = before.lastIndexOf(trigger);
+    if (at < 0) return null;
+    if (at > 0 && !/\s/.test(before[at - 1])) return null;
+    const query = before.slice(at + 1);
+    if (/\n/.test(query) || query.length > 40) return null;
+    if (trigger === "/" && /\s\s/.test(query)) return null;
+    return { start: at, end: caret, query };
+  }
+
+  function close() {
+    box.hidden = true;
+    shown = [];
+    range = null;
+    input.removeAttribute("aria-activedescendant");
+    input.setAttribute("aria-expanded", "false");
+  }
+
+  function highlight() {
+    [...box.children].forEach((li, i) => li.setAttribute("aria-selected", String(i === active)));
+    const li = box.children[active];
+    if (li && li.id) {
+      input.setAttribute("aria-activedescendant", li.id);
+      li.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function pick(i) {
+    const item = shown[i];
+    const r = range;
+    close();
+    if (item && r) onPick(item, r);
+  }
+
+  async function update() {
+    const tok = token();
+    if (!tok) return close();
+    const my = ++seq;
+    const found = await items(tok.query);
+    if (my !== seq) return;
+    range = tok;
+    shown = found.slice(0, 8);
+    active = 0;
+    clear(box);
+    if (!shown.length) {
+      box.append(h("li", { class: "suggest-empty muted", testid: `${testid}-empty` }, emptyText || t("picker.nobody")));
+    }
+    shown.forEach((item, i) => {
+      box.append(
+        h(
+          "li",
+          {
+            id: `${listId}-${i}`,
+            role: "option",
+            class: "suggest-item",
+            testid: `${testid}-item`,
+            "data-key": String(item.key),
+            onMousedown: (e) => e.preventDefault(),
+            onClick: () => pick(i),
+          },
+          h("span", { class: "suggest-label" }, item.label),
+          item.detail ? h("span", { class: "suggest-detail muted" }, item.detail) : null,
+        ),
+      );
+    });
+    box.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    highlight();
+  }
+
+  input.addEventListener("input", update);
+  input.addEventListener("click", update);
+  input.addEventListener("blur", () => setTimeout(close, 150));
+  // Registered before the composer's Enter-to-send handler (capture), so Enter picks instead.
+  input.addEventListener(
+    "keydown",
+    (e) => {
+      if (box.hidden || !shown.length) {
+        if (e.key === "Escape" && !box.hidden) close();
+        return;
+      }
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        e.stopImmediatePropagation();
+        active = (active + (e.key === "ArrowDown" ? 1 : shown.length - 1)) % shown.length;
+        highlight();
+      } else if (e.key === "Enter" || e.key === "Tab") {
+        e.preventDefault();
+        e.stopImmediatePropagation();
+        pick(active);
+      } else if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopImmediatePropagation();
+        close();
+      }
+    },
+    true,
+  );
+  return { el: box, close, isOpen: () => !box.hidden };
+}
+
+/** Replaces `start..end` of the input's value with `text` and puts the caret after it. */
+export function replaceRange(input, start, end, text) {
+  input.value = input.value.slice(0, start) + text + input.value.slice(end);
+  const caret = start + text.length;
+  input.setSelectionRange(caret, caret);
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+  input.focus();
+}
+
+// ---- dialogs ---------------------------------------------------------------------------------
+
+/**
+ * A modal `<dialog>` (not window.confirm, so tests and screen readers can use it): a title,
+ * `body` nodes and buttons. Answers {el, open(), close()}; the element is appended to the
+ * document body on open and removed on close. `testid` names the dialog.
+ */
+export function modal({ title, body = [], testid, onClose }) {
+  const titleId = uid("dlg");
+  const el = h("dialog", { class: "dialog", testid, "aria-labelledby": titleId }, h("h2", { id: titleId }, title), body);
+  el.addEventListener("close", () => {
+    el.remove();
+    if (onClose) onClose();
+  });
+  return {
+    el,
+    open() {
+      document.body.append(el);
+      el.showModal();
+    },
+    close() {
+      if (el.open) el.close();
+    },
+  };
+}
+
+/**
+ * Asks to confirm an action in a modal dialog; answers a promise of true (confirmed) or false.
+ * Test ids: TESTID (the dialog), TESTID-yes, TESTID-no.
+ */
+export function confirmDialog({ title, text, yes, no, testid, danger = false }) {
+  return new Promise((resolve) => {
+    let answer = false;
+    const yesBtn = h("button", { type: "button", class: `button ${danger ? "danger" : "primary"}`, testid: `${testid}-yes` }, yes);
+    const noBtn = h("button", { type: "button", class: "button", testid: `${testid}-no` }, no || t("common.cancel"));
+    const dlg = modal({
+      title,
+      testid,
+      body: [text ? h("p", {}, text) : null, h("div", { class: "form-actions dialog-actions" }, yesBtn, noBtn)],
+      onClose: () => resolve(answer),
+    });
+    yesBtn.addEventListener("click", () => {
+      answer = true;
+      dlg.close();
+    });
+    noBtn.addEventListener("click", () => dlg.close());
+    dlg.open();
+    noBtn.focus();
+  });
+}
+
+/** `text` with every occurrence of the query's words wrapped in <mark> (case-insensitive). */
+export function highlightWords(text, query) {
+  const frag = document.createDocumentFragment();
+  const s = String(text ?? "");
+  const words = String(query ?? "")
+    .split(/\s+/)
+    .map((w) => w.trim())
+    .filter((w) => w.length > 0)
+    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  if (!words.length) {
+    frag.append(s);
+    return frag;
+  }
+  // «ё» = «е», as the search does.
+  const pattern = words.map((w) => w.replace(/[её]/gi, "[её]")).join("|");
+  const re = new RegExp(pattern, "giu");
+  let last = 0;
+  for (const m of s.matchAll(re)) {
+    if (!m[0]) continue;
+    if (m.index > last) frag.append(s.slice(last, m.index));
+    frag.append(h("mark", { testid: "search-mark" }, m[0]));
+    last = m.index + m[0].length;
+  }
+  if (last < s.length) frag.append(s.slice(last));
+  return frag;
+}

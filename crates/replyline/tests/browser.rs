@@ -231,6 +231,8 @@ async fn workspace_and_messenger_settings_in_chromium() {
 
     // ---- ends the chat: the closing message goes out ------------------------------------------
     ivan.click_text(&testid("end-chat"), "Завершить чат").await;
+    // «Завершить чат» asks first (a dialog, not window.confirm).
+    ivan.click("end-chat-confirm-yes").await;
     env.graph
         .wait_for_matching(1, Duration::from_secs(10), "the closing message", |r| {
             r.text() == Some(CLOSING)

@@ -1,10 +1,17 @@
-// Inbox: open chats sorted by the longest wait, with a live waiting timer and the SLA state.
+// Inbox: a split view (the list of chats | the open chat) on a laptop, one at a time on a
+// phone. Rows show the contact, the last message, the caller's unread count, the status
+// («в очереди» / «в работе» / «закрыт»), labels, the waiting timer and the SLA state; filters
+// by scope, label and channel, a search box, cursor paging and live updates.
 import { t } from "../i18n.js";
-import { h, clear, fmtTime, tickTimers, parseTime, errorText, field, statusLine, setStatus } from "../dom.js";
+import { h, clear, fmtTime, tickTimers, errorText, field, statusLine, setStatus } from "../dom.js";
 import { list } from "../api.js";
+import { debounce } from "../live.js";
+import * as chatView from "./chat.js";
+import { desktopPermission, askDesktopPermission } from "../alerts.js";
 
-const FILTERS = ["all", "mine", "unassigned", "team", "closed"];
+const FILTERS = ["all", "mine", "unassigned", "team", "observing", "closed"];
 const FILTER_KEY = "replyline.inboxFilter";
+const PAGE = 50;
 
 /** The SLA state of a conversation: the server's sla_state when present, else derived. */
 export function slaState(c) {
@@ -18,6 +25,40 @@ export function slaBadge(c) {
   return h("span", { class: `sla sla-${s}`, testid: "sla-badge", "data-state": s }, t(`sla.${s}`));
 }
 
+/** queued («в очереди»), in_progress («в работе») or closed: the server's, else derived. */
+export function statusLabel(c) {
+  if (c.status_label) return c.status_label;
+  if (c.status === "closed") return "closed";
+  return c.assignee_id ? "in_progress" : "queued";
+}
+
+export function statusChip(c, testid = "status-chip") {
+  const s = statusLabel(c);
+  return h("span", { class: `status-chip status-${s}`, testid, "data-status": s }, t(`conversation.status_label.${s}`));
+}
+
+/** Labels as small chips; with `onRemove` each has a remove button. */
+export function labelChips(labels, { testid = "label", onRemove } = {}) {
+  return h(
+    "ul",
+    { class: "label-chips" },
+    (labels || []).map((l) =>
+      h(
+        "li",
+        { class: "label-chip", testid, "data-label": l },
+        h("span", {}, l),
+        onRemove
+          ? h(
+              "button",
+              { type: "button", class: "chip-remove", testid: `${testid}-remove`, "aria-label": t("picker.remove", { name: l }), title: t("picker.remove", { name: l }), onClick: () => onRemove(l) },
+              "×",
+            )
+          : null,
+      ),
+    ),
+  );
+}
+
 export function channelLabel(dir, c) {
   const ch = dir.chById.get(String(c.channel_id));
   const kind = (ch && ch.kind) || c.channel_kind || (c.channel && c.channel.kind) || "";
@@ -25,42 +66,43 @@ export function channelLabel(dir, c) {
   return { kind, name, text: name || (kind ? t(`channel.kind.${kind}`) : String(c.channel_id || "")) };
 }
 
-/** Ids of the employees whose chain of managers leads to `me` (and `me`). */
-function teamOf(me, employees) {
-  const byId = new Map(employees.map((e) => [String(e.id), e]));
-  const team = new Set([String(me.id)]);
-  for (const e of employees) {
-    let cur = e;
-    const seen = new Set();
-    while (cur && cur.manager_id && !seen.has(String(cur.id))) {
-      seen.add(String(cur.id));
-      if (String(cur.manager_id) === String(me.id)) {
-        team.add(String(e.id));
-        break;
-      }
-      cur = byId.get(String(cur.manager_id));
-    }
-  }
-  return team;
+/** The list request of a filter. */
+function paramsOf(filter, { label, channel, q }) {
+  const p = { status: filter === "closed" ? "closed" : "open", limit: PAGE };
+  if (filter !== "closed") p.scope = filter;
+  if (label) p.label = label;
+  if (channel) p.channel_id = channel;
+  if (q) p.q = q;
+  return p;
 }
 
-function byWaiting(a, b) {
-  const wa = parseTime(a.waiting_since);
-  const wb = parseTime(b.waiting_since);
-  if (wa && wb) return wa - wb;
-  if (wa) return -1;
-  if (wb) return 1;
-  return (parseTime(b.last_message_at) || 0) - (parseTime(a.last_message_at) || 0);
+/** The last message as one line: "Вы: …" for the caller's replies, "Заметка: …" for notes. */
+function preview(c, ctx) {
+  const m = c.last_message;
+  if (!m) return null;
+  const text = String(m.text || t("chat.no_text")).replace(/\s+/g, " ").slice(0, 140);
+  let prefix = "";
+  if (m.kind === "note") prefix = `${t("inbox.preview_note")}: `;
+  else if (m.direction === "out" && m.kind === "employee") prefix = `${t("inbox.preview_employee")}: `;
+  else if (m.direction === "out") prefix = `${t("chat.automatic")}: `;
+  return h("span", { class: "last-message muted", testid: "last-message" }, prefix, text);
 }
 
-export function mount(ctx) {
+export function mount(ctx, params = {}) {
   let filter = sessionStorage.getItem(FILTER_KEY) || "all";
   if (!FILTERS.includes(filter)) filter = "all";
+  const opts = { label: "", channel: "", q: "" };
+  let rows = [];
+  let next = "";
+  let dir = null;
+  let seq = 0;
+  let chat = null;
+  let chatId = "";
+
   const listEl = h("ul", { class: "inbox-list", "aria-labelledby": "inbox-title", testid: "inbox-list" });
   const counter = h("span", { class: "muted", testid: "inbox-count", "aria-live": "polite" });
-  const error = h("p", { class: "form-error", role: "alert" });
-  let loading = false;
-  let seq = 0;
+  const error = h("p", { class: "form-error", role: "alert", testid: "inbox-error" });
+  const more = h("button", { type: "button", class: "button wide", testid: "inbox-more", hidden: true, onClick: loadMore }, t("inbox.more"));
 
   const buttons = FILTERS.map((f) =>
     h(
@@ -70,102 +112,159 @@ export function mount(ctx) {
         class: "chip",
         testid: `filter-${f}`,
         "aria-pressed": String(f === filter),
+        "data-filter": f,
         onClick: () => {
           filter = f;
           sessionStorage.setItem(FILTER_KEY, f);
           for (const b of buttons) b.setAttribute("aria-pressed", String(b.dataset.filter === f));
           refresh();
         },
-        "data-filter": f,
       },
       t(`inbox.filter.${f}`),
     ),
   );
 
+  const labelSelect = h("select", { testid: "filter-label", class: "short", "aria-label": t("inbox.filter_label"), hidden: true });
+  labelSelect.addEventListener("change", () => ((opts.label = labelSelect.value), refresh()));
+  const channelSelect = h("select", { testid: "filter-channel", class: "short", "aria-label": t("inbox.filter_channel"), hidden: true });
+  channelSelect.addEventListener("change", () => ((opts.channel = channelSelect.value), refresh()));
+  const search = h("input", { type: "search", testid: "inbox-search", class: "inbox-search", placeholder: t("inbox.search_placeholder"), "aria-label": t("inbox.search"), autocomplete: "off" });
+  const searchSoon = debounce(() => {
+    opts.q = search.value.trim();
+    refresh();
+  }, 300);
+  search.addEventListener("input", searchSoon);
+  search.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      opts.q = search.value.trim();
+      refresh();
+    }
+  });
+  const searchAll = h("a", { class: "small", testid: "inbox-search-messages", href: "#/search" }, t("inbox.search_messages"));
+  search.addEventListener("input", () => searchAll.setAttribute("href", `#/search/${encodeURIComponent(search.value.trim())}`));
+
+  async function fillSelects() {
+    try {
+      const labels = list(await ctx.api.labels()).map(String);
+      const keep = labelSelect.value;
+      clear(labelSelect, h("option", { value: "" }, t("inbox.any_label")), labels.map((l) => h("option", { value: l }, l)));
+      labelSelect.value = labels.includes(keep) ? keep : "";
+      labelSelect.hidden = labels.length === 0 && !keep;
+    } catch {
+      labelSelect.hidden = true;
+    }
+    if (dir && !channelSelect.options.length) {
+      clear(channelSelect, h("option", { value: "" }, t("inbox.any_channel")), dir.channels.map((c) => h("option", { value: String(c.id) }, c.name || c.id)));
+    }
+    channelSelect.hidden = !dir || dir.channels.length < 2;
+  }
+
+  async function fetchPage(before, limit) {
+    const p = paramsOf(filter, opts);
+    if (limit) p.limit = limit;
+    if (before) p.before = before;
+    return ctx.api.conversationsPage(p);
+  }
+
+  /** Reloads from the first page, as many rows as are shown (live updates, filters). */
   async function refresh() {
-    if (loading) return;
-    loading = true;
     const my = ++seq;
     try {
-      const status = filter === "closed" ? "closed" : "open";
-      const params = { status };
-      if (filter === "mine") params.assignee_id = ctx.me.id;
-      const [convs, dir] = await Promise.all([ctx.api.conversations(params).then(list), ctx.directory()]);
+      const limit = Math.min(200, Math.max(PAGE, rows.length));
+      const [page, d] = await Promise.all([fetchPage("", limit), ctx.directory()]);
       if (my !== seq) return;
-      let rows = convs.filter((c) => (status === "closed" ? c.status === "closed" || !c.status : c.status !== "closed"));
-      if (filter === "mine") rows = rows.filter((c) => String(c.assignee_id) === String(ctx.me.id));
-      if (filter === "unassigned") rows = rows.filter((c) => !c.assignee_id);
-      if (filter === "team") {
-        const team = teamOf(ctx.me, dir.employees);
-        rows = rows.filter((c) => c.assignee_id && team.has(String(c.assignee_id)));
-      }
-      if (status === "closed") rows.sort((a, b) => (parseTime(b.closed_at) || 0) - (parseTime(a.closed_at) || 0));
-      else rows.sort(byWaiting);
-      render(rows, dir);
+      dir = d;
+      rows = page.items;
+      next = page.next;
+      render();
       error.textContent = "";
+      fillSelects();
     } catch (e) {
-      error.textContent = errorText(e);
-    } finally {
-      loading = false;
+      if (my === seq) error.textContent = errorText(e);
     }
   }
 
-  function render(rows, dir) {
+  async function loadMore() {
+    if (!next) return;
+    const my = ++seq;
+    more.disabled = true;
+    try {
+      const page = await fetchPage(next);
+      if (my !== seq) return;
+      const have = new Set(rows.map((r) => String(r.id)));
+      rows = rows.concat(page.items.filter((r) => !have.has(String(r.id))));
+      next = page.next;
+      render();
+    } catch (e) {
+      error.textContent = errorText(e);
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  function rowEl(c) {
+    const contact = c.contact || {};
+    const ch = channelLabel(dir, c);
+    const assignee = c.assignee_id ? dir.empById.get(String(c.assignee_id)) : null;
+    const waiting = c.status !== "closed" && c.waiting_since;
+    const unread = Number(c.unread) || 0;
+    const current = String(c.id) === chatId;
+    return h(
+      "a",
+      {
+        class: `inbox-row${waiting ? " is-waiting" : ""}${unread ? " is-unread" : ""}${current ? " is-current" : ""}`,
+        href: `#/chat/${encodeURIComponent(c.id)}`,
+        testid: "inbox-row",
+        "data-conversation-id": String(c.id),
+        "aria-current": current ? "true" : false,
+      },
+      h(
+        "div",
+        { class: "row-main" },
+        h(
+          "div",
+          { class: "row-title" },
+          h("span", { class: "contact-name", testid: "contact-name" }, contact.name || contact.address || t("chat.unknown_contact")),
+          unread ? h("span", { class: "badge unread", testid: "unread-count", "aria-label": t("inbox.unread", { n: unread }) }, String(unread)) : null,
+          c.last_message_at ? h("time", { class: "muted row-time", datetime: c.last_message_at, title: t("inbox.last_message") }, fmtTime(c.last_message_at)) : null,
+        ),
+        preview(c, ctx) || (contact.name && contact.address ? h("span", { class: "contact-address muted" }, contact.address) : null),
+      ),
+      h(
+        "div",
+        { class: "row-meta" },
+        statusChip(c),
+        h("span", { class: `channel channel-${ch.kind}`, testid: "channel" }, ch.text),
+        h("span", { class: "assignee", testid: "assignee" }, assignee ? ctx.employeeName(assignee) : c.assignee_id ? String(c.assignee_id) : t("inbox.unassigned")),
+        Array.isArray(c.labels) && c.labels.length ? labelChips(c.labels, { testid: "row-label" }) : null,
+      ),
+      h(
+        "div",
+        { class: "row-sla" },
+        waiting
+          ? h(
+              "span",
+              { class: "timer-wrap", title: t("inbox.waiting") },
+              h("span", { class: "sr-only" }, `${t("inbox.waiting")}: `),
+              h("span", { class: "timer", testid: "waiting-timer", "data-since": c.waiting_since }),
+            )
+          : null,
+        c.status === "closed" ? null : slaBadge(c),
+      ),
+    );
+  }
+
+  function render() {
     const focusedId = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.conversationId : null;
     clear(listEl);
-    counter.textContent = t("inbox.count", { n: rows.length });
+    counter.textContent = t(next ? "inbox.count_more" : "inbox.count", { n: rows.length });
+    more.hidden = !next;
     if (rows.length === 0) {
       listEl.append(h("li", { class: "empty", testid: "inbox-empty" }, t(filter === "closed" ? "inbox.empty_closed" : "inbox.empty")));
       return;
     }
-    for (const c of rows) {
-      const contact = c.contact || {};
-      const ch = channelLabel(dir, c);
-      const assignee = c.assignee_id ? dir.empById.get(String(c.assignee_id)) : null;
-      const waiting = c.status !== "closed" && c.waiting_since;
-      const row = h(
-        "a",
-        {
-          class: `inbox-row ${waiting ? "is-waiting" : ""}`,
-          href: `#/chat/${encodeURIComponent(c.id)}`,
-          testid: "inbox-row",
-          "data-conversation-id": String(c.id),
-        },
-        h(
-          "div",
-          { class: "row-main" },
-          h("span", { class: "contact-name", testid: "contact-name" }, contact.name || contact.address || t("chat.unknown_contact")),
-          contact.name && contact.address ? h("span", { class: "contact-address muted" }, contact.address) : null,
-        ),
-        h(
-          "div",
-          { class: "row-meta" },
-          h("span", { class: `channel channel-${ch.kind}`, testid: "channel" }, ch.text),
-          h(
-            "span",
-            { class: "assignee", testid: "assignee" },
-            assignee ? ctx.employeeName(assignee) : c.assignee_id ? String(c.assignee_id) : t("inbox.unassigned"),
-          ),
-          c.last_message_at
-            ? h("time", { class: "muted", datetime: c.last_message_at, title: t("inbox.last_message") }, fmtTime(c.last_message_at))
-            : null,
-        ),
-        h(
-          "div",
-          { class: "row-sla" },
-          waiting
-            ? h(
-                "span",
-                { class: "timer-wrap", title: t("inbox.waiting") },
-                h("span", { class: "sr-only" }, `${t("inbox.waiting")}: `),
-                h("span", { class: "timer", testid: "waiting-timer", "data-since": c.waiting_since }),
-              )
-            : null,
-          slaBadge(c),
-        ),
-      );
-      listEl.append(h("li", {}, row));
-    }
+    for (const c of rows) listEl.append(h("li", {}, rowEl(c)));
     tickTimers(listEl);
     if (focusedId) {
       const again = listEl.querySelector(`[data-conversation-id="${CSS.escape(focusedId)}"]`);
@@ -173,23 +272,124 @@ export function mount(ctx) {
     }
   }
 
+  // ---- the chat pane ----------------------------------------------------------------------
+  const placeholder = h("div", { class: "chat-placeholder muted", testid: "chat-placeholder" }, t("inbox.choose_chat"));
+  const pane = h("div", { class: "split-chat" }, placeholder);
+  const refreshSoon = debounce(refresh, 200);
+
+  function openChat({ chat: id, message } = {}) {
+    const want = id ? String(id) : "";
+    if (want && want === chatId && chat) {
+      if (message && chat.focus) chat.focus(message);
+      return;
+    }
+    if (chat && chat.destroy) chat.destroy();
+    chat = null;
+    chatId = want;
+    el.classList.toggle("has-chat", !!want);
+    if (!want) {
+      pane.replaceChildren(placeholder);
+    } else {
+      chat = chatView.mount(ctx, { id: want, message, onRead: () => refreshSoon() });
+      pane.replaceChildren(chat.el);
+    }
+    for (const a of listEl.querySelectorAll("[data-conversation-id]")) {
+      const on = a.dataset.conversationId === chatId;
+      a.classList.toggle("is-current", on);
+      if (on) a.setAttribute("aria-current", "true");
+      else a.removeAttribute("aria-current");
+    }
+  }
+
+  // ---- tools: the demo customer, desktop notifications ------------------------------------
+  const tools = h("div", { class: "inbox-tools" });
+  const toolStatus = statusLine("inbox-tool-status");
+  async function setupTools() {
+    if (desktopPermission() === "default") {
+      const ask = h(
+        "button",
+        {
+          type: "button",
+          class: "button small",
+          testid: "alerts-enable-desktop",
+          onClick: async () => {
+            const r = await askDesktopPermission();
+            ask.hidden = r !== "default";
+            setStatus(toolStatus, r === "granted" ? t("alerts.desktop_on") : r === "denied" ? t("alerts.desktop_denied") : "", r === "granted" ? "ok" : "");
+          },
+        },
+        t("alerts.enable_desktop"),
+      );
+      tools.append(ask);
+    }
+    try {
+      await ctx.api.demo();
+    } catch {
+      return; // not a demo server
+    }
+    const demo = h(
+      "button",
+      {
+        type: "button",
+        class: "button small",
+        testid: "demo-customer-message",
+        onClick: async () => {
+          demo.disabled = true;
+          try {
+            await ctx.api.demoCustomerMessage();
+            setStatus(toolStatus, t("demo.sent"), "ok");
+            refreshSoon();
+          } catch (e) {
+            setStatus(toolStatus, errorText(e), "error");
+          } finally {
+            demo.disabled = false;
+          }
+        },
+      },
+      t("demo.customer_writes"),
+    );
+    tools.append(demo);
+  }
+
   const newChat = newChatForm(ctx);
-  const el = h(
-    "section",
-    { class: "page" },
+  const listPane = h(
+    "div",
+    { class: "split-list" },
     h("div", { class: "page-head" }, h("h1", { id: "inbox-title" }, t("inbox.title")), counter),
+    tools,
+    toolStatus,
     h("div", { class: "toolbar", role: "group", "aria-label": t("inbox.filters") }, buttons),
+    h("div", { class: "toolbar inbox-filters" }, search, labelSelect, channelSelect, searchAll),
     error,
     listEl,
+    more,
     newChat,
   );
+  const el = h("section", { class: "page inbox-split", testid: "inbox" }, listPane, pane);
+  openChat(params);
   refresh();
+  setupTools();
   return {
     el,
+    wide: true,
     title: t("inbox.title"),
-    refresh,
-    onEvent: (msg) => {
-      if (["conversation.updated", "message.created", "message.status"].includes(msg.type)) refresh();
+    refresh() {
+      refresh();
+      if (chat) chat.refresh();
+    },
+    update(p) {
+      openChat(p || {});
+    },
+    /** Whether the chat `id` is open in front of the person (no alert for it then). */
+    viewing(id) {
+      return !!chat && String(id) === chatId && !document.hidden;
+    },
+    destroy() {
+      if (chat && chat.destroy) chat.destroy();
+    },
+    onEvent(msg) {
+      if (chat && chat.onEvent) chat.onEvent(msg);
+      if (["conversation.updated", "message.created", "message.status"].includes(msg.type)) refreshSoon();
     },
   };
 }

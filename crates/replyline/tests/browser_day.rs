@@ -1,0 +1,479 @@
+//! A support team's day in the web workspace, in a real headless Chromium (issue 10, "Done
+//! when"): the admin creates two employees and gives them the channel's queue in the UI; a
+//! client writes; the employee hears and sees the alert (desktop Notification and the title
+//! count), opens the chat from the split view, inserts a quick reply with "/", labels the chat,
+//! mentions a colleague (who then observes it), transfers it with a comment; the receiver ends
+//! it after confirming; the client writes again and the earlier chat shows above; a search for a
+//! word of the first chat finds it and opens it at that message.
+//!
+//! Needs Chromium with chromedriver (`apt-get install -y chromium chromium-driver`); fails, never
+//! skips, when the browser cannot start. `REPLYLINE_SCREENSHOTS=1` writes the screenshots of the
+//! split inbox, the chat with its contact card, search and quick replies at 1366×768 and 390×844
+//! into `docs/screenshots/`.
+
+use std::time::Duration;
+
+use replyline_e2e::browser::{Browser, Driver, screenshots_enabled, testid};
+use replyline_e2e::setup::{CLOSING, Env, Person, array, id_of};
+use replyline_e2e::{StatusCode, expect_status};
+use serde_json::{Value, json};
+
+const CLIENT: &str = "79001234567";
+const CLIENT_NAME: &str = "Анна Кузнецова";
+const FIRST_TEXT: &str = "Здравствуйте! Где мой заказ 1042? Доставка задерживается";
+const QUICK_REPLY: &str = "Здравствуйте, {client_name}! Ваш заказ уже в пути.";
+const COMMENT: &str = "Клиент ждёт курьера, проверь, пожалуйста";
+
+/// Replaces `window.Notification` and `AudioContext` with recorders: `window.__notes` gets
+/// every desktop notification shown, `window.__beeps` counts the sounds.
+const STUB_ALERTS: &str = r"
+window.__notes = [];
+window.__beeps = 0;
+function FakeNotification(title, opts) { window.__notes.push({ title, body: (opts || {}).body || '' }); this.close = () => {}; }
+FakeNotification.permission = 'granted';
+FakeNotification.requestPermission = () => Promise.resolve('granted');
+window.Notification = FakeNotification;
+const node = () => ({ connect: (x) => x, start() {}, stop() {}, type: '', frequency: { value: 0 },
+  gain: { setValueAtTime() {}, exponentialRampToValueAtTime() {} } });
+window.AudioContext = function () { window.__beeps += 1; return { currentTime: 0, destination: {},
+  createOscillator: node, createGain: node, close() {} }; };
+return true;
+";
+
+/// The window sizes of the screenshots: a laptop and a phone.
+const LAPTOP: (u32, u32) = (1366, 768);
+const PHONE: (u32, u32) = (390, 844);
+
+/// `NAME.png` at the laptop size and `NAME-phone.png` at the phone size (then back to the
+/// harness's 1366×900). Nothing without `REPLYLINE_SCREENSHOTS=1`.
+async fn shots(b: &Browser, name: &str, scroll_to: Option<&str>) {
+    if !screenshots_enabled() {
+        return;
+    }
+    for ((w, h), file) in [(LAPTOP, name.to_owned()), (PHONE, format!("{name}-phone"))] {
+        b.client.set_window_size(w, h).await.expect("resize");
+        if let Some(id) = scroll_to {
+            b.js(
+                "const el = document.querySelector(arguments[0]); if (el) el.scrollIntoView({block: 'center'});",
+                vec![json!(testid(id))],
+            )
+            .await;
+        }
+        b.screenshot(&file).await;
+    }
+    b.client.set_window_size(1366, 900).await.expect("resize");
+}
+
+/// The recorded desktop notifications.
+async fn notes(b: &Browser) -> Vec<Value> {
+    b.js("return window.__notes || [];", vec![])
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn title(b: &Browser) -> String {
+    b.js("return document.title;", vec![])
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Waits until the live socket of the page is connected.
+async fn live(b: &Browser) {
+    b.until("the live socket is connected", || async {
+        let class = b
+            .by_testid("live-status")
+            .await
+            .attr("class")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        class.split_whitespace().any(|c| c == "on").then_some(())
+    })
+    .await;
+}
+
+/// Waits until `n` desktop notifications were shown; answers them.
+async fn wait_notes(b: &Browser, n: usize) -> Vec<Value> {
+    b.until(&format!("{n} desktop notification(s)"), || async {
+        let all = notes(b).await;
+        (all.len() >= n).then_some(all)
+    })
+    .await
+}
+
+/// Creates an employee on the employees page with the channel's queue ticked.
+async fn create_in_ui(admin: &Browser, env: &Env, name: &str, login: &str) -> Person {
+    let email = format!("{login}@example.com");
+    let password = format!("{login}-password-123");
+    admin.click("menu-employees").await;
+    admin.fill("employee-name", name).await;
+    admin.fill("employee-email", &email).await;
+    admin.fill("employee-password", &password).await;
+    let role = admin.by_testid("employee-role").await;
+    admin.choose(&role, "employee").await;
+    admin
+        .click_css(&format!(
+            "{}[data-channel-id=\"{}\"]",
+            testid("employee-channel"),
+            env.channel_id
+        ))
+        .await;
+    admin.click("employee-save").await;
+    admin
+        .wait_testid_text("employee-status", "Сотрудник добавлен")
+        .await;
+    admin.wait_testid_text("employee-list", name).await;
+    let all = array(env.admin.employees().await, "GET employees");
+    let row = all
+        .iter()
+        .find(|e| e["email"] == email.as_str())
+        .unwrap_or_else(|| panic!("{email} was created: {all:?}"));
+    Person {
+        id: id_of(row),
+        name: name.to_owned(),
+        email,
+        password,
+    }
+}
+
+/// The boolean a script answers (false for anything else).
+async fn js_bool(b: &Browser, script: &str, args: Vec<Value>) -> bool {
+    b.js(script, args).await.as_bool().unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one day, told in order
+async fn a_support_day_in_the_workspace_in_chromium() {
+    let env = Env::start(&json!({"closing": {"enabled": true}})).await;
+    let base = env.server.base_url().to_owned();
+    let mut driver = Driver::start().await;
+
+    // ---- the admin creates two employees and gives them the channel's queue --------------
+    let admin = driver.session().await;
+    admin
+        .login(
+            &base,
+            replyline_e2e::server::ADMIN_EMAIL,
+            replyline_e2e::server::ADMIN_PASSWORD,
+        )
+        .await;
+    let maria = create_in_ui(&admin, &env, "Мария Волкова", "maria").await;
+    let petr = create_in_ui(&admin, &env, "Пётр Сидоров", "petr").await;
+    let members = env
+        .admin
+        .get(&format!("/api/v1/channels/{}/members", env.channel_id))
+        .await;
+    expect_status(&members, StatusCode::OK, "GET members");
+    for p in [&maria, &petr] {
+        assert!(
+            members.1["employee_ids"]
+                .as_array()
+                .is_some_and(|ids| ids.iter().any(|i| i == p.id.as_str())),
+            "{} works the channel's queue: {}",
+            p.name,
+            members.1
+        );
+    }
+    admin.close().await;
+
+    // ---- Maria: her own quick reply, on the «Шаблоны сообщений» page ------------------------
+    let m = driver.session().await;
+    m.login(&base, &maria.email, &maria.password).await;
+    m.click("menu-quick-replies").await;
+    m.by_testid("qr-empty").await;
+    m.fill("qr-title", "Доставка").await;
+    m.fill("qr-text", QUICK_REPLY).await;
+    m.wait_testid_text("qr-preview", "Ваш заказ уже в пути")
+        .await;
+    m.click("qr-save").await;
+    m.wait_testid_text("qr-item-title", "Доставка").await;
+    assert!(m.text("qr-item-kind").await.contains("личный"));
+    shots(&m, "quick-replies", None).await;
+    m.click("menu-inbox").await;
+    m.by_testid("inbox-list").await;
+    assert!(js_bool(&m, STUB_ALERTS, vec![]).await, "stubs installed");
+    live(&m).await;
+    assert_eq!(m.count(&testid("inbox-row")).await, 0, "nothing yet");
+
+    // ---- a client writes: Maria's queue alerts her ----------------------------------------
+    env.client_says(CLIENT, Some(CLIENT_NAME), FIRST_TEXT).await;
+    let shown = wait_notes(&m, 1).await;
+    assert!(
+        shown[0]["title"]
+            .as_str()
+            .is_some_and(|t| t.contains(CLIENT_NAME)),
+        "the notification names the client: {shown:?}"
+    );
+    assert!(
+        shown[0]["body"]
+            .as_str()
+            .is_some_and(|t| t.contains("Где мой заказ 1042")),
+        "the notification shows the message: {shown:?}"
+    );
+    m.until("the tab title counts 1", || async {
+        title(&m).await.starts_with("(1) ").then_some(())
+    })
+    .await;
+    let beeps = m.js("return window.__beeps;", vec![]).await;
+    assert!(beeps.as_u64().unwrap_or(0) >= 1, "a sound played: {beeps}");
+    let row = m.wait_testid_text("inbox-row", CLIENT_NAME).await;
+    assert!(row.contains("в очереди"), "status chip: {row}");
+    assert!(row.contains("Где мой заказ 1042"), "preview: {row}");
+    m.wait_testid_text("unread-count", "1").await;
+    let conv = env.conversation_of(CLIENT).await;
+    let first_id = id_of(&conv);
+    shots(&m, "inbox-split", None).await;
+
+    // ---- opens it in the split view: read, the title count goes away ----------------------
+    m.click("inbox-row").await;
+    m.wait_testid_text("message-text", "Где мой заказ 1042")
+        .await;
+    assert!(
+        m.count(&testid("inbox-list")).await == 1,
+        "the list stays beside the chat"
+    );
+    m.until("the title count is gone", || async {
+        (!title(&m).await.starts_with('(')).then_some(())
+    })
+    .await;
+    let maria_api = env.login(&maria).await;
+    let unread = maria_api
+        .until_unread(&first_id, 0)
+        .await
+        .expect("Maria's unread count drops to 0 after opening the chat");
+    assert_eq!(unread, 0);
+
+    // ---- a quick reply with "/": filled in and sent ---------------------------------------
+    let input = m.by_testid("reply-input").await;
+    input.send_keys("/Дост").await.expect("type /");
+    m.wait_testid_text("quick-reply-popup-item", "Доставка")
+        .await;
+    input.send_keys("\u{E007}").await.expect("Enter picks");
+    let expected = "Здравствуйте, Анна Кузнецова! Ваш заказ уже в пути.";
+    m.until("the quick reply is inserted", || async {
+        (m.value_of(&testid("reply-input")).await == expected).then_some(())
+    })
+    .await;
+    input.send_keys("\u{E007}").await.expect("Enter sends");
+    env.graph
+        .wait_for_matching(1, Duration::from_secs(10), "the quick reply", |r| {
+            r.text() == Some(expected)
+        })
+        .await;
+
+    // ---- a label, with autocomplete from the labels in use ---------------------------------
+    let label = m.by_testid("chat-label-input").await;
+    label.send_keys("доставка\u{E007}").await.expect("label");
+    m.wait_testid_text("chat-label", "доставка").await;
+    let c = env.conversation(&first_id).await;
+    assert_eq!(c["labels"], json!(["доставка"]), "{c}");
+
+    // ---- a note mentioning Пётр: he observes the chat -------------------------------------
+    m.click("composer-note").await;
+    let note = m.by_testid("note-input").await;
+    note.send_keys("@Пёт").await.expect("type @");
+    m.wait_testid_text("mention-popup-item", "Пётр Сидоров")
+        .await;
+    note.send_keys("\u{E007}").await.expect("Enter picks");
+    note.send_keys("посмотри, пожалуйста\u{E007}")
+        .await
+        .expect("note");
+    m.wait_testid_text("message-text", "@Пётр Сидоров посмотри")
+        .await;
+    let petr_api = env.login(&petr).await;
+    let observing = array(
+        petr_api.conversations("scope=observing").await,
+        "Пётр's observing list",
+    );
+    assert!(
+        observing.iter().any(|c| id_of(c) == first_id),
+        "Пётр observes the chat after the mention: {observing:?}"
+    );
+
+    // ---- transfers it to Иван with a comment ------------------------------------------------
+    m.click("transfer-open").await;
+    let target = m.by_testid("transfer-target").await;
+    m.choose(&target, &format!("e:{}", env.ivan.id)).await;
+    m.fill("transfer-comment", COMMENT).await;
+    m.click("transfer-submit").await;
+    let c = m
+        .until("the chat is Иван's", || async {
+            let c = env.conversation(&first_id).await;
+            (c["assignee_id"].as_str() == Some(env.ivan.id.as_str())).then_some(c)
+        })
+        .await;
+    assert_eq!(c["status"], "open", "{c}");
+    let messages = env.messages(&first_id).await;
+    assert!(
+        messages
+            .iter()
+            .any(|x| x["kind"] == "note" && x["text"] == COMMENT),
+        "the comment is a note: {messages:?}"
+    );
+
+    // ---- Иван ends it after confirming; the reply box closes -------------------------------
+    let ivan = driver.session().await;
+    ivan.login(&base, &env.ivan.email, &env.ivan.password).await;
+    ivan.click("filter-mine").await;
+    ivan.wait_testid_text("inbox-row", CLIENT_NAME).await;
+    ivan.click("inbox-row").await;
+    ivan.wait_testid_text("message-text", COMMENT).await;
+    ivan.click("end-chat").await;
+    ivan.by_testid("end-chat-confirm").await;
+    assert_eq!(
+        env.conversation(&first_id).await["status"],
+        "open",
+        "nothing closes before the confirmation"
+    );
+    ivan.click("end-chat-confirm-yes").await;
+    ivan.wait_testid_text("reply-closed", "Чат завершён").await;
+    assert!(
+        js_bool(
+            &ivan,
+            "return document.querySelector(arguments[0]).disabled;",
+            vec![json!(testid("reply-input"))]
+        )
+        .await,
+        "the reply box is disabled"
+    );
+    env.graph
+        .wait_for_matching(1, Duration::from_secs(10), "the closing message", |r| {
+            r.text() == Some(CLOSING)
+        })
+        .await;
+    assert_eq!(env.conversation(&first_id).await["status"], "closed");
+
+    // ---- the client writes again: Maria's queue alerts her; Иван, who served the client,
+    // takes the new chat from the queue and sees the earlier one above it (Maria may not see
+    // Иван's closed chat: nobody sees what they may not).
+    m.click("menu-inbox").await;
+    env.client_says(CLIENT, Some(CLIENT_NAME), "Курьер так и не приехал")
+        .await;
+    wait_notes(&m, 2).await;
+    m.until("the tab title counts 1 again", || async {
+        title(&m).await.starts_with("(1) ").then_some(())
+    })
+    .await;
+    ivan.click("menu-inbox").await;
+    ivan.click("filter-unassigned").await;
+    ivan.click_text(&testid("inbox-row"), "Курьер так и не приехал")
+        .await;
+    ivan.wait_testid_text("message-text", "Курьер так и не приехал")
+        .await;
+    ivan.wait_testid_text("earlier-separator", "Предыдущий чат")
+        .await;
+    let order = ivan
+        .js(
+            "return [...document.querySelectorAll(arguments[0])].map((e) => [e.dataset.earlier === 'true', e.innerText]);",
+            vec![json!(testid("message"))],
+        )
+        .await;
+    let order = order.as_array().cloned().unwrap_or_default();
+    let earlier_at = order.iter().position(|x| {
+        x[0] == true
+            && x[1]
+                .as_str()
+                .is_some_and(|t| t.contains("Где мой заказ 1042"))
+    });
+    let current_at = order.iter().position(|x| {
+        x[0] == false
+            && x[1]
+                .as_str()
+                .is_some_and(|t| t.contains("Курьер так и не приехал"))
+    });
+    assert!(
+        matches!((earlier_at, current_at), (Some(a), Some(b)) if a < b),
+        "the earlier chat is shown above the current one: {order:?}"
+    );
+    // The contact card: a note about the client, saved.
+    ivan.fill("contact-note", "Постоянный клиент, заказы по вторникам")
+        .await;
+    ivan.click("contact-note-save").await;
+    ivan.wait_testid_text("contact-status", "Сохранено").await;
+    let contact_id = conv["contact"]["id"]
+        .as_str()
+        .expect("contact id")
+        .to_owned();
+    let contact = env
+        .admin
+        .get(&format!("/api/v1/contacts/{contact_id}"))
+        .await;
+    expect_status(&contact, StatusCode::OK, "GET contact");
+    assert_eq!(contact.1["note"], "Постоянный клиент, заказы по вторникам");
+    shots(&ivan, "chat-contact", None).await;
+
+    // ---- Иван searches a word of the first chat: found, opened at the message ---------------
+    ivan.click("menu-search").await;
+    ivan.fill("search-input", "задерживается").await;
+    ivan.click("search-submit").await;
+    let hit = ivan
+        .wait_testid_text("search-message", "задерживается")
+        .await;
+    assert!(hit.contains(CLIENT_NAME), "{hit}");
+    let marked = ivan
+        .js(
+            "return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent.toLowerCase());",
+            vec![json!(testid("search-mark"))],
+        )
+        .await;
+    assert!(
+        marked
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "задерживается")),
+        "the word is highlighted: {marked}"
+    );
+    shots(&ivan, "search", None).await;
+    ivan.click("search-message").await;
+    let focused = ivan.visible("[data-focused=\"true\"]").await;
+    assert!(
+        focused
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("задерживается"),
+        "the chat opens at the found message"
+    );
+    assert!(
+        ivan.client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default()
+            .contains(&format!("/chat/{first_id}/m/")),
+        "the address names the chat and the message"
+    );
+
+    ivan.close().await;
+    m.close().await;
+}
+
+/// Polling helpers on the API client used above.
+trait UnreadExt {
+    async fn until_unread(&self, conversation_id: &str, want: i64) -> Option<i64>;
+}
+
+impl UnreadExt for replyline_e2e::api::Api {
+    /// Waits until the caller's `unread` of the conversation (from the list) is `want`.
+    async fn until_unread(&self, conversation_id: &str, want: i64) -> Option<i64> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let rows = array(self.conversations("status=open").await, "GET conversations");
+            let unread = rows
+                .iter()
+                .find(|c| id_of(c) == conversation_id)
+                .and_then(|c| c["unread"].as_i64());
+            if unread == Some(want) {
+                return unread;
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
