@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -88,6 +88,10 @@ pub struct ServerOpts {
     /// Where the database lives (e.g. a small tmpfs the test mounted);
     /// `None`: the server's own temporary directory.
     pub database_dir: Option<PathBuf>,
+    /// Leave `admin_password` unset, so the first start generates the first
+    /// admin's password into `<data dir>/initial-admin.txt`; [`Server::admin`]
+    /// reads it from there.
+    pub generated_admin_password: bool,
 }
 
 impl Default for ServerOpts {
@@ -97,6 +101,7 @@ impl Default for ServerOpts {
             default_clock_start: false,
             extra_env: Vec::new(),
             database_dir: None,
+            generated_admin_password: false,
         }
     }
 }
@@ -109,6 +114,7 @@ pub struct Server {
     base_url: String,
     clock: Clock,
     generation: u32,
+    output: Arc<Mutex<Vec<String>>>,
 }
 
 /// Path of the `replyline` binary under test.
@@ -148,6 +154,7 @@ impl Server {
             base_url: String::new(),
             clock,
             generation: 0,
+            output: Arc::default(),
         };
         server.spawn().await;
         server
@@ -170,11 +177,47 @@ impl Server {
         self.clock.clone()
     }
 
+    /// The folder of the SQLite database (the server's data directory).
+    #[must_use]
+    pub fn data_dir(&self) -> &Path {
+        self.opts.database_dir.as_deref().unwrap_or(self.dir.path())
+    }
+
     /// The SQLite database URL.
     #[must_use]
     pub fn database_url(&self) -> String {
-        let dir = self.opts.database_dir.as_deref().unwrap_or(self.dir.path());
-        format!("sqlite://{}", dir.join("replyline.db").display())
+        format!(
+            "sqlite://{}",
+            self.data_dir().join("replyline.db").display()
+        )
+    }
+
+    /// Everything the server printed so far (standard output and error, every
+    /// start), one line per line, exactly as printed.
+    ///
+    /// # Panics
+    /// When a reader task panicked.
+    #[must_use]
+    pub fn output(&self) -> String {
+        self.output.lock().expect("output").join("\n")
+    }
+
+    /// The first admin's password: [`ADMIN_PASSWORD`], or with
+    /// `generated_admin_password` the one in `<data dir>/initial-admin.txt`.
+    ///
+    /// # Panics
+    /// When the file is missing or has no `password:` line.
+    #[must_use]
+    pub fn admin_password(&self) -> String {
+        if !self.opts.generated_admin_password {
+            return ADMIN_PASSWORD.to_owned();
+        }
+        let path = self.data_dir().join("initial-admin.txt");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        text.lines()
+            .find_map(|l| l.split_once("password: ").map(|(_, p)| p.trim().to_owned()))
+            .unwrap_or_else(|| panic!("no `password:` line in {}: {text}", path.display()))
     }
 
     /// An unauthenticated API client for this server.
@@ -188,7 +231,9 @@ impl Server {
     /// # Panics
     /// When the login fails.
     pub async fn admin(&self) -> Api {
-        self.api().logged_in(ADMIN_EMAIL, ADMIN_PASSWORD).await
+        self.api()
+            .logged_in(ADMIN_EMAIL, &self.admin_password())
+            .await
     }
 
     /// Kills the server with SIGKILL (no graceful shutdown) and waits for it to exit.
@@ -242,8 +287,10 @@ impl Server {
             .env("REPLYLINE__DATABASE_URL", self.database_url())
             .env("REPLYLINE__CLOCK", "manual")
             .env("REPLYLINE__ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("REPLYLINE__ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("REPLYLINE__COMPANY_NAME", COMPANY_NAME);
+        if !self.opts.generated_admin_password {
+            cmd.env("REPLYLINE__ADMIN_PASSWORD", ADMIN_PASSWORD);
+        }
         if !self.opts.default_clock_start {
             cmd.env("REPLYLINE__MANUAL_CLOCK_START", self.clock.rfc3339());
         }
@@ -255,12 +302,13 @@ impl Server {
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
         let (tx, mut rx) = mpsc::unbounded_channel();
         let tag = format!("[replyline#{}]", self.generation);
-        forward(
-            child.stdout.take().expect("stdout"),
-            tag.clone(),
-            tx.clone(),
-        );
-        forward(child.stderr.take().expect("stderr"), tag, tx);
+        let sink = Output {
+            tag,
+            lines: self.output.clone(),
+            addr: tx,
+        };
+        forward(child.stdout.take().expect("stdout"), sink.clone());
+        forward(child.stderr.take().expect("stderr"), sink);
         let addr = tokio::time::timeout(START_TIMEOUT, rx.recv()).await;
         match addr {
             Ok(Some(addr)) => self.base_url = format!("http://{addr}"),
@@ -277,22 +325,32 @@ impl Server {
     }
 }
 
-/// Copies the child's output to the test's stderr and reports the listening address.
-fn forward(
-    stream: impl AsyncRead + Unpin + Send + 'static,
+/// Where a child's output lines go.
+#[derive(Clone)]
+struct Output {
+    /// Prefix of the copy on the test's stderr.
     tag: String,
-    tx: mpsc::UnboundedSender<String>,
-) {
+    /// Every line, kept for [`Server::output`].
+    lines: Arc<Mutex<Vec<String>>>,
+    /// Receives the address of `listening on http://ADDR`.
+    addr: mpsc::UnboundedSender<String>,
+}
+
+/// Copies the child's output to the test's stderr, keeps it and reports the listening address.
+fn forward(stream: impl AsyncRead + Unpin + Send + 'static, out: Output) {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("{tag} {line}");
+            eprintln!("{} {line}", out.tag);
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 let addr: String = rest
                     .chars()
                     .take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c))
                     .collect();
-                let _ = tx.send(addr);
+                let _ = out.addr.send(addr);
+            }
+            if let Ok(mut kept) = out.lines.lock() {
+                kept.push(line);
             }
         }
     });

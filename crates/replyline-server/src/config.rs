@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use serde::Deserialize;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A secret string whose `Debug`/`Display` never reveal it.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -189,6 +189,32 @@ impl Config {
         Ok(())
     }
 
+    /// The SQLite database file named by `database_url`; `None` for an
+    /// in-memory or non-SQLite database.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let rest = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let file = rest.split('?').next().unwrap_or("");
+        (!file.is_empty() && !file.contains(":memory:")).then(|| PathBuf::from(file))
+    }
+
+    /// The data directory: the absolute path of the SQLite database's folder
+    /// (relative paths resolve against the current directory; symbolic links
+    /// are followed once the folder exists); `None` without a database file.
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        let file = self.sqlite_file()?;
+        let dir = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Some(
+            std::fs::canonicalize(dir)
+                .unwrap_or_else(|_| std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned())),
+        )
+    }
+
     /// `public_url` without a trailing slash, or `http://<listen address>`.
     pub fn public_url_or(&self, bound: std::net::SocketAddr) -> String {
         match &self.public_url {
@@ -287,6 +313,29 @@ mod tests {
         assert!(Config::load(None, seven).is_err());
         let eight = env(&[("REPLYLINE__ADMIN_PASSWORD", "12345678")]);
         assert!(Config::load(None, eight).is_ok());
+    }
+
+    #[test]
+    fn the_data_directory_is_the_database_folder_made_absolute() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(dir.path()).unwrap();
+        let at = |url: &str| Config {
+            database_url: url.to_owned(),
+            ..Config::default()
+        };
+        let url = format!("sqlite://{}/replyline.db?mode=rwc", dir.path().display());
+        assert_eq!(at(&url).data_dir(), Some(real.clone()));
+        assert_eq!(
+            at(&format!("sqlite:{}/x/../r.db", dir.path().display())).sqlite_file(),
+            Some(dir.path().join("x/../r.db"))
+        );
+        let relative = at("sqlite://data/replyline.db").data_dir().unwrap();
+        assert!(relative.is_absolute(), "{}", relative.display());
+        assert!(relative.ends_with("data"), "{}", relative.display());
+        let bare = at("sqlite://replyline.db").data_dir().unwrap();
+        assert_eq!(bare, std::fs::canonicalize(".").unwrap());
+        assert_eq!(at("sqlite::memory:").data_dir(), None);
+        assert_eq!(at("postgres://db/replyline").data_dir(), None);
     }
 
     #[test]

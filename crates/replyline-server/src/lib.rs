@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod demo;
 pub mod driver;
 pub mod error;
+pub mod first_admin;
 pub mod ingest;
 pub mod json;
 pub mod live;
@@ -26,7 +27,7 @@ use crate::clock::Clock;
 use crate::config::{ClockMode, Config};
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use replyline_store::{NewEmployee, Store, StoreError};
+use replyline_store::{Store, StoreError};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -99,52 +100,20 @@ async fn make_clock(config: &Config, store: &dyn Store) -> Result<Clock, ServerE
     })
 }
 
-/// Creates the first admin when there are no employees; prints a generated password once.
-pub async fn bootstrap_admin(
-    store: &dyn Store,
-    config: &Config,
-    clock: &Clock,
-) -> Result<(), ServerError> {
-    if store.employee_count().await? > 0 {
-        return Ok(());
-    }
-    let email = config
-        .admin_email
-        .clone()
-        .unwrap_or_else(|| "admin@localhost".into());
-    let (password, generated) = match &config.admin_password {
-        Some(p) => (p.expose().to_owned(), false),
-        None => (auth::random_hex(12), true),
-    };
-    let hash = auth::hash_password(&password).map_err(|e| ServerError::Setup(e.to_string()))?;
-    let new = NewEmployee {
-        email: email.clone(),
-        name: "Administrator".into(),
-        role: "admin".into(),
-        password_hash: Some(hash),
-        ..NewEmployee::default()
-    };
-    store.create_employee(new, clock.now()).await?;
-    if generated {
-        println!(
-            "created the first admin: email {email}, password {password} (shown once; change it)"
-        );
-    } else {
-        tracing::info!(%email, "created the first admin");
-    }
-    Ok(())
-}
+pub use first_admin::bootstrap_admin;
 
 /// Starts everything and binds the listener; prints `listening on http://ADDR`.
 pub async fn start(config: Config) -> Result<Running, ServerError> {
     let store = open_store(&config).await?;
+    let data_dir = config.data_dir();
+    report_data_dir(data_dir.as_deref(), &config);
     let secrets = secrets::load(&config).map_err(|e| ServerError::Setup(e.to_string()))?;
     secrets::register(&secrets);
     secrets::migrate(store.as_ref(), &secrets)
         .await
         .map_err(|e| ServerError::Setup(e.to_string()))?;
     let clock = make_clock(&config, store.as_ref()).await?;
-    bootstrap_admin(store.as_ref(), &config, &clock).await?;
+    bootstrap_admin(store.as_ref(), &config, &clock, data_dir.as_deref()).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -188,6 +157,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         sessions: auth::SessionPolicy::from_config(&config),
         live,
         secrets,
+        demo: Arc::default(),
     };
     let app = api::router(state.clone());
     let server = tokio::spawn(async move {
@@ -204,6 +174,33 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         state,
         server,
     })
+}
+
+/// Prints `data directory: /abs/path` (the SQLite database's folder, where
+/// `replyline.key` and `initial-admin.txt` live too), or that there is none.
+fn report_data_dir(data_dir: Option<&std::path::Path>, config: &Config) {
+    match data_dir {
+        Some(dir) => {
+            tracing::info!(path = %dir.display(), "data directory");
+            println!("data directory: {}", dir.display());
+        }
+        None => println!(
+            "data directory: none (the database {} is not a SQLite file)",
+            redact_url(&config.database_url)
+        ),
+    }
+}
+
+/// `database_url` without a password (`scheme://user:***@host`).
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// The exit status when the database writer cannot recover (EX_TEMPFAIL):

@@ -30,4 +30,7 @@ pub struct AppState {
     pub live: LiveHub,
     /// The key that seals provider tokens and webhook secrets at rest.
     pub secrets: Arc<crate::secrets::SecretKey>,
+    /// Set by `replyline demo` once its channel exists: the customers it can
+    /// make write again (`/api/v1/demo`); empty on a real server.
+    pub demo: Arc<std::sync::OnceLock<crate::demo::DemoMode>>,
 }

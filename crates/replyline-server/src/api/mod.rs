@@ -111,6 +111,11 @@ pub fn router(state: AppState) -> Router {
         .merge(routing::router())
         .merge(inbox::router())
         .route("/api/v1/clock/advance", post(ops::advance_clock))
+        .route("/api/v1/demo", get(ops::demo_info))
+        .route(
+            "/api/v1/demo/customer-message",
+            post(ops::demo_customer_message),
+        )
         .route("/api/v1/events/ws", get(crate::live::events_ws))
         .layer(DefaultBodyLimit::max(MAX_API_BODY))
         .layer(axum::middleware::map_response(json_client_errors))

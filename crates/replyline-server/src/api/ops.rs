@@ -1,4 +1,5 @@
-//! Operations endpoints: manual clock, health, metrics, the OpenAPI document.
+//! Operations endpoints: manual clock, health, metrics, the OpenAPI document,
+//! and the demo's customer (`replyline demo` only).
 
 use super::dto::{AdvanceRequest, HealthResponse, NowResponse};
 use crate::auth::{Caller, Permission, authorize};
@@ -135,6 +136,82 @@ pub async fn openapi() -> Response {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(err) => ApiError::Internal(err.to_string()).into_response(),
     }
+}
+
+/// `GET /api/v1/demo`: the demo's customers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DemoInfo {
+    pub customers: Vec<crate::demo::DemoCustomer>,
+}
+
+/// `POST /api/v1/demo/customer-message`: what the customer writes (default: a follow-up question).
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DemoMessageRequest {
+    /// 1 to 4096 characters.
+    pub text: Option<String>,
+}
+
+/// What the customer wrote, sent as a signed webhook.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DemoMessageResponse {
+    pub customer: crate::demo::DemoCustomer,
+    pub text: String,
+}
+
+/// The demo mode of `replyline demo`, or 404 on a real server.
+fn demo_mode(state: &AppState) -> ApiResult<&crate::demo::DemoMode> {
+    state
+        .demo
+        .get()
+        .ok_or_else(|| ApiError::NotFound("not a demo server (replyline demo)".into()))
+}
+
+/// The demo's customers (any employee; 404 unless the server is `replyline demo`).
+#[utoipa::path(get, path = "/api/v1/demo", tag = "operations", security(("bearer" = [])),
+    responses((status = 200, body = DemoInfo), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, description = "not a demo server", body = crate::error::ErrorBody)))]
+pub async fn demo_info(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<axum::Json<DemoInfo>> {
+    let customers = demo_mode(&state)?.customers().to_vec();
+    Ok(axum::Json(DemoInfo { customers }))
+}
+
+/// The demo customer writes again, through a real signed webhook (any employee;
+/// 404 unless the server is `replyline demo`). The body is optional.
+#[utoipa::path(post, path = "/api/v1/demo/customer-message", tag = "operations", security(("bearer" = [])),
+    request_body(content = DemoMessageRequest, description = "optional"),
+    responses((status = 202, body = DemoMessageResponse), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 404, description = "not a demo server", body = crate::error::ErrorBody),
+        (status = 415, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn demo_customer_message(
+    State(state): State<AppState>,
+    _caller: Caller,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, axum::Json<DemoMessageResponse>)> {
+    let demo = demo_mode(&state)?;
+    let req: DemoMessageRequest = if body.trim_ascii().is_empty() {
+        DemoMessageRequest::default()
+    } else {
+        crate::json::require_json(&headers)?;
+        crate::json::parse(&body)?
+    };
+    let text = req
+        .text
+        .unwrap_or_else(|| crate::demo::DEFAULT_AGAIN_TEXT.to_owned());
+    super::dto::check_text("text", &text)?;
+    let customer = demo
+        .customer_writes(&text, state.clock.now())
+        .await
+        .map_err(ApiError::Internal)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(DemoMessageResponse { customer, text }),
+    ))
 }
 
 /// Unknown routes.
