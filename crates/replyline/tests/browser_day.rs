@@ -45,20 +45,26 @@ const LAPTOP: (u32, u32) = (1366, 768);
 const PHONE: (u32, u32) = (390, 844);
 
 /// `NAME.png` at the laptop size and `NAME-phone.png` at the phone size (then back to the
-/// harness's 1366×900). Nothing without `REPLYLINE_SCREENSHOTS=1`.
-async fn shots(b: &Browser, name: &str, scroll_to: Option<&str>) {
+/// harness's 1366×900), the page scrolled to the top and the chat history scrolled so that the
+/// end of the earlier chats shows. Nothing without `REPLYLINE_SCREENSHOTS=1`.
+async fn shots(b: &Browser, name: &str) {
     if !screenshots_enabled() {
         return;
     }
     for ((w, h), file) in [(LAPTOP, name.to_owned()), (PHONE, format!("{name}-phone"))] {
         b.client.set_window_size(w, h).await.expect("resize");
-        if let Some(id) = scroll_to {
-            b.js(
-                "const el = document.querySelector(arguments[0]); if (el) el.scrollIntoView({block: 'center'});",
-                vec![json!(testid(id))],
-            )
-            .await;
-        }
+        b.js(
+            "if (document.activeElement) document.activeElement.blur();
+             window.scrollTo(0, 0);
+             const box = document.querySelector('.messages');
+             const earlier = document.querySelector('.earlier:not([hidden])');
+             if (box && earlier) {
+               const bottom = earlier.getBoundingClientRect().bottom - box.getBoundingClientRect().top + box.scrollTop;
+               box.scrollTop = bottom - box.clientHeight / 2;
+             } else if (box) { box.scrollTop = box.scrollHeight; }",
+            vec![],
+        )
+        .await;
         b.screenshot(&file).await;
     }
     b.client.set_window_size(1366, 900).await.expect("resize");
@@ -193,7 +199,7 @@ async fn a_support_day_in_the_workspace_in_chromium() {
     m.click("qr-save").await;
     m.wait_testid_text("qr-item-title", "Доставка").await;
     assert!(m.text("qr-item-kind").await.contains("личный"));
-    shots(&m, "quick-replies", None).await;
+    shots(&m, "quick-replies").await;
     m.click("menu-inbox").await;
     m.by_testid("inbox-list").await;
     assert!(js_bool(&m, STUB_ALERTS, vec![]).await, "stubs installed");
@@ -227,7 +233,7 @@ async fn a_support_day_in_the_workspace_in_chromium() {
     m.wait_testid_text("unread-count", "1").await;
     let conv = env.conversation_of(CLIENT).await;
     let first_id = id_of(&conv);
-    shots(&m, "inbox-split", None).await;
+    shots(&m, "inbox-split").await;
 
     // ---- opens it in the split view: read, the title count goes away ----------------------
     m.click("inbox-row").await;
@@ -405,7 +411,7 @@ async fn a_support_day_in_the_workspace_in_chromium() {
         .await;
     expect_status(&contact, StatusCode::OK, "GET contact");
     assert_eq!(contact.1["note"], "Постоянный клиент, заказы по вторникам");
-    shots(&ivan, "chat-contact", None).await;
+    shots(&ivan, "chat-contact").await;
 
     // ---- Иван searches a word of the first chat: found, opened at the message ---------------
     ivan.click("menu-search").await;
@@ -427,7 +433,7 @@ async fn a_support_day_in_the_workspace_in_chromium() {
             .is_some_and(|a| a.iter().any(|x| x == "задерживается")),
         "the word is highlighted: {marked}"
     );
-    shots(&ivan, "search", None).await;
+    shots(&ivan, "search").await;
     ivan.click("search-message").await;
     let focused = ivan.visible("[data-focused=\"true\"]").await;
     assert!(

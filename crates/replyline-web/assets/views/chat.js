@@ -188,8 +188,8 @@ export function mount(ctx, { id, message, onRead } = {}) {
   const timelineEl = h("ol", { class: "timeline", testid: "timeline" });
 
   // ---- composer ------------------------------------------------------------------------
-  const replyInput = h("textarea", { rows: 3, testid: "reply-input", id: uid("reply"), placeholder: t("chat.reply_placeholder") });
-  const noteInput = h("textarea", { rows: 3, testid: "note-input", id: uid("note"), placeholder: t("chat.note_placeholder") });
+  const replyInput = h("textarea", { rows: 2, testid: "reply-input", id: uid("reply"), placeholder: t("chat.reply_placeholder") });
+  const noteInput = h("textarea", { rows: 2, testid: "note-input", id: uid("note"), placeholder: t("chat.note_placeholder") });
   const replyError = h("p", { class: "form-error", role: "alert", testid: "reply-error" });
   const noteError = h("p", { class: "form-error", role: "alert", testid: "note-error" });
   const replySend = h("button", { type: "submit", class: "button primary", testid: "reply-send" }, t("chat.send"));
@@ -738,7 +738,7 @@ export function mount(ctx, { id, message, onRead } = {}) {
       "header",
       { class: "chat-head" },
       h("a", { href: "#/inbox", class: "back", testid: "back-to-inbox" }, `← ${t("nav.inbox")}`),
-      h("div", { class: "chat-headline" }, title, subtitle, badges, labelsBox, windowState),
+      h("div", { class: "chat-headline" }, title, subtitle, h("div", { class: "chat-statusline" }, badges, labelsBox), windowState),
       h("div", { class: "chat-actions" }, assigneeLine, assignMe, transferBtn, leaveBtn, endChat, actionStatus),
     ),
     pageError,
