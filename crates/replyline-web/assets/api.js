@@ -172,6 +172,13 @@ export const api = {
   demo: () => request("GET", "/demo"),
   demoCustomerMessage: () => request("POST", "/demo/customer-message", {}),
 
+  // profile, channel credentials, audit (engineer D2)
+  updateMe: (body) => request("PATCH", "/me", body),
+  savePreferences: (body) => request("PUT", "/me/preferences", body),
+  updateChannel: (id, body) => request("PATCH", `/channels/${enc(id)}`, body),
+  /** One page of the audit log (admins): {items, next}; `before` is the previous page's cursor. */
+  auditPage: (params) => requestPage(`/audit${query(params)}`),
+
   // notifications
   notifications: (params) => request("GET", `/notifications${query(params)}`),
   markRead: (id) => request("POST", `/notifications/${enc(id)}/read`, {}),

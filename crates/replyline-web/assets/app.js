@@ -11,6 +11,10 @@ import * as employeesView from "./views/employees.js";
 import * as callsView from "./views/calls.js";
 import * as settingsView from "./views/settings.js";
 import * as routingView from "./views/routing.js";
+import * as profileView from "./views/profile.js";
+import * as auditView from "./views/audit.js";
+import * as firstRun from "./views/firstrun.js";
+import { confirmDialog } from "./dom.js";
 import * as searchView from "./views/search.js";
 import * as quickRepliesView from "./views/quick_replies.js";
 import { Alerts } from "./alerts.js";
@@ -76,6 +80,12 @@ const ctx = {
     setTimeout(() => (announcer.textContent = text), 50);
   },
   refreshBell: () => refreshBell(),
+  /** Reloads the caller (after a profile change) and redraws the header. */
+  async refreshMe() {
+    state.me = await api.me();
+    if (state.directory) state.directory.empById.set(String(state.me.id), state.me);
+    renderHeader();
+  },
   /** The alerts of the session (alerts.js): markRead(conversationId) when a chat is opened. */
   get alerts() {
     return state.alerts;
@@ -148,6 +158,7 @@ const NAV = [
   { key: "nav.calls", href: "/calls", testid: "menu-calls", match: ["calls"], admin: true },
   { key: "nav.channels", href: "/admin/channels", testid: "menu-channels", match: ["admin/channels"], admin: true },
   { key: "nav.employees", href: "/admin/employees", testid: "menu-employees", match: ["admin/employees"], admin: true },
+  { key: "nav.audit", href: "/admin/audit", testid: "menu-audit", match: ["admin/audit"], admin: true },
 ];
 
 let bellCount = null;
@@ -196,7 +207,7 @@ function renderHeader() {
   });
   const me = state.me;
   append(header, [
-    h("a", { class: "brand", href: "#/inbox" }, h("img", { src: "/assets/favicon.svg", alt: "", width: 24, height: 24 }), "Replyline"),
+    h("a", { class: "brand", href: "#/inbox", "aria-label": "Replyline" }, h("img", { src: "/assets/favicon.svg", alt: "", width: 24, height: 24 }), "Replyline"),
     nav,
     h(
       "div",
@@ -204,8 +215,8 @@ function renderHeader() {
       liveDot,
       bell,
       h(
-        "span",
-        { class: "me", testid: "me" },
+        "a",
+        { class: "me", testid: "me", href: "#/profile", title: t("profile.open"), "aria-label": `${employeeName(me)}, ${t(`role.${me.role}`)}: ${t("profile.open")}` },
         h("span", { class: "me-name", testid: "me-name" }, employeeName(me)),
         h("span", { class: "me-role" }, t(`role.${me.role}`)),
       ),
@@ -290,6 +301,9 @@ function resolve(path) {
   if (p[0] === "search" && p.length <= 2) return { mod: searchView, params: { q: p[1] || "" } };
   if (p[0] === "quick-replies" && p.length === 1) return { mod: quickRepliesView, params: {} };
   if (p[0] === "notifications" && p.length === 1) return { mod: notificationsView, params: {} };
+  if (p[0] === "profile" && p.length === 1) return { mod: profileView, params: {} };
+  if (p[0] === "admin" && p[1] === "channels" && p.length === 3) return { mod: channelsView, params: { id: p[2] }, admin: true };
+  if (p[0] === "admin" && p[1] === "audit" && p.length === 2) return { mod: auditView, params: {}, admin: true };
   if (p[0] === "admin" && p[1] === "channels" && p.length === 2) return { mod: channelsView, params: {}, admin: true };
   if (p[0] === "admin" && p[1] === "employees" && p.length === 2) return { mod: employeesView, params: {}, admin: true };
   if (p[0] === "calls" && p.length === 1) return { mod: callsView, params: { page: "hub" }, admin: true };
@@ -317,6 +331,11 @@ function route(force = false) {
     return;
   }
   if (!force && path === state.routeKey && state.view) return;
+  if (!force && !leavingConfirmed && state.view && state.view.isDirty && state.view.isDirty()) {
+    confirmLeave();
+    return;
+  }
+  leavingConfirmed = false;
   const match = resolve(path);
   // The split inbox keeps its list when another chat (or none) is opened.
   if (!force && match && state.view && state.view.mod === match.mod && state.view.update) {
@@ -345,6 +364,7 @@ function route(force = false) {
   state.view = view;
   if (match) view.mod = match.mod;
   main.replaceChildren(view.el);
+  firstRun.mountAbove(ctx, main, view.el);
   main.classList.toggle("wide", !!view.wide);
   setTitle(`${view.title || ""} — Replyline`);
   const heading = main.querySelector("h1");
@@ -353,6 +373,18 @@ function route(force = false) {
     heading.focus({ preventScroll: true });
   }
   window.scrollTo(0, 0);
+}
+
+// Leaving a page with unsaved edits asks first: the hash goes back to the page, and only a
+// confirmed «Уйти без сохранения» follows the link.
+let leavingConfirmed = false;
+async function confirmLeave() {
+  const target = location.hash;
+  history.replaceState(null, "", `#/${state.routeKey}`);
+  const leave = await confirmDialog({ title: t("unsaved.title"), text: t("unsaved.text"), confirm: t("unsaved.leave"), cancel: t("unsaved.stay"), testid: "unsaved-dialog" });
+  if (!leave) return;
+  leavingConfirmed = true;
+  location.hash = target;
 }
 
 function simplePage(title, text) {

@@ -144,6 +144,7 @@ export const DICT = {
   "inbox.new_chat_text": ["Сообщение", "Message"],
   "inbox.new_chat_submit": ["Начать чат", "Start chat"],
   "inbox.new_chat_fill": ["Выберите канал, укажите адрес и текст", "Choose a channel, enter the address and the text"],
+
   // ---- workspace (issue 10, engineer D1): split inbox, chat, contact, search, quick replies, alerts
   "inbox.count_more": ["Показано чатов: {n}", "Chats shown: {n}"],
   "inbox.more": ["Показать ещё", "Load more"],
@@ -607,7 +608,7 @@ export const DICT = {
 
   // ---- engineer D2: profile, channel page, audit, first-run guidance, unsaved edits ----
   "nav.profile": ["Мой профиль", "My profile"],
-  "nav.audit": ["Журнал изменений", "Change log"],
+  "nav.audit": ["Журнал", "Log"],
   "profile.title": ["Мой профиль", "My profile"],
   "profile.open": ["Открыть мой профиль", "Open my profile"],
   "profile.identity": ["Личные данные", "About me"],
@@ -728,7 +729,7 @@ export const DICT = {
   "firstrun.whatsapp": ["Подключите номер WhatsApp", "Connect a WhatsApp number"],
   "firstrun.employees": ["Добавьте сотрудников и поставьте их в очередь канала", "Add employees and put them in the channel's queue"],
   "firstrun.settings": ["Настройте приветствие, контроль ответов и рабочее время", "Set up the greeting, reply control and working hours"],
-  "firstrun.demo": ["Попробуйте демо: replyline demo покажет всё на вымышленном клиенте", "Try the demo: replyline demo shows everything with a made-up client"],
+  "firstrun.demo": ["Попробуйте демо: команда {cmd} покажет всё на вымышленном клиенте", "Try the demo: the command {cmd} shows everything with a made-up client"],
   "firstrun.done": ["готово", "done"],
   "firstrun.hide": ["Скрыть", "Hide"],
   "firstrun.progress": ["Сделано {done} из {total}", "{done} of {total} done"],

@@ -3,7 +3,8 @@
 // names as the UI calls them), newest first, «Показать ещё» pages back with the `before` cursor.
 // Until the server has the endpoint (404), the page says so instead of failing.
 import { t } from "../i18n.js";
-import { h, clear, fmtDateTime, errorText, fieldLabel } from "../dom.js";
+import { has } from "../i18n.js";
+import { h, clear, fmtDateTime, fmtSeconds, errorText, fieldLabel } from "../dom.js";
 
 const PAGE = 50;
 const SECRET = "***";
@@ -79,11 +80,21 @@ export function mount(ctx) {
     return label ? `${kind} «${label}»` : kind;
   }
 
-  /** Ids in lists of people (`manager_ids`, `employee_ids`, `supervisors`) read as names. */
+  /**
+   * How a value of `path` reads: people and channels by name, delays as «10 мин», enums
+   * (routing mode, channel kind, role, signature mode) in words.
+   */
   function namer(path) {
     const last = path.split(".").pop();
-    const people = /(^|_)(employee|manager|supervisor)s?(_ids?)?$|^supervisors$|^employee_ids$|^manager_ids$|^manager_id$/;
-    return (v) => (people.test(last) && dir && dir.empById.has(String(v)) ? who(v) : String(v));
+    const people = /^(employee_ids|manager_ids|manager_id|supervisors|employee_id)$/;
+    const enumKey = { routing: "channel.routing", kind: "channel.kind", role: "role", mode: "settings.sign.mode" }[last];
+    return (v) => {
+      if (people.test(last) && dir && dir.empById.has(String(v))) return who(v);
+      if (last === "channel_ids" && dir && dir.chById.has(String(v))) return dir.chById.get(String(v)).name;
+      if (/_seconds$/.test(last) && typeof v === "number") return fmtSeconds(v);
+      if (enumKey && has(`${enumKey}.${v}`)) return t(`${enumKey}.${v}`);
+      return String(v);
+    };
   }
 
   function changes(entry) {
@@ -97,10 +108,18 @@ export function mount(ctx) {
         if (r.old === SECRET && r.new === SECRET) {
           return h("li", { testid: "audit-change", "data-path": r.path }, h("span", { class: "audit-field" }, fieldLabel(r.path) || r.path), ": ", h("span", { class: "audit-new" }, t("audit.secret_changed")));
         }
+        const label = h("span", { class: "audit-field" }, fieldLabel(r.path) || r.path);
+        // a creation lists the new values, a deletion the old ones; an update old → new
+        if (r.old === undefined || (entry.action === "create" && r.old === null)) {
+          return h("li", { testid: "audit-change", "data-path": r.path }, label, ": ", h("span", { class: "audit-new" }, showValue(r.new, names)));
+        }
+        if (r.new === undefined || (entry.action === "delete" && r.new === null)) {
+          return h("li", { testid: "audit-change", "data-path": r.path }, label, ": ", h("span", { class: "audit-old" }, showValue(r.old, names)));
+        }
         return h(
           "li",
           { testid: "audit-change", "data-path": r.path },
-          h("span", { class: "audit-field" }, fieldLabel(r.path) || r.path),
+          label,
           ": ",
           h("span", { class: "audit-old" }, showValue(r.old, names)),
           " → ",

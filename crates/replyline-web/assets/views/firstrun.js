@@ -42,6 +42,12 @@ export function needsGuidance(dir, me) {
   return dir.channels.length === 0 || others.length === 0;
 }
 
+/** `text` with the \u0000 placeholder replaced by `<code>code</code>`. */
+function withCode(text, code) {
+  const [before, after = ""] = text.split("\u0000");
+  return [before, h("code", {}, code), after];
+}
+
 function banner(list, onHide) {
   const done = list.filter((s) => s.done).length;
   const hide = h("button", { type: "button", class: "button ghost small", testid: "firstrun-hide", onClick: onHide }, t("firstrun.hide"));
@@ -57,7 +63,7 @@ function banner(list, onHide) {
         h(
           "li",
           { class: s.done ? "done" : "", testid: `firstrun-step-${s.key}`, "data-done": String(s.done) },
-          s.href ? h("a", { href: s.href }, t(`firstrun.${s.key}`)) : h("span", {}, t(`firstrun.${s.key}`)),
+          s.href ? h("a", { href: s.href }, t(`firstrun.${s.key}`)) : h("span", {}, ...withCode(t(`firstrun.${s.key}`, { cmd: "\u0000" }), "replyline demo")),
           s.done ? h("span", { class: "status-pill open" }, t("firstrun.done")) : null,
         ),
       ),
