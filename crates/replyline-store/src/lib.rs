@@ -15,6 +15,8 @@ mod sqlite_routing;
 mod sqlite_writer;
 mod stored_secrets;
 mod visibility;
+mod workspace;
+mod sqlite_workspace;
 
 pub use delivery::*;
 pub use model::*;
@@ -23,6 +25,7 @@ pub use sqlite::SqliteStore;
 pub use sqlite_writer::private_dir;
 pub use stored_secrets::{SecretStore, StoredSecrets};
 pub use visibility::Visibility;
+pub use workspace::*;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -90,7 +93,9 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
 
 /// Everything Replyline persists, shaped by its use cases.
 #[async_trait]
-pub trait Store: DeliveryStore + RoutingStore + SecretStore + Send + Sync + 'static {
+pub trait Store:
+    DeliveryStore + RoutingStore + WorkspaceStore + SecretStore + Send + Sync + 'static
+{
     /// Proves the writer can commit: a small write transaction (a probe row).
     async fn health(&self) -> StoreResult<()>;
 

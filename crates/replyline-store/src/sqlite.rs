@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_inbox_retry.sql")),
     (5, include_str!("../migrations/0005_sessions.sql")),
     (7, include_str!("../migrations/0007_workspace.sql")),
+    (9, include_str!("../migrations/0009_search_and_audit.sql")),
     (8, include_str!("../migrations/0008_alert_preferences.sql")),
     (10, include_str!("../migrations/0010_mentions.sql")),
 ];
@@ -901,7 +902,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<Contact> {
         let row = sqlx::query(
             "INSERT INTO contacts (channel_id, address, name, last_inbound_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (channel_id, address) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
+             ON CONFLICT (channel_id, address) DO UPDATE SET name = CASE WHEN contacts.name_edited = 1 \
+             THEN contacts.name ELSE COALESCE(excluded.name, contacts.name) END, \
              last_inbound_at = MAX(COALESCE(contacts.last_inbound_at, 0), COALESCE(excluded.last_inbound_at, 0)) \
              RETURNING id, channel_id, address, name, last_inbound_at",
         )
