@@ -157,6 +157,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         sessions: auth::SessionPolicy::from_config(&config),
         live,
         secrets,
+        company_name: config.company_name.as_str().into(),
         demo: Arc::default(),
     };
     let app = api::router(state.clone());

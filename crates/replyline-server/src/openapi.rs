@@ -48,6 +48,10 @@ impl Modify for Bearer {
         crate::api::routing::update_group, crate::api::routing::delete_group,
         crate::api::routing::list_rules, crate::api::routing::replace_rules,
         crate::api::inbox::list, crate::api::inbox::retry,
+        crate::api::contacts::read, crate::api::contacts::update, crate::api::search::search,
+        crate::api::quick_replies::list, crate::api::quick_replies::create, crate::api::quick_replies::read,
+        crate::api::quick_replies::update, crate::api::quick_replies::remove, crate::api::quick_replies::render,
+        crate::api::audit::list,
         ingest::whatsapp_handshake, ingest::whatsapp_post,
         crate::live::events_ws,
     ),
@@ -63,6 +67,10 @@ impl Modify for Bearer {
         crate::api::routing::GroupDto, crate::api::routing::NewGroupRequest, crate::api::routing::PatchGroupRequest,
         crate::api::routing::RoutingRuleDto, crate::api::routing::RoutingRuleRequest,
         crate::api::inbox::FailedInboxDto,
+        crate::api::contacts::ContactCardDto, crate::api::contacts::PatchContactRequest,
+        crate::api::search::MessageResultDto, crate::api::search::SearchResultsDto,
+        crate::api::quick_replies::QuickReplyDto, crate::api::quick_replies::NewQuickReplyRequest,
+        crate::api::quick_replies::PatchQuickReplyRequest, crate::api::quick_replies::RenderedDto, crate::api::audit::AuditDto,
         dto::TextRequest, dto::OpenConversationRequest, dto::AssignRequest, dto::AdvanceRequest, dto::NowResponse, dto::HealthResponse,
     ))
 )]

@@ -30,6 +30,8 @@ pub struct AppState {
     pub live: LiveHub,
     /// The key that seals provider tokens and webhook secrets at rest.
     pub secrets: Arc<crate::secrets::SecretKey>,
+    /// `company_name` of the configuration (`{company_name}` in quick replies).
+    pub company_name: Arc<str>,
     /// Set by `replyline demo` once its channel exists: the customers it can
     /// make write again (`/api/v1/demo`); empty on a real server.
     pub demo: Arc<std::sync::OnceLock<crate::demo::DemoMode>>,

@@ -1,13 +1,17 @@
 //! The HTTP API: one router per resource, merged here.
 
+pub mod audit;
 pub mod channels;
+pub mod contacts;
 pub mod conversations;
 pub mod dto;
 pub mod employees;
 pub mod inbox;
 pub mod ops;
 pub mod preferences;
+pub mod quick_replies;
 pub mod routing;
+pub mod search;
 pub mod session;
 pub mod tokens;
 pub mod webhooks;
@@ -110,6 +114,10 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(routing::router())
         .merge(inbox::router())
+        .merge(contacts::router())
+        .merge(search::router())
+        .merge(quick_replies::router())
+        .merge(audit::router())
         .route("/api/v1/clock/advance", post(ops::advance_clock))
         .route("/api/v1/demo", get(ops::demo_info))
         .route(
