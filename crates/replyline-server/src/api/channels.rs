@@ -3,7 +3,7 @@
 use super::dto::{
     ChannelDto, NewChannelRequest, PatchChannelRequest, check_channel_name, check_credential,
 };
-use super::parse_id;
+use super::{audit, parse_id};
 use crate::auth::{Caller, Permission, authorize};
 use crate::authz::{self, Access};
 use crate::channel::WhatsappConfig;
@@ -17,7 +17,7 @@ use axum::routing::get;
 use replyline_engine::{Policy, Settings};
 use replyline_store::{Channel, ChannelPatch, Id, NewChannel};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,6 +48,27 @@ fn check_routing(routing: &str) -> ApiResult<()> {
             format!("must be manual, round_robin or sticky, got {routing:?}"),
         ))
     }
+}
+
+/// The connection secrets: compared to see a rotation, always masked in the log.
+const AUDIT_SECRETS: &[&str] = &[
+    "whatsapp.access_token",
+    "whatsapp.app_secret",
+    "whatsapp.verify_token",
+];
+
+/// A channel as the audit log records it (masked with [`AUDIT_SECRETS`]).
+fn audit_snapshot(c: &Channel) -> Value {
+    let wa = WhatsappConfig::of(c);
+    json!({"name": c.name, "kind": c.kind, "routing": c.routing, "whatsapp": {
+        "phone_number_id": wa.phone_number_id, "access_token": wa.access_token,
+        "app_secret": wa.app_secret, "verify_token": wa.verify_token,
+        "api_base_url": wa.api_base_url, "api_version": wa.api_version,
+    }})
+}
+
+fn members_snapshot(ids: &[Id]) -> Value {
+    json!({"employee_ids": ids.iter().map(Id::to_string).collect::<Vec<_>>()})
 }
 
 /// A channel the caller may see (404 otherwise, like a missing one).
@@ -112,8 +133,14 @@ pub async fn write_members(
             ids.push(e.id);
         }
     }
+    let before = Access::load(state.store.as_ref())
+        .await?
+        .members_of(channel.id);
     state.store.set_channel_members(channel.id, &ids).await?;
     ids.sort_unstable();
+    let entity = ("members", Some(channel.id.to_string()));
+    let change = (&members_snapshot(&before), &members_snapshot(&ids));
+    audit::record_changed(&state, &caller, entity, "replace", change, &[]).await;
     Ok(axum::Json(ChannelMembers {
         employee_ids: ids.into_iter().map(|e| e.to_string()).collect(),
     }))
@@ -241,6 +268,8 @@ pub async fn create(
         };
         channel = state.store.update_channel(channel.id, patch).await?;
     }
+    let (id, snapshot) = (channel.id.to_string(), audit_snapshot(&channel));
+    audit::record_created(&state, &caller, "channel", id, snapshot, AUDIT_SECRETS).await;
     Ok((
         StatusCode::CREATED,
         axum::Json(ChannelDto::new(channel, &state.public_url)),
@@ -322,6 +351,9 @@ pub async fn update(
         patch.config = Some(cfg.sealed(&state.secrets));
     }
     let updated = state.store.update_channel(channel.id, patch).await?;
+    let entity = ("channel", Some(channel.id.to_string()));
+    let change = (&audit_snapshot(&channel), &audit_snapshot(&updated));
+    audit::record_changed(&state, &caller, entity, "update", change, AUDIT_SECRETS).await;
     state.driver.channel_changed(channel.id).await;
     state.outbox.wake();
     Ok(axum::Json(ChannelDto::new(updated, &state.public_url)))
@@ -338,6 +370,8 @@ pub async fn remove(
     authorize(&caller, Permission::Administer)?;
     let channel = find(&state, &id).await?;
     state.store.delete_channel(channel.id).await?;
+    let (id, snapshot) = (channel.id.to_string(), audit_snapshot(&channel));
+    audit::record_deleted(&state, &caller, "channel", id, snapshot, AUDIT_SECRETS).await;
     state.driver.routing_changed();
     state.driver.channel_changed(channel.id).await;
     Ok(StatusCode::NO_CONTENT)

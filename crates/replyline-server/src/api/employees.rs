@@ -5,6 +5,7 @@
 //! manager chain (who is notified about their chats). Names, roles, managers,
 //! presence and channels stay visible: they are needed to transfer chats.
 
+use super::audit;
 use super::dto::{EmployeeDto, NewEmployeeRequest, PatchEmployeeRequest};
 use super::parse_id;
 use crate::auth::{Caller, Permission, authorize, hash_password};
@@ -18,6 +19,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use replyline_store::{Employee, EmployeePatch, Id, NewEmployee, Store};
 use serde::Serialize;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
@@ -147,6 +149,42 @@ pub(crate) async fn check_channels(store: &dyn Store, ids: &[String]) -> ApiResu
         }
     }
     Ok(out)
+}
+
+/// The password hash: compared to see a change, always masked in the log.
+const AUDIT_SECRETS: &[&str] = &["password"];
+
+/// An employee as the audit log records them (masked with [`AUDIT_SECRETS`]).
+async fn audit_snapshot(state: &AppState, e: &Employee) -> ApiResult<Value> {
+    let access = Access::load(state.store.as_ref()).await?;
+    let channel_ids: Vec<String> = access.channels_of(e.id).iter().map(Id::to_string).collect();
+    Ok(json!({
+        "name": e.name, "display_name": e.display_name, "email": e.email, "role": e.role,
+        "manager_id": e.manager_id.map(|m| m.to_string()), "telegram_chat_id": e.telegram_chat_id,
+        "active": e.active, "channel_ids": channel_ids, "password": e.password_hash,
+    }))
+}
+
+/// Records a change of `before` into `after` (`update` or `delete`).
+async fn audit_change(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    before: &Value,
+    after: &Employee,
+) -> ApiResult<()> {
+    let after_snapshot = audit_snapshot(state, after).await?;
+    let entity = ("employee", Some(after.id.to_string()));
+    audit::record_changed(
+        state,
+        caller,
+        entity,
+        action,
+        (before, &after_snapshot),
+        AUDIT_SECRETS,
+    )
+    .await;
+    Ok(())
 }
 
 async fn dto(state: &AppState, e: Employee) -> ApiResult<EmployeeDto> {
@@ -309,6 +347,16 @@ pub async fn create(
             .await?;
     }
     state.driver.team_changed();
+    let snapshot = audit_snapshot(&state, &employee).await?;
+    audit::record_created(
+        &state,
+        &caller,
+        "employee",
+        employee.id.to_string(),
+        snapshot,
+        AUDIT_SECRETS,
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         axum::Json(dto(&state, employee).await?),
@@ -344,6 +392,7 @@ pub async fn update(
 ) -> ApiResult<axum::Json<EmployeeDto>> {
     authorize(&caller, Permission::Administer)?;
     let employee = find(&state, &id).await?;
+    let before = audit_snapshot(&state, &employee).await?;
     if let Some(name) = &req.name {
         check_text("name", name)?;
     }
@@ -407,6 +456,7 @@ pub async fn update(
     if employee.active && !updated.active {
         state.driver.employee_deactivated(employee.id).await?;
     }
+    audit_change(&state, &caller, "update", &before, &updated).await?;
     Ok(axum::Json(dto(&state, updated).await?))
 }
 
@@ -425,6 +475,7 @@ pub async fn deactivate(
     if employee.id == caller.id() {
         return Err(ApiError::Conflict("you cannot deactivate yourself".into()));
     }
+    let before = audit_snapshot(&state, &employee).await?;
     let patch = EmployeePatch {
         active: Some(false),
         ..EmployeePatch::default()
@@ -432,5 +483,6 @@ pub async fn deactivate(
     let updated = state.store.update_employee(employee.id, patch).await?;
     state.driver.team_changed();
     state.driver.employee_deactivated(employee.id).await?;
+    audit_change(&state, &caller, "delete", &before, &updated).await?;
     Ok(axum::Json(dto(&state, updated).await?))
 }

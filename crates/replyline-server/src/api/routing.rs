@@ -1,6 +1,6 @@
 //! User groups and routing rules (SPEC §3a): «группы пользователей» and «Правила маршрутизации сообщений».
 
-use super::parse_id;
+use super::{audit, parse_id};
 use crate::auth::Caller;
 use crate::authz;
 use crate::error::{ApiError, ApiResult};
@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use replyline_store::{Group, Id, NewRoutingRule, RoutingRuleRecord};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 /// Most routing rules; far above what a settings page can show.
@@ -114,6 +115,23 @@ pub struct RoutingRuleRequest {
     pub group_id: Option<String>,
 }
 
+/// A group as the audit log records it.
+fn group_snapshot(g: &Group) -> Value {
+    json!({"name": g.name, "employee_ids": g.employee_ids.iter().map(Id::to_string).collect::<Vec<_>>()})
+}
+
+/// The routing rules as the audit log records them (ids change on every replace).
+fn rules_snapshot(rules: &[RoutingRuleRecord]) -> Value {
+    let text = |id: Option<Id>| id.map(|id| id.to_string());
+    rules
+        .iter()
+        .map(|r| {
+            json!({"keywords": r.rule.keywords, "channel_id": text(r.rule.channel_id),
+                "employee_id": text(r.rule.employee_id), "group_id": text(r.rule.group_id)})
+        })
+        .collect()
+}
+
 fn group_name(raw: &str) -> ApiResult<String> {
     let name = raw.trim();
     let chars = name.chars().count();
@@ -210,6 +228,8 @@ pub async fn create_group(
         .store
         .create_group(&name, &members, state.clock.now())
         .await?;
+    let (id, snapshot) = (group.id.to_string(), group_snapshot(&group));
+    audit::record_created(&state, &caller, "group", id, snapshot, &[]).await;
     Ok((StatusCode::CREATED, axum::Json(group.into())))
 }
 
@@ -234,6 +254,7 @@ pub async fn update_group(
         Some(raw) => Some(employee_ids(&state, "employee_ids", raw).await?),
         None => None,
     };
+    let before = state.store.group(id).await?.as_ref().map(group_snapshot);
     let group = state
         .store
         .update_group(id, name.as_deref(), members.as_deref())
@@ -242,6 +263,11 @@ pub async fn update_group(
             replyline_store::StoreError::NotFound => ApiError::not_found("group"),
             other => other.into(),
         })?;
+    if let Some(before) = before {
+        let entity = ("group", Some(id.to_string()));
+        let change = (&before, &group_snapshot(&group));
+        audit::record_changed(&state, &caller, entity, "update", change, &[]).await;
+    }
     Ok(axum::Json(group.into()))
 }
 
@@ -256,7 +282,12 @@ pub async fn delete_group(
 ) -> ApiResult<StatusCode> {
     authz::require_admin(&caller.0)?;
     let id = parse_id(&id, "group")?;
+    let before = state.store.group(id).await?;
     if state.store.delete_group(id).await? {
+        if let Some(before) = before {
+            let snapshot = group_snapshot(&before);
+            audit::record_deleted(&state, &caller, "group", id.to_string(), snapshot, &[]).await;
+        }
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("group"))
@@ -297,8 +328,19 @@ pub async fn replace_rules(
     for (index, rule) in req.iter().enumerate() {
         rules.push(validate_rule(&state, index, rule).await?);
     }
+    let before = rules_snapshot(&state.store.routing_rules().await?);
     let saved = state.store.replace_routing_rules(&rules).await?;
     state.driver.routing_changed();
+    let change = (&before, &rules_snapshot(&saved));
+    audit::record_changed(
+        &state,
+        &caller,
+        ("routing_rules", None),
+        "replace",
+        change,
+        &[],
+    )
+    .await;
     Ok(axum::Json(
         saved.into_iter().map(RoutingRuleDto::from).collect(),
     ))
