@@ -301,6 +301,34 @@ async fn a_support_day_in_the_workspace_in_chromium() {
         "Пётр observes the chat after the mention: {observing:?}"
     );
 
+    // ---- Пётр opens it under «Наблюдаю»: he may leave it, not close or transfer it ----------
+    let p = driver.session().await;
+    p.login(&base, &petr.email, &petr.password).await;
+    p.click("filter-observing").await;
+    p.wait_testid_text("inbox-row", CLIENT_NAME).await;
+    p.click("inbox-row").await;
+    p.wait_testid_text("message-text", "@Пётр Сидоров").await;
+    p.by_testid("observer-badge").await;
+    p.by_testid("leave-chat").await;
+    for hidden in ["end-chat", "transfer-open"] {
+        assert!(
+            !js_bool(
+                &p,
+                "const el = document.querySelector(arguments[0]); return !!el && el.offsetParent !== null;",
+                vec![json!(testid(hidden))]
+            )
+            .await,
+            "an observer has no [{hidden}]"
+        );
+    }
+    p.click("leave-chat").await;
+    p.until("Пётр no longer observes it", || async {
+        let rows = array(petr_api.conversations("scope=observing").await, "observing");
+        (!rows.iter().any(|c| id_of(c) == first_id)).then_some(())
+    })
+    .await;
+    p.close().await;
+
     // ---- transfers it to Иван with a comment ------------------------------------------------
     m.click("transfer-open").await;
     let target = m.by_testid("transfer-target").await;
@@ -365,6 +393,17 @@ async fn a_support_day_in_the_workspace_in_chromium() {
         title(&m).await.starts_with("(1) ").then_some(())
     })
     .await;
+    // Maria turns desktop notifications off in her profile (sound and title stay on).
+    m.click("me").await;
+    m.click("alert-desktop").await;
+    m.click("prefs-save").await;
+    m.until("the preferences are saved", || async {
+        (!m.text("prefs-status").await.trim().is_empty()).then_some(())
+    })
+    .await;
+    let prefs = maria_api.get("/api/v1/me/preferences").await;
+    expect_status(&prefs, StatusCode::OK, "GET preferences");
+    assert_eq!(prefs.1["alert_desktop"], false, "{}", prefs.1);
     ivan.click("menu-inbox").await;
     ivan.click("filter-unassigned").await;
     ivan.click_text(&testid("inbox-row"), "Курьер так и не приехал")
@@ -412,6 +451,34 @@ async fn a_support_day_in_the_workspace_in_chromium() {
     expect_status(&contact, StatusCode::OK, "GET contact");
     assert_eq!(contact.1["note"], "Постоянный клиент, заказы по вторникам");
     shots(&ivan, "chat-contact").await;
+
+    // The client writes once more: Maria's title counts 2 and a sound plays, but no desktop
+    // notification (switched off).
+    let beeps_before = m
+        .js("return window.__beeps;", vec![])
+        .await
+        .as_u64()
+        .unwrap_or(0);
+    env.client_says(CLIENT, Some(CLIENT_NAME), "Алло, вы здесь?")
+        .await;
+    m.until("the tab title counts 2", || async {
+        title(&m).await.starts_with("(2) ").then_some(())
+    })
+    .await;
+    m.until("a sound for the third message", || async {
+        let now = m
+            .js("return window.__beeps;", vec![])
+            .await
+            .as_u64()
+            .unwrap_or(0);
+        (now > beeps_before).then_some(())
+    })
+    .await;
+    assert_eq!(
+        notes(&m).await.len(),
+        2,
+        "no desktop notification once it is off"
+    );
 
     // ---- Иван searches a word of the first chat: found, opened at the message ---------------
     ivan.click("menu-search").await;
