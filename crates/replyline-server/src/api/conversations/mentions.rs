@@ -18,7 +18,7 @@ pub fn resolve(text: &str, explicit: &[Id], employees: &[Employee]) -> Vec<Id> {
                 .map(move |n| (n.to_lowercase().chars().collect(), e.id))
         })
         .collect();
-    names.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    names.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
     let mut found: Vec<Id> = explicit.to_vec();
     let chars: Vec<char> = text.to_lowercase().chars().collect();
     let mut i = 0;
