@@ -480,6 +480,33 @@ async fn a_support_day_in_the_workspace_in_chromium() {
         "no desktop notification once it is off"
     );
 
+    // Иван's open chat shows the new message live, the client's name once for both messages.
+    ivan.wait_testid_text("message-text", "Алло, вы здесь?")
+        .await;
+    let authors = ivan
+        .js(
+            "return [...document.querySelectorAll('[data-testid=message]:not([data-earlier])')].map((e) => { const a = e.querySelector('[data-testid=message-author]'); return a ? a.innerText : null; });",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        authors,
+        json!([CLIENT_NAME, null]),
+        "consecutive messages of one author are grouped"
+    );
+    // The client's name, edited in place on the contact card.
+    ivan.click("contact-edit-name").await;
+    ivan.fill("contact-name-input", "Анна Кузнецова (VIP)")
+        .await;
+    ivan.click("contact-name-save").await;
+    ivan.wait_testid_text("chat-title", "Анна Кузнецова (VIP)")
+        .await;
+    let contact = env
+        .admin
+        .get(&format!("/api/v1/contacts/{contact_id}"))
+        .await;
+    assert_eq!(contact.1["name"], "Анна Кузнецова (VIP)", "{}", contact.1);
+
     // ---- Иван searches a word of the first chat: found, opened at the message ---------------
     ivan.click("menu-search").await;
     ivan.fill("search-input", "задерживается").await;
