@@ -384,6 +384,7 @@ fn constrain(doc: &mut Value) {
         "unread",
         json!({"type": "string", "enum": ["true", "false", "1", "0", ""]}),
     );
+    constrain_workspace(doc);
     // `employee_id` names someone else's tokens: 404 when there is no such employee.
     for method in ["get", "post"] {
         doc["paths"]["/api/v1/tokens"][method]["responses"]
@@ -406,6 +407,66 @@ fn constrain(doc: &mut Value) {
         "direction",
         json!({"enum": ["in", "out"]}),
     );
+}
+
+/// The limits of contacts, search, quick replies and the audit log (docs/workspace.md).
+fn constrain_workspace(doc: &mut Value) {
+    let c0 = r"\u0000-\u0008\u000b\u000c\u000e-\u001f";
+    let name = json!({"minLength": 1, "maxLength": 200, "pattern": name_pattern()});
+    let title = json!({"minLength": 1, "maxLength": crate::api::quick_replies::MAX_TITLE_CHARS, "pattern": name_pattern()});
+    let text = json!({"minLength": 1, "maxLength": crate::api::dto::MAX_TEXT_CHARS, "pattern": text_pattern()});
+    set(doc, "PatchContactRequest", "name", name);
+    set(
+        doc,
+        "PatchContactRequest",
+        "note",
+        json!({"maxLength": crate::api::dto::MAX_TEXT_CHARS, "pattern": format!("^[^{c0}]*$")}),
+    );
+    for schema in ["NewQuickReplyRequest", "PatchQuickReplyRequest"] {
+        set(doc, schema, "title", title.clone());
+        set(doc, schema, "text", text.clone());
+    }
+    let required = |doc: &mut Value, path: &str, name: &str| {
+        if let Some(p) = doc["paths"][path]["get"]["parameters"]
+            .as_array_mut()
+            .and_then(|ps| ps.iter_mut().find(|p| p["name"] == name))
+        {
+            p["required"] = json!(true);
+        }
+    };
+    set_param(
+        doc,
+        "/api/v1/search",
+        "q",
+        json!({"type": "string", "minLength": 1, "maxLength": crate::api::search::MAX_QUERY_CHARS, "pattern": format!("[^{WS}]")}),
+    );
+    required(doc, "/api/v1/search", "q");
+    set_param(
+        doc,
+        "/api/v1/search",
+        "limit",
+        json!({"type": "string", "pattern": "^([1-9][0-9]?|100)?$"}),
+    );
+    set_param(
+        doc,
+        "/api/v1/audit",
+        "limit",
+        json!({"type": "string", "pattern": "^([1-9][0-9]?|1[0-9][0-9]|200)?$"}),
+    );
+    set_param(
+        doc,
+        "/api/v1/audit",
+        "before",
+        json!({"type": "string", "pattern": "^([1-9][0-9]{0,17})?$"}),
+    );
+    let render = "/api/v1/quick-replies/{id}/render";
+    set_param(
+        doc,
+        render,
+        "conversation_id",
+        json!({"type": "string", "pattern": "^[0-9]{1,18}$"}),
+    );
+    required(doc, render, "conversation_id");
 }
 
 #[cfg(test)]

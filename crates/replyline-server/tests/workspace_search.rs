@@ -724,8 +724,8 @@ async fn the_audit_says_who_changed_what_with_secrets_masked() {
     .await;
     let rules = audit_of(&s, "routing_rules").await;
     assert_eq!(rules[0]["action"], "replace");
-    assert_eq!(rules[0]["old"], json!([]));
-    assert_eq!(rules[0]["new"][0]["keywords"], json!(["доставка"]));
+    assert_eq!(rules[0]["old"], json!({"rules": []}));
+    assert_eq!(rules[0]["new"]["rules"][0]["keywords"], json!(["доставка"]));
     assert_eq!(audit_of(&s, "group").await[0]["new"]["name"], "Продажи");
 
     // Secrets never appear anywhere in the log.

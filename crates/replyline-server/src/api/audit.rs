@@ -57,8 +57,10 @@ pub struct AuditDto {
     /// `create`, `update`, `delete` or `replace`.
     pub action: String,
     /// The changed fields before (`null` for a creation).
+    #[schema(value_type = Option<Object>)]
     pub old: Option<Value>,
     /// The changed fields after (`null` for a deletion).
+    #[schema(value_type = Option<Object>)]
     pub new: Option<Value>,
 }
 

@@ -120,16 +120,18 @@ fn group_snapshot(g: &Group) -> Value {
     json!({"name": g.name, "employee_ids": g.employee_ids.iter().map(Id::to_string).collect::<Vec<_>>()})
 }
 
-/// The routing rules as the audit log records them (ids change on every replace).
+/// The routing rules as the audit log records them, `{"rules": [..]}` in
+/// priority order (ids change on every replace).
 fn rules_snapshot(rules: &[RoutingRuleRecord]) -> Value {
     let text = |id: Option<Id>| id.map(|id| id.to_string());
-    rules
+    let rules: Vec<Value> = rules
         .iter()
         .map(|r| {
             json!({"keywords": r.rule.keywords, "channel_id": text(r.rule.channel_id),
                 "employee_id": text(r.rule.employee_id), "group_id": text(r.rule.group_id)})
         })
-        .collect()
+        .collect();
+    json!({ "rules": rules })
 }
 
 fn group_name(raw: &str) -> ApiResult<String> {
