@@ -129,8 +129,16 @@ impl SmtpSink {
         let mut mails = self.shared.mails.lock().expect("mails");
         while mails.len() < n {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "message {n} did not arrive within {WAIT:?}");
-            mails = self.shared.arrived.wait_timeout(mails, left).expect("mails").0;
+            assert!(
+                !left.is_zero(),
+                "message {n} did not arrive within {WAIT:?}"
+            );
+            mails = self
+                .shared
+                .arrived
+                .wait_timeout(mails, left)
+                .expect("mails")
+                .0;
         }
         mails[n - 1].clone()
     }
@@ -170,7 +178,9 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             .unwrap_or("")
             .to_ascii_uppercase();
         let answer = match verb.as_str() {
-            "EHLO" => "250-replyline-test.local\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760",
+            "EHLO" => {
+                "250-replyline-test.local\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760"
+            }
             "HELO" => "250 replyline-test.local",
             "NOOP" => "250 OK",
             "RSET" => {
@@ -240,7 +250,13 @@ fn rcpt(command: &str, envelope: &mut Envelope, shared: &Shared) -> &'static str
     if shared.failing.load(Ordering::SeqCst) {
         return "451 4.3.0 switched off by the test";
     }
-    match address.split('@').next().unwrap_or("").to_ascii_lowercase().as_str() {
+    match address
+        .split('@')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "reject" => "550 5.1.1 mailbox unavailable",
         "tempfail" => "451 4.3.0 try again later",
         _ => {
@@ -430,7 +446,9 @@ fn encoded_word(s: &str) -> Option<Word> {
         return None;
     }
     let bytes = match kind {
-        "B" | "b" => base64::engine::general_purpose::STANDARD.decode(text).ok()?,
+        "B" | "b" => base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .ok()?,
         "Q" | "q" => quoted_printable(text, true),
         _ => return None,
     };
