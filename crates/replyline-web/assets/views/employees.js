@@ -65,10 +65,10 @@ export function mount(ctx) {
           "tr",
           { testid: "employee-row", "data-employee-id": String(e.id), class: inactive ? "inactive" : "" },
           h("td", {}, h("strong", {}, e.name), e.display_name && e.display_name !== e.name ? h("div", { class: "muted small" }, e.display_name) : null),
-          h("td", {}, e.email || "—"),
-          h("td", {}, t(`role.${e.role}`)),
-          h("td", {}, e.manager_id ? nameById(e.manager_id) : "—"),
-          h("td", { testid: "employee-channels" }, channelNames(e)),
+          h("td", { "data-label": t("employees.email") }, e.email || "—"),
+          h("td", { "data-label": t("employees.role") }, t(`role.${e.role}`)),
+          h("td", { "data-label": t("employees.manager") }, e.manager_id ? nameById(e.manager_id) : "—"),
+          h("td", { testid: "employee-channels", "data-label": t("employees.channels_column") }, channelNames(e)),
           h(
             "td",
             {},
@@ -226,7 +226,7 @@ export function mount(ctx) {
       { class: "table-wrap" },
       h(
         "table",
-        { class: "table", testid: "employee-list" },
+        { class: "table stack-on-phone", testid: "employee-list" },
         h(
           "thead",
           {},
