@@ -238,6 +238,12 @@ export const DICT = {
   "alerts.desktop_denied": ["Браузер запретил уведомления — разрешите их в настройках сайта", "The browser blocked notifications — allow them in the site settings"],
   "demo.customer_writes": ["Клиент пишет снова", "The customer writes again"],
   "demo.sent": ["Демо-клиент написал новое сообщение", "The demo customer sent a new message"],
+  "timeline.transferred": ["Чат передан → {who}", "Chat transferred → {who}"],
+  "timeline.transferred_group": ["Чат передан группе «{group}»: {who}", "Chat transferred to the group “{group}”: {who}"],
+  "timeline.transferred_queue": ["Чат возвращён в очередь", "Chat returned to the queue"],
+  "timeline.transferred_by": ["передал(а): {who}", "by {who}"],
+  "timeline.nobody": ["никто", "nobody"],
+  "notification.reason.mention": ["Вас упомянули в заметке", "You were mentioned in a note"],
   // ---- end of the workspace block (D1)
 
   "sla.on_time": ["В срок", "On time"],

@@ -58,6 +58,21 @@ export function routedText(data, dir, employeeName) {
   return t("timeline.routed.other", { who: who || t("timeline.system") });
 }
 
+/**
+ * The `transferred` event {from, to, group_id, comment, by}: «Чат передан → Иван Петров»
+ * (through a group: «… группе «Отдел продаж»: Иван Петров»; to nobody: «Чат возвращён в
+ * очередь»), the detail names who transferred it and quotes the comment.
+ */
+export function transferredText(data, dir, employeeName) {
+  const to = data.to ? nameOf(data.to, dir, employeeName) : "";
+  let text;
+  if (data.group_id) text = t("timeline.transferred_group", { group: groupName(data.group_id, data, dir), who: to || t("timeline.nobody") });
+  else text = to ? t("timeline.transferred", { who: to }) : t("timeline.transferred_queue");
+  const by = data.by ? nameOf(data.by, dir, employeeName) : "";
+  const detail = [by ? t("timeline.transferred_by", { who: by }) : "", data.comment ? `«${data.comment}»` : ""].filter(Boolean).join(" · ");
+  return { text, detail, kind: "state" };
+}
+
 /** {text, detail} for one timeline item. */
 export function describe(ev, dir, employeeName) {
   if (ev.rule) {
@@ -93,6 +108,7 @@ export function describe(ev, dir, employeeName) {
   if (what === "opened" && data.by === "employee") what = "opened_by_employee";
   if (what === "wait_started" && data.first === false) what = "wait_started_next";
   if (what === "routed") return { text: routedText(data, dir, employeeName), detail: "", kind: "state" };
+  if (what === "transferred") return transferredText(data, dir, employeeName);
   const whoId = data.employee_id || ev.employee_id || ev.assignee_id || data.by_employee_id || ev.actor_id;
   const who = what === "notification" ? recipients(ev, dir, employeeName).join(", ") : nameOf(whoId, dir, employeeName);
   const key = `timeline.state.${what}`;

@@ -357,6 +357,8 @@ async fn a_support_day_in_the_workspace_in_chromium() {
     ivan.wait_testid_text("inbox-row", CLIENT_NAME).await;
     ivan.click("inbox-row").await;
     ivan.wait_testid_text("message-text", COMMENT).await;
+    ivan.wait_testid_text("timeline-item", "Чат передан → Иван Петров")
+        .await;
     ivan.click("end-chat").await;
     ivan.by_testid("end-chat-confirm").await;
     assert_eq!(
@@ -550,6 +552,87 @@ async fn a_support_day_in_the_workspace_in_chromium() {
 
     ivan.close().await;
     m.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_pages_by_cursor_filters_by_label_and_finds_a_client_in_chromium() {
+    let env = Env::start(&json!({})).await;
+    let base = env.server.base_url().to_owned();
+    // 55 clients write; Иван works the channel's queue, so he sees all of them.
+    for i in 0..55 {
+        let name = if i == 7 {
+            "Зоя Белова".to_owned()
+        } else {
+            format!("Клиент {i}")
+        };
+        env.client_says(&format!("790010{i:05}"), Some(&name), "Добрый день")
+            .await;
+    }
+    let zoya = env.conversation_of("79001000007").await;
+    let resp = env
+        .admin
+        .put(
+            &format!("/api/v1/conversations/{}/labels", id_of(&zoya)),
+            &json!({"labels": ["vip"]}),
+        )
+        .await;
+    expect_status(&resp, StatusCode::OK, "PUT labels");
+
+    let mut driver = Driver::start().await;
+    let ivan = driver.session().await;
+    ivan.login(&base, &env.ivan.email, &env.ivan.password).await;
+    ivan.click("filter-all").await;
+    ivan.wait_testid_text("inbox-count", "Показано чатов: 50")
+        .await;
+    assert_eq!(ivan.count(&testid("inbox-row")).await, 50, "one page");
+    ivan.click("inbox-more").await;
+    ivan.wait_testid_text("inbox-count", "Чатов: 55").await;
+    assert_eq!(ivan.count(&testid("inbox-row")).await, 55, "the next page");
+    let ids = ivan
+        .js(
+            "return [...document.querySelectorAll(arguments[0])].map((e) => e.dataset.conversationId);",
+            vec![json!(testid("inbox-row"))],
+        )
+        .await;
+    let ids: std::collections::BTreeSet<String> = ids
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 55, "no row twice across the pages");
+    assert!(
+        !js_bool(
+            &ivan,
+            "return document.querySelector(arguments[0]).offsetParent !== null;",
+            vec![json!(testid("inbox-more"))]
+        )
+        .await,
+        "no «Показать ещё» after the last page"
+    );
+
+    // The label filter, with the labels in use.
+    let label = ivan.by_testid("filter-label").await;
+    ivan.choose(&label, "vip").await;
+    ivan.wait_testid_text("inbox-count", "Чатов: 1").await;
+    ivan.wait_testid_text("inbox-row", "Зоя Белова").await;
+    ivan.wait_testid_text("row-label", "vip").await;
+    ivan.choose(&label, "").await;
+    ivan.wait_testid_text("inbox-count", "Показано чатов: 50")
+        .await;
+
+    // The search box finds a client by name.
+    ivan.fill("inbox-search", "Зоя").await;
+    ivan.wait_testid_text("inbox-count", "Чатов: 1").await;
+    ivan.wait_testid_text("inbox-row", "Зоя Белова").await;
+
+    // The same inbox in English.
+    ivan.switch_language().await;
+    ivan.wait_testid_text("filter-unassigned", "Queue").await;
+    ivan.wait_testid_text("filter-observing", "Observing").await;
+    ivan.wait_testid_text("chat-placeholder", "Choose a chat")
+        .await;
+    ivan.close().await;
 }
 
 /// Polling helpers on the API client used above.
