@@ -275,7 +275,6 @@ mod tests {
         assert_eq!(o, json!({"whatsapp": {"access_token": "***"}}));
         assert_eq!(n, json!({"whatsapp": {"access_token": "***"}}));
         let text = format!("{o}{n}");
-        assert!(!text.contains("token\""), "{text}");
         assert!(!text.contains("old-token") && !text.contains("new-token"));
     }
 
