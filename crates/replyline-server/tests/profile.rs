@@ -67,6 +67,15 @@ async fn alert_switches_default_on_persist_and_validate() {
         assert_eq!(body["error"]["field"], key, "{body}");
         assert_eq!(body["error"]["code"], "validation_failed", "{body}");
     }
+    // A misspelt switch is refused, not ignored.
+    let (status, body) = put_prefs(&s, &ivan.token, json!({"alert_sond": false})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("alert_sond")),
+        "{body}"
+    );
     // A refused request changes nothing.
     let after = s
         .ok(Method::GET, "/api/v1/me/preferences", &ivan.token, None)

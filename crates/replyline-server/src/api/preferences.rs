@@ -55,8 +55,10 @@ pub struct PreferencesDto {
     pub alert_title: bool,
 }
 
-/// `PUT` body: any subset of the fields; omitted fields keep their value.
+/// `PUT` body: any subset of the fields; omitted fields keep their value, unknown ones are a
+/// 400 (a misspelt switch must not pass for saved).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PreferencesRequest {
     #[schema(value_type = Option<bool>)]
     pub email: Option<Value>,
