@@ -635,6 +635,102 @@ async fn the_inbox_pages_by_cursor_filters_by_label_and_finds_a_client_in_chromi
     ivan.close().await;
 }
 
+/// `replyline demo` running in `tmp`: its web address and the admin token it prints.
+async fn start_demo(tmp: &std::path::Path) -> (tokio::process::Child, String, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut cmd = tokio::process::Command::new(replyline_e2e::server::binary_path());
+    cmd.arg("demo")
+        .env("TMPDIR", tmp)
+        .current_dir(tmp)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("REPLYLINE__") {
+            cmd.env_remove(key);
+        }
+    }
+    let mut child = cmd.spawn().expect("run replyline demo");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut base, mut token) = (None, None);
+    let started = tokio::time::timeout(Duration::from_secs(60), async {
+        while base.is_none() || token.is_none() {
+            let line = lines
+                .next_line()
+                .await
+                .ok()
+                .flatten()
+                .expect("the demo exited early");
+            if let Some(rest) = line.split("web workspace: ").nth(1) {
+                base = rest.split_whitespace().next().map(str::to_owned);
+            }
+            if let Some(rest) = line.split("(token ").nth(1) {
+                token = rest.split(')').next().map(str::to_owned);
+            }
+        }
+    })
+    .await;
+    assert!(
+        started.is_ok(),
+        "the demo did not print its address and token"
+    );
+    // Keep reading, so the demo never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let base = base.expect("base").trim_end_matches('/').to_owned();
+    (child, base, token.expect("token"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_customer_writes_again_from_the_inbox_in_chromium() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (_demo, base, token) = start_demo(tmp.path()).await;
+    let api = replyline_e2e::Api::new(&base, replyline_e2e::Clock::at("2026-01-01T00:00:00Z"))
+        .with_token(Some(token.clone()));
+    let client_messages = || async {
+        let rows = array(api.conversations("").await, "GET conversations");
+        let mut n = 0;
+        for c in rows {
+            n += array(api.messages(&id_of(&c)).await, "GET messages")
+                .iter()
+                .filter(|m| m["direction"] == "in")
+                .count();
+        }
+        n
+    };
+    let before = replyline_e2e::poll::until(
+        "the demo's first message",
+        Duration::from_secs(30),
+        || async {
+            let n = client_messages().await;
+            (n > 0).then_some(n)
+        },
+    )
+    .await;
+
+    let mut driver = Driver::start().await;
+    let b = driver.session().await;
+    b.goto(&format!("{base}/")).await;
+    b.js(
+        "sessionStorage.setItem('replyline.token', arguments[0]); return true;",
+        vec![json!(token)],
+    )
+    .await;
+    b.client.refresh().await.expect("reload with the token");
+    b.wait_testid_text("demo-customer-message", "Клиент пишет снова")
+        .await;
+    b.click("demo-customer-message").await;
+    b.wait_testid_text("inbox-tool-status", "Демо-клиент написал")
+        .await;
+    replyline_e2e::poll::until(
+        "the customer's new message",
+        Duration::from_secs(10),
+        || async { (client_messages().await == before + 1).then_some(()) },
+    )
+    .await;
+    b.close().await;
+}
+
 /// Polling helpers on the API client used above.
 trait UnreadExt {
     async fn until_unread(&self, conversation_id: &str, want: i64) -> Option<i64>;
