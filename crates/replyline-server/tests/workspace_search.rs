@@ -753,6 +753,72 @@ async fn the_audit_says_who_changed_what_with_secrets_masked() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(field_error(&v).1, "limit");
 
+    // Deletions: a group's whole record; a deactivation's changed fields; a channel.
+    let (_, spare) = s
+        .post("/api/v1/groups", &s.admin, json!({"name": "Временная"}))
+        .await;
+    s.ok(
+        Method::PATCH,
+        &format!("/api/v1/groups/{}", id(&spare)),
+        &s.admin,
+        Some(json!({"name": "Склад"})),
+    )
+    .await;
+    let (status, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/groups/{}", id(&spare)),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let groups = audit_of(&s, "group").await;
+    assert_eq!(groups[0]["action"], "delete");
+    assert_eq!(
+        groups[0]["old"],
+        json!({"name": "Склад", "employee_ids": []})
+    );
+    assert_eq!(groups[0]["new"], Value::Null);
+    assert_eq!(groups[1]["action"], "update");
+    assert_eq!(
+        (&groups[1]["old"], &groups[1]["new"]),
+        (&json!({"name": "Временная"}), &json!({"name": "Склад"}))
+    );
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/employees/{}", anna.id),
+        &s.admin,
+        None,
+    )
+    .await;
+    let deactivated = &audit_of(&s, "employee").await[0];
+    assert_eq!(deactivated["action"], "delete");
+    assert_eq!(
+        (&deactivated["old"], &deactivated["new"]),
+        (&json!({"active": true}), &json!({"active": false}))
+    );
+    let (status, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/channels/{ch}"),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let removed = &audit_of(&s, "channel").await[0];
+    assert_eq!(removed["action"], "delete");
+    assert_eq!(removed["old"]["name"], "Аудит 2");
+    assert_eq!(removed["old"]["whatsapp"]["access_token"], "***");
+    let text = s
+        .raw(Method::GET, "/api/v1/audit?limit=200", Some(&s.admin), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("SECRET"), "{text}");
+
     // Admins only (Anna's password change revoked her token; Boris asks).
     let boris = s.person("boris", "manager", None).await;
     let (status, _) = s.get("/api/v1/audit", &boris.token).await;
