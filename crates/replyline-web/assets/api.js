@@ -85,7 +85,10 @@ async function send(method, path, body, { auth = true } = {}) {
     if (res.status === 401 && auth) {
       window.dispatchEvent(new CustomEvent("replyline:unauthorized"));
     }
-    throw new ApiError(res.status, err.code, err.message, err.field);
+    const apiError = new ApiError(res.status, err.code, err.message, err.field);
+    // 429: errors.js says how many seconds to wait
+    apiError.retryAfter = Number(res.headers.get("retry-after")) || 0;
+    throw apiError;
   }
   return { data, res };
 }

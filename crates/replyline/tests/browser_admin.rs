@@ -486,3 +486,44 @@ async fn first_run_checklist_on_a_fresh_install() {
     admin.close().await;
     other.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_errors_are_russian_including_the_rate_limit() {
+    let server = Server::start(ServerOpts::default()).await;
+    let base = server.base_url().to_owned();
+    let mut driver = Driver::start().await;
+    let b = driver.session().await;
+    b.goto(&format!("{base}/")).await;
+    let mut last = String::new();
+    for attempt in 1..=6 {
+        b.fill("login-email", ADMIN_EMAIL).await;
+        b.fill("login-password", &format!("wrong-{attempt}")).await;
+        // The previous answer is wiped first, so the wait sees this attempt's own.
+        b.js(
+            "document.querySelector(arguments[0]).textContent = '';",
+            vec![json!(testid("login-error"))],
+        )
+        .await;
+        b.click("login-submit").await;
+        last = b
+            .until(&format!("the error of attempt {attempt}"), || async {
+                let text = b
+                    .js(
+                        "return document.querySelector(arguments[0]).textContent;",
+                        vec![json!(testid("login-error"))],
+                    )
+                    .await;
+                text.as_str().filter(|t| !t.is_empty()).map(str::to_owned)
+            })
+            .await;
+        assert!(!looks_english(&last), "attempt {attempt}: {last:?}");
+        if attempt < 6 {
+            assert_eq!(last, "Неверная электронная почта или пароль");
+        }
+    }
+    assert!(
+        last.starts_with("Слишком много попыток, попробуйте через ") && last.ends_with(" с"),
+        "the 429 with its Retry-After in Russian: {last:?}"
+    );
+    b.close().await;
+}

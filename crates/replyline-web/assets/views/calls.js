@@ -1,5 +1,6 @@
-// "Звонки и сообщения" (Calls and messages) and its "Настройки мессенджера" page: the channel
-// chooser, then the team-wide entries «Правила маршрутизации сообщений» and «Группы пользователей».
+// "Звонки и сообщения" (Calls and messages): cards for the messenger settings, the channels and the
+// change log; its "Настройки мессенджера" page: the channel chooser, then the team-wide entries
+// «Правила маршрутизации сообщений» and «Группы пользователей».
 import { t } from "../i18n.js";
 import { h, clear, errorText } from "../dom.js";
 import { list } from "../api.js";
@@ -35,6 +36,16 @@ function hub() {
           { class: "card card-link", href: "#/admin/channels", testid: "calls-channels" },
           h("span", { class: "card-title" }, t("calls.channels")),
           h("span", { class: "muted" }, t("calls.channels_hint")),
+        ),
+      ),
+      h(
+        "li",
+        {},
+        h(
+          "a",
+          { class: "card card-link", href: "#/admin/audit", testid: "calls-audit" },
+          h("span", { class: "card-title" }, t("audit.title")),
+          h("span", { class: "muted" }, t("audit.hint")),
         ),
       ),
     ),
