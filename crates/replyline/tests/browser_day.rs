@@ -310,7 +310,7 @@ async fn a_support_day_in_the_workspace_in_chromium() {
     p.wait_testid_text("message-text", "@Пётр Сидоров").await;
     p.by_testid("observer-badge").await;
     p.by_testid("leave-chat").await;
-    for hidden in ["end-chat", "transfer-open"] {
+    for hidden in ["end-chat", "transfer-open", "assign-me"] {
         assert!(
             !js_bool(
                 &p,

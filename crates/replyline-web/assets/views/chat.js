@@ -536,7 +536,7 @@ export function mount(ctx, { id, message, onRead } = {}) {
     const current = conv.assignee_id ? String(conv.assignee_id) : "";
     const assignee = current ? dir.empById.get(current) : null;
     assigneeLine.textContent = `${t("chat.assignee")}: ${assignee ? ctx.employeeName(assignee) : current || t("inbox.unassigned")}`;
-    assignMe.hidden = closed || current === String(ctx.me.id);
+    assignMe.hidden = closed || observer || current === String(ctx.me.id);
     transferBtn.hidden = closed || observer;
     endChat.hidden = observer;
     endChat.disabled = closed;
