@@ -200,6 +200,40 @@ async fn search_finds_only_what_the_caller_may_see() {
         [BORIS_TEXT]
     );
 
+    // Mentioned in a note, Boris observes Anna's chat and finds it; after leaving, not.
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{}/notes", id(&t.chat1)),
+        &t.anna.token,
+        Some(json!({"text": "Посмотри, пожалуйста", "mentions": [t.boris.id]})),
+    )
+    .await;
+    let mut seen = vec![ANNA_TEXT.to_owned(), BORIS_TEXT.to_owned()];
+    seen.sort();
+    assert_eq!(texts(&search(s, &t.boris.token, "доставка").await), seen);
+    assert_eq!(
+        addresses(&search(s, &t.boris.token, "7999").await),
+        ["79990000001", "79990000002"]
+    );
+    assert_eq!(
+        texts(&search(s, &t.boris.token, "посмотри").await),
+        ["Посмотри, пожалуйста"]
+    );
+    let (status, _) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{}/leave", id(&t.chat1)),
+            Some(&t.boris.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        texts(&search(s, &t.boris.token, "доставка").await),
+        [BORIS_TEXT]
+    );
+    assert!(texts(&search(s, &t.boris.token, "посмотри").await).is_empty());
+
     // A message result carries its chat and contact.
     let found = search(s, &t.anna.token, "доставка").await;
     let hit = &found["messages"][0];
