@@ -550,6 +550,41 @@ async fn a_support_day_in_the_workspace_in_chromium() {
         "the address names the chat and the message"
     );
 
+    // ---- Maria renames her quick reply, then deletes it (after confirming) --------------------
+    m.click("menu-quick-replies").await;
+    assert!(
+        js_bool(
+            &m,
+            "return document.querySelector(arguments[0]).disabled;",
+            vec![json!(testid("qr-shared"))]
+        )
+        .await,
+        "an employee may not make a shared quick reply"
+    );
+    m.click("qr-edit").await;
+    m.fill("qr-title", "Доставка: курьер в пути").await;
+    m.click("qr-save").await;
+    m.wait_testid_text("qr-item-title", "Доставка: курьер в пути")
+        .await;
+    let list = array(
+        maria_api.get("/api/v1/quick-replies").await,
+        "quick replies",
+    );
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["title"], "Доставка: курьер в пути");
+    assert_eq!(list[0]["text"], QUICK_REPLY);
+    m.click("qr-delete").await;
+    m.click("qr-delete-confirm-yes").await;
+    m.by_testid("qr-empty").await;
+    assert!(
+        array(
+            maria_api.get("/api/v1/quick-replies").await,
+            "quick replies"
+        )
+        .is_empty(),
+        "deleted"
+    );
+
     ivan.close().await;
     m.close().await;
 }
