@@ -561,5 +561,13 @@ export function mount(ctx, { focus } = {}) {
     groupsSection,
   );
   load();
-  return { el, title: t("routing.title") };
+  // unsaved rules: the router asks before leaving, the browser before a reload
+  const isDirty = () => loaded && body() !== savedBody;
+  const beforeUnload = (e) => {
+    if (!isDirty()) return;
+    e.preventDefault();
+    e.returnValue = "";
+  };
+  window.addEventListener("beforeunload", beforeUnload);
+  return { el, title: t("routing.title"), isDirty, destroy: () => window.removeEventListener("beforeunload", beforeUnload) };
 }
