@@ -246,6 +246,48 @@ impl Api {
         }
     }
 
+    /// Every page of `GET /api/v1/conversations?QUERY`, following the
+    /// `X-Next-Cursor` header, 200 rows a page.
+    ///
+    /// # Panics
+    /// When a page does not answer 200 with an array.
+    pub async fn conversations_all_pages(&self, query: &str) -> Vec<Value> {
+        let mut rows = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/conversations?limit=200&{query}");
+            if let Some(c) = &cursor {
+                path.push_str("&before=");
+                path.push_str(c);
+            }
+            let mut req = self.http.get(self.url(&path));
+            if let Some(token) = &self.token {
+                req = req.bearer_auth(token);
+            }
+            let resp = req
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+            let next = resp
+                .headers()
+                .get("x-next-cursor")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let (status, body) = read(resp)
+                .await
+                .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+            assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+            let page = body
+                .as_array()
+                .unwrap_or_else(|| panic!("GET {path}: not an array: {body}"));
+            rows.extend(page.iter().cloned());
+            match next {
+                Some(c) if !page.is_empty() => cursor = Some(c),
+                _ => return rows,
+            }
+        }
+    }
+
     /// `POST /api/v1/conversations` (employee-opened).
     pub async fn open_conversation(
         &self,

@@ -1,7 +1,8 @@
-//! Test support for Replyline's black-box end-to-end suite (see `tests/`).
+//! Test support for Replyline's black-box end-to-end suite, whose tests live in
+//! the `replyline` package (`crates/replyline/tests/`).
 //!
-//! The suite runs the real `replyline serve` binary (build it first with
-//! `cargo build -p replyline`, or point `REPLYLINE_BIN` at it) against a
+//! The suite runs the real `replyline serve` binary (cargo builds it before the
+//! package's integration tests; `REPLYLINE_BIN` points elsewhere) against a
 //! temporary SQLite database with the manual clock, a fake WhatsApp Graph API
 //! ([`FakeGraph`]) and signed webhooks, and checks only what `shared/API.md`
 //! and `shared/SPEC.md` promise.

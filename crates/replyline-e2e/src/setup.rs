@@ -287,7 +287,7 @@ impl Env {
     pub async fn all_conversations(&self) -> Vec<Value> {
         let mut all: Vec<Value> = Vec::new();
         for query in ["", "status=open", "status=closed"] {
-            for conv in array(self.admin.conversations(query).await, "GET conversations") {
+            for conv in self.admin.conversations_all_pages(query).await {
                 if !all.iter().any(|c| id_of(c) == id_of(&conv)) {
                     all.push(conv);
                 }
