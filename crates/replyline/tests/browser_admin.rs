@@ -99,6 +99,9 @@ async fn settings_save_twice_translate_errors_and_guard_unsaved_edits() {
     admin.fill("working-hours-timezone", "Mars/Olympus").await;
     admin.click("settings-save").await;
     let error = wait_field_error(&admin, "working-hours-timezone", "Mars/Olympus").await;
+    admin
+        .screenshot_at("settings-server-error", "group-working-hours", 900)
+        .await;
     assert!(
         error.contains("Неизвестный часовой пояс"),
         "the server's 422 in Russian at the field: {error:?}"
@@ -147,6 +150,7 @@ async fn settings_save_twice_translate_errors_and_guard_unsaved_edits() {
     admin.click("closing-enabled").await;
     admin.click("menu-employees").await;
     admin.by_testid("unsaved-dialog").await;
+    admin.screenshot("unsaved-dialog").await;
     admin.click("unsaved-dialog-cancel").await;
     assert!(
         checked(&admin, "closing-enabled").await,
