@@ -154,7 +154,7 @@ export function mount(ctx, { id, message, onRead } = {}) {
   const mentioned = new Map(); // "@Name" -> employee id
   const rendered = new Map(); // message id -> {el, sig}
 
-  const title = h("h1", { class: "chat-title", testid: "chat-title" }, "…");
+  const title = h("h2", { class: "chat-title", testid: "chat-title" }, "…");
   const subtitle = h("div", { class: "chat-sub muted" });
   const badges = h("div", { class: "chat-badges" });
   const labelsBox = h("div", { class: "chat-labels", testid: "chat-labels", hidden: true });
