@@ -140,7 +140,8 @@ export class Alerts {
   async onEvent(msg) {
     const d = msg.data || {};
     if (msg.type === "message.created" && isClientMessage(d)) return this.onClientMessage(d);
-    if (msg.type === "notification.created" && d.reason === "mention") return this.onMention(d);
+    // Admins receive every notification event: only one's own mentions alert.
+    if (msg.type === "notification.created" && d.reason === "mention" && String(d.manager_id) === String(this.ctx.me.id)) return this.onMention(d);
     return false;
   }
 

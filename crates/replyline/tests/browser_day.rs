@@ -279,7 +279,11 @@ async fn a_support_day_in_the_workspace_in_chromium() {
     let c = env.conversation(&first_id).await;
     assert_eq!(c["labels"], json!(["доставка"]), "{c}");
 
-    // ---- a note mentioning Пётр: he observes the chat -------------------------------------
+    // ---- a note mentioning Пётр: he is alerted and observes the chat ----------------------
+    let p = driver.session().await;
+    p.login(&base, &petr.email, &petr.password).await;
+    assert!(js_bool(&p, STUB_ALERTS, vec![]).await, "stubs installed");
+    live(&p).await;
     m.click("composer-note").await;
     let note = m.by_testid("note-input").await;
     note.send_keys("@Пёт").await.expect("type @");
@@ -301,9 +305,21 @@ async fn a_support_day_in_the_workspace_in_chromium() {
         "Пётр observes the chat after the mention: {observing:?}"
     );
 
+    let shown = wait_notes(&p, 1).await;
+    assert!(
+        shown[0]["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("Вас упомянули")),
+        "{shown:?}"
+    );
+    assert!(
+        shown[0]["body"]
+            .as_str()
+            .is_some_and(|t| t.contains("посмотри, пожалуйста")),
+        "{shown:?}"
+    );
+
     // ---- Пётр opens it under «Наблюдаю»: he may leave it, not close or transfer it ----------
-    let p = driver.session().await;
-    p.login(&base, &petr.email, &petr.password).await;
     p.click("filter-observing").await;
     p.wait_testid_text("inbox-row", CLIENT_NAME).await;
     p.click("inbox-row").await;
