@@ -58,7 +58,8 @@ impl FromStr for Lang {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationView {
     /// `first_message`, `next_message`, `first_message_escalated` or
-    /// `next_message_escalated` (anything else gets a generic text).
+    /// `next_message_escalated`, or `mention` (a note named the recipient);
+    /// anything else gets a generic text.
     pub reason: String,
     /// Contact's display name, if known.
     pub contact_name: Option<String>,
@@ -98,6 +99,9 @@ pub fn render_notification(lang: Lang, n: &NotificationView) -> NotificationText
 /// Renders `n` in `lang`, showing the wait start in `tz` (e.g. the
 /// recipient's or the company's time zone).
 pub fn render_notification_in(lang: Lang, n: &NotificationView, tz: &TimeZone) -> NotificationText {
+    if n.reason == "mention" {
+        return render_mention(lang, n);
+    }
     let (first, escalated) = match n.reason.as_str() {
         "first_message" => (Some(true), false),
         "next_message" => (Some(false), false),
@@ -228,6 +232,50 @@ pub fn render_notification_in(lang: Lang, n: &NotificationView, tz: &TimeZone) -
             subject,
             text: lines.join("\n"),
         },
+    }
+}
+
+/// A `mention` (SPEC §3a): someone named the recipient in an internal note.
+/// The stored text (`Author: note`) leads; the chat's client, channel and link follow.
+fn render_mention(lang: Lang, n: &NotificationView) -> NotificationText {
+    let contact = n
+        .contact_name
+        .as_deref()
+        .map(one_line)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| one_line(&n.contact_address));
+    let channel = one_line(&n.channel_name);
+    let note = n.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let url = n
+        .conversation_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let (subject, chat, channel_line, open) = match lang {
+        Lang::Ru => (
+            format!("Вас упомянули в чате с клиентом {contact}"),
+            format!("Чат с клиентом {contact}."),
+            format!("Канал: {channel}."),
+            "Открыть чат:",
+        ),
+        Lang::En => (
+            format!("You were mentioned in the chat with {contact}"),
+            format!("Chat with {contact}."),
+            format!("Channel: {channel}."),
+            "Open the chat:",
+        ),
+    };
+    let mut lines: Vec<String> = note.map(str::to_owned).into_iter().collect();
+    lines.push(chat);
+    if !channel.is_empty() {
+        lines.push(channel_line);
+    }
+    if let Some(url) = url {
+        lines.push(format!("{open} {url}"));
+    }
+    NotificationText {
+        subject: truncate_chars(&subject, MAX_SUBJECT_CHARS),
+        text: lines.join("\n"),
     }
 }
 

@@ -185,3 +185,26 @@ fn the_rules_text_is_the_subject_and_first_line() {
         render_notification(Lang::Ru, &view("first_message"))
     );
 }
+
+#[test]
+fn mention_in_both_languages() {
+    let mut n = view("mention");
+    n.text = Some("Иван Петров: @Мария посмотрите, пожалуйста".into());
+    let ru = render_notification(Lang::Ru, &n);
+    assert_eq!(ru.subject, "Вас упомянули в чате с клиентом Анна");
+    assert_eq!(
+        ru.text,
+        "Иван Петров: @Мария посмотрите, пожалуйста\n\
+         Чат с клиентом Анна.\n\
+         Канал: WhatsApp.\n\
+         Открыть чат: https://inbox.example.com/c/42"
+    );
+    n.contact_name = None;
+    let en = render_notification(Lang::En, &n);
+    assert_eq!(
+        en.subject,
+        "You were mentioned in the chat with +79001234567"
+    );
+    assert!(en.text.starts_with("Иван Петров: @Мария"), "{}", en.text);
+    assert!(!en.text.contains("waiting"), "{}", en.text);
+}
