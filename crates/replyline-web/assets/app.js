@@ -237,7 +237,9 @@ function langSwitch() {
       lang: other,
       "aria-label": t("lang.switch_to"),
       title: t("lang.switch_to"),
-      onClick: () => {
+      onClick: async () => {
+        // the page is drawn again in the other language: unsaved edits would be lost
+        if (state.view && state.view.isDirty && state.view.isDirty() && !(await confirmUnsaved())) return;
         setLang(other);
         applyLang();
         renderHeader();
@@ -378,10 +380,13 @@ function route(force = false) {
 // Leaving a page with unsaved edits asks first: the hash goes back to the page, and only a
 // confirmed «Уйти без сохранения» follows the link.
 let leavingConfirmed = false;
+function confirmUnsaved() {
+  return confirmDialog({ title: t("unsaved.title"), text: t("unsaved.text"), confirm: t("unsaved.leave"), cancel: t("unsaved.stay"), testid: "unsaved-dialog" });
+}
 async function confirmLeave() {
   const target = location.hash;
   history.replaceState(null, "", `#/${state.routeKey}`);
-  const leave = await confirmDialog({ title: t("unsaved.title"), text: t("unsaved.text"), confirm: t("unsaved.leave"), cancel: t("unsaved.stay"), testid: "unsaved-dialog" });
+  const leave = await confirmUnsaved();
   if (!leave) return;
   leavingConfirmed = true;
   location.hash = target;

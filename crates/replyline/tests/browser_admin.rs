@@ -177,9 +177,26 @@ async fn settings_save_twice_translate_errors_and_guard_unsaved_edits() {
         .await;
     assert_eq!(cancelled, json!(true), "beforeunload warns about the edit");
 
+    // Switching the language redraws the page: with the edit pending it asks first.
+    admin.click("lang-switch").await;
+    admin.click("unsaved-dialog-cancel").await;
+    let lang = admin
+        .js("return document.documentElement.lang", vec![])
+        .await;
+    assert_eq!(lang, json!("ru"), "stayed in Russian with the edit");
+    assert!(checked(&admin, "closing-enabled").await, "the edit is kept");
+    admin.click("lang-switch").await;
+    admin.click("unsaved-dialog-confirm").await;
+    admin
+        .until("the English UI", || async {
+            let lang = admin
+                .js("return document.documentElement.lang", vec![])
+                .await;
+            (lang == json!("en")).then_some(())
+        })
+        .await;
+
     // The English UI shows the same server error in English.
-    admin.click("closing-enabled").await;
-    admin.switch_language().await;
     admin.click("show-more-settings").await;
     admin.fill("working-hours-timezone", "Mars/Olympus").await;
     admin.click("settings-save").await;
