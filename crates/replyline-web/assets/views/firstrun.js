@@ -29,10 +29,10 @@ export function steps(dir, me) {
   const others = dir.employees.filter((e) => String(e.id) !== String(me.id) && e.active !== false);
   const queued = others.some((e) => Array.isArray(e.channel_ids) && e.channel_ids.length > 0);
   return [
-    { key: "whatsapp", href: "#/admin/channels", done: dir.channels.length > 0 },
-    { key: "employees", href: "#/admin/employees", done: others.length > 0 && queued },
-    { key: "settings", href: "#/calls/messenger", done: remembered(SETTINGS_KEY) },
-    { key: "demo", href: null, done: false },
+    { step: "whatsapp", href: "#/admin/channels", done: dir.channels.length > 0 },
+    { step: "employees", href: "#/admin/employees", done: others.length > 0 && queued },
+    { step: "settings", href: "#/calls/messenger", done: remembered(SETTINGS_KEY) },
+    { step: "demo", href: null, done: false },
   ];
 }
 
@@ -62,8 +62,8 @@ function banner(list, onHide) {
       list.map((s) =>
         h(
           "li",
-          { class: s.done ? "done" : "", testid: `firstrun-step-${s.key}`, "data-done": String(s.done) },
-          s.href ? h("a", { href: s.href }, t(`firstrun.${s.key}`)) : h("span", {}, ...withCode(t(`firstrun.${s.key}`, { cmd: "\u0000" }), "replyline demo")),
+          { class: s.done ? "done" : "", testid: `firstrun-step-${s.step}`, "data-done": String(s.done) },
+          s.href ? h("a", { href: s.href }, t(`firstrun.${s.step}`)) : h("span", {}, ...withCode(t(`firstrun.${s.step}`, { cmd: "\u0000" }), "replyline demo")),
           s.done ? h("span", { class: "status-pill open" }, t("firstrun.done")) : null,
         ),
       ),
