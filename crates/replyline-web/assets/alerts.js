@@ -4,6 +4,8 @@
 import { t } from "./i18n.js";
 
 const DEFAULT_PREFS = { alert_sound: true, alert_desktop: true, alert_title: true };
+const RECHECK_MS = 5000;
+const MAX_RECHECK = 20;
 
 /** Whether a client message in `conv` concerns `me`: assigned to me, in my queue, or observed. */
 export function concernsMe(conv, me) {
@@ -75,6 +77,9 @@ export class Alerts {
     this.baseTitle = document.title || "Replyline";
     this.onPrefs = (e) => this.setPrefs(e.detail || {});
     window.addEventListener("replyline:preferences", this.onPrefs);
+    // A chat taken by a colleague sends no more events here (it is no longer visible), so the
+    // counted chats are checked again every few seconds.
+    this.recheckTimer = setInterval(() => this.recheckAll(), RECHECK_MS);
   }
 
   async start() {
@@ -88,6 +93,7 @@ export class Alerts {
 
   stop() {
     window.removeEventListener("replyline:preferences", this.onPrefs);
+    clearInterval(this.recheckTimer);
     this.unread.clear();
     this.render();
   }
@@ -140,9 +146,29 @@ export class Alerts {
   async onEvent(msg) {
     const d = msg.data || {};
     if (msg.type === "message.created" && isClientMessage(d)) return this.onClientMessage(d);
+    if (msg.type === "conversation.updated") return this.recheck(String(d.conversation_id ?? d.id ?? ""));
     // Admins receive every notification event: only one's own mentions alert.
     if (msg.type === "notification.created" && d.reason === "mention" && String(d.manager_id) === String(this.ctx.me.id)) return this.onMention(d);
     return false;
+  }
+
+  /** Checks the counted chats again (at most MAX_RECHECK of them). */
+  recheckAll() {
+    if (document.hidden) return;
+    for (const cid of [...this.unread.keys()].slice(0, MAX_RECHECK)) this.recheck(cid);
+  }
+
+  /** A counted chat that was taken by someone else, or closed, no longer counts. */
+  async recheck(cid) {
+    if (!cid || !this.unread.has(cid)) return false;
+    try {
+      const conv = await this.ctx.api.conversation(cid);
+      if (concernsMe(conv, this.ctx.me)) return false;
+    } catch {
+      /* no longer visible */
+    }
+    this.markRead(cid);
+    return true;
   }
 
   async onClientMessage(d) {

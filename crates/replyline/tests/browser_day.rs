@@ -525,6 +525,14 @@ async fn a_support_day_in_the_workspace_in_chromium() {
         .await;
     assert_eq!(contact.1["name"], "Анна Кузнецова (VIP)", "{}", contact.1);
 
+    // Иван takes the chat: it leaves Maria's queue, and her title count with it.
+    ivan.click("assign-me").await;
+    m.until(
+        "Maria's title count goes once Иван takes the chat",
+        || async { (!title(&m).await.starts_with('(')).then_some(()) },
+    )
+    .await;
+
     // ---- Иван searches a word of the first chat: found, opened at the message ---------------
     ivan.click("menu-search").await;
     ivan.fill("search-input", "задерживается").await;
