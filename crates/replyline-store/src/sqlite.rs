@@ -1608,6 +1608,11 @@ impl SqliteStore {
     pub(crate) fn writer_pool(&self) -> &SqlitePool {
         &self.writer
     }
+
+    /// The reader pool (WAL readers see every committed write): listings and searches.
+    pub(crate) fn reader_pool(&self) -> &SqlitePool {
+        &self.reader
+    }
 }
 
 /// Inserts webhook bodies in one transaction and notes each channel's last webhook.

@@ -111,7 +111,7 @@ impl SqliteStore {
         let rows = sqlx::query(&sql)
             .bind(fts)
             .bind(limit)
-            .fetch_all(self.writer_pool())
+            .fetch_all(self.reader_pool())
             .await?;
         rows.iter()
             .map(|row| {
@@ -145,7 +145,7 @@ impl SqliteStore {
         let rows = sqlx::query(&sql)
             .bind(fts)
             .bind(limit)
-            .fetch_all(self.writer_pool())
+            .fetch_all(self.reader_pool())
             .await?;
         rows.iter().map(card).collect()
     }
@@ -161,7 +161,7 @@ impl WorkspaceStore for SqliteStore {
         let sql = format!("{} WHERE k.id = ?", card_select(visibility));
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(self.writer_pool())
+            .fetch_optional(self.reader_pool())
             .await?;
         let found = row.as_ref().map(card).transpose()?;
         Ok(found.filter(|c| c.conversations_count > 0))
@@ -220,7 +220,7 @@ impl WorkspaceStore for SqliteStore {
         );
         let rows = sqlx::query(&sql)
             .bind(viewer)
-            .fetch_all(self.writer_pool())
+            .fetch_all(self.reader_pool())
             .await?;
         let mut list = rows
             .iter()
@@ -235,7 +235,7 @@ impl WorkspaceStore for SqliteStore {
         let sql = format!("SELECT {QUICK_REPLY_COLS} FROM quick_replies WHERE id = ?");
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(self.writer_pool())
+            .fetch_optional(self.reader_pool())
             .await?;
         row.as_ref().map(quick_reply).transpose()
     }
@@ -317,7 +317,7 @@ impl WorkspaceStore for SqliteStore {
         )
         .bind(before.unwrap_or(Id::MAX))
         .bind(limit)
-        .fetch_all(self.writer_pool())
+        .fetch_all(self.reader_pool())
         .await?;
         rows.iter().map(audit_entry).collect()
     }
