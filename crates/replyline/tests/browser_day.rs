@@ -259,6 +259,7 @@ async fn a_support_day_in_the_workspace_in_chromium() {
     input.send_keys("/Дост").await.expect("type /");
     m.wait_testid_text("quick-reply-popup-item", "Доставка")
         .await;
+    m.screenshot("chat-quick-reply").await;
     input.send_keys("\u{E007}").await.expect("Enter picks");
     let expected = "Здравствуйте, Анна Кузнецова! Ваш заказ уже в пути.";
     m.until("the quick reply is inserted", || async {
@@ -350,6 +351,7 @@ async fn a_support_day_in_the_workspace_in_chromium() {
     let target = m.by_testid("transfer-target").await;
     m.choose(&target, &format!("e:{}", env.ivan.id)).await;
     m.fill("transfer-comment", COMMENT).await;
+    m.screenshot("chat-transfer").await;
     m.click("transfer-submit").await;
     let c = m
         .until("the chat is Иван's", || async {
