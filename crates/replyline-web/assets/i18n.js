@@ -671,6 +671,7 @@ export const DICT = {
   "profile.permission.default": ["Браузер ещё не спрашивал разрешения", "The browser has not asked yet"],
   "profile.permission.unsupported": ["Этот браузер не показывает уведомления", "This browser cannot show notifications"],
 
+  "form.not_saved": ["Не сохранено — исправьте ошибку у поля", "Not saved — fix the error at the field"],
   "unsaved.title": ["Есть несохранённые изменения", "You have unsaved changes"],
   "unsaved.text": ["Если уйти со страницы, изменения пропадут.", "If you leave the page, the changes are lost."],
   "unsaved.leave": ["Уйти без сохранения", "Leave without saving"],

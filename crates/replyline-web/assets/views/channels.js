@@ -284,7 +284,7 @@ export function mount(ctx, params = {}) {
     } catch (err) {
       const key = (err.field || "").replace(/^whatsapp\./, "");
       if (fields[key]) fields[key].error(fieldErrorText(err));
-      setStatus(status, errorText(err), "error");
+      setStatus(status, fields[key] ? t("form.not_saved") : errorText(err), "error");
     }
   }
 
@@ -368,7 +368,7 @@ function channelPage(ctx, id) {
     } catch (err) {
       const f = fieldMap[err.field] || fieldMap[String(err.field || "").replace(/^whatsapp\./, "")];
       if (f) f.error(fieldErrorText(err));
-      setStatus(status, errorText(err), "error");
+      setStatus(status, f ? t("form.not_saved") : errorText(err), "error");
       return false;
     }
   }

@@ -212,7 +212,8 @@ export function mount(ctx) {
     } catch (err) {
       const key = (err.field || "").replace(/\[\d+\]$/, "");
       if (fields[key]) fields[key].error(fieldErrorText(err));
-      setStatus(status, errorText(err), "error");
+      // shown at its field: the status line only says the form was not saved
+      setStatus(status, fields[key] ? t("form.not_saved") : errorText(err), "error");
     }
   }
 

@@ -29,7 +29,7 @@ function showError(err, fields, status) {
   const key = String(err.field || "").split(".").pop();
   const target = fields[err.field] || fields[key];
   if (target) target.error(fieldErrorText(err));
-  setStatus(status, errorText(err), "error");
+  setStatus(status, target ? t("form.not_saved") : errorText(err), "error");
 }
 
 export function mount(ctx) {
