@@ -12,11 +12,11 @@ mod sqlite;
 mod sqlite_conversations;
 mod sqlite_delivery;
 mod sqlite_routing;
+mod sqlite_workspace;
 mod sqlite_writer;
 mod stored_secrets;
 mod visibility;
 mod workspace;
-mod sqlite_workspace;
 
 pub use delivery::*;
 pub use model::*;

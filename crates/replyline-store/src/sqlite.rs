@@ -1036,8 +1036,13 @@ impl Store for SqliteStore {
         employee_id: Id,
         message_id: Option<Id>,
     ) -> StoreResult<Option<Id>> {
-        crate::sqlite_conversations::mark_read(&self.writer, conversation_id, employee_id, message_id)
-            .await
+        crate::sqlite_conversations::mark_read(
+            &self.writer,
+            conversation_id,
+            employee_id,
+            message_id,
+        )
+        .await
     }
 
     async fn set_labels(&self, conversation_id: Id, labels: &[String]) -> StoreResult<Vec<String>> {
@@ -1049,7 +1054,8 @@ impl Store for SqliteStore {
     }
 
     async fn remove_observer(&self, conversation_id: Id, employee_id: Id) -> StoreResult<bool> {
-        crate::sqlite_conversations::remove_observer(&self.writer, conversation_id, employee_id).await
+        crate::sqlite_conversations::remove_observer(&self.writer, conversation_id, employee_id)
+            .await
     }
 
     async fn observed_conversations(&self, employee_id: Id) -> StoreResult<Vec<Id>> {
@@ -1590,7 +1596,10 @@ impl SqliteStore {
         pool: &SqlitePool,
         rows: &[SqliteRow],
     ) -> StoreResult<Vec<ConversationRecord>> {
-        let mut records = rows.iter().map(conversation).collect::<StoreResult<Vec<_>>>()?;
+        let mut records = rows
+            .iter()
+            .map(conversation)
+            .collect::<StoreResult<Vec<_>>>()?;
         crate::sqlite_conversations::fill_observers(pool, &mut records).await?;
         Ok(records)
     }
