@@ -413,8 +413,17 @@ async fn admin_visible_text(b: &Browser) -> String {
 async fn audit_page_lists_a_settings_change() {
     let env = Env::start(&json!({})).await;
     let base = env.server.base_url().to_owned();
+    // More than a page (50) of older changes, then the one to find at the top.
+    for i in 0..55 {
+        env.put_settings(&json!({"no_reply": {"after_seconds": 300 + i}}))
+            .await;
+    }
     env.put_settings(&json!({"greeting": {"enabled": true}}))
         .await;
+    let (status, all) = env.admin.get("/api/v1/audit?limit=200").await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let total = all.as_array().map_or(0, Vec::len);
+    assert!(total > 56, "every change is logged: {total}");
     let mut driver = Driver::start().await;
     let admin = admin_session(&mut driver, &base).await;
     admin.click("menu-audit").await;
@@ -432,6 +441,33 @@ async fn audit_page_lists_a_settings_change() {
             .await
             .contains("greeting.enabled"),
         "field names are translated"
+    );
+
+    // «Показать ещё» pages back with the cursor until everything is listed, once each.
+    assert_eq!(admin.count(&testid("audit-entry")).await, 50, "one page");
+    while admin.count(&testid("audit-entry")).await < total {
+        let before = admin.count(&testid("audit-entry")).await;
+        admin.click("audit-more").await;
+        admin
+            .until("the next page", || async {
+                (admin.count(&testid("audit-entry")).await > before).then_some(())
+            })
+            .await;
+    }
+    assert_eq!(admin.count(&testid("audit-entry")).await, total);
+    let more_hidden = admin
+        .js(
+            "return document.querySelector(arguments[0]).hidden",
+            vec![json!(testid("audit-more"))],
+        )
+        .await;
+    assert_eq!(more_hidden, json!(true), "no more pages");
+    let delay = admin
+        .wait_testid_text("audit-change", "Если сотрудники не отвечают → Задержка")
+        .await;
+    assert!(
+        delay.contains("353 секунды → 354 секунды"),
+        "delays read exactly: {delay}"
     );
     admin.close().await;
 }

@@ -2,9 +2,9 @@
 // entry with the changed fields as «old → new» (nested objects compared leaf by leaf, field
 // names as the UI calls them), newest first, «Показать ещё» pages back with the `before` cursor.
 // Until the server has the endpoint (404), the page says so instead of failing.
-import { t } from "../i18n.js";
-import { has } from "../i18n.js";
-import { h, clear, fmtDateTime, fmtSeconds, errorText, fieldLabel } from "../dom.js";
+import { t, has } from "../i18n.js";
+import { h, clear, fmtDateTime, errorText, fieldLabel } from "../dom.js";
+import { fmtDelay } from "../widgets.js";
 
 const PAGE = 50;
 const SECRET = "***";
@@ -81,7 +81,8 @@ export function mount(ctx) {
   }
 
   /**
-   * How a value of `path` reads: people and channels by name, delays as «10 мин», enums
+   * How a value of `path` reads: people and channels by name, delays exactly («301 секунда»,
+   * «10 минут»), enums
    * (routing mode, channel kind, role, signature mode) in words.
    */
   function namer(path) {
@@ -91,7 +92,7 @@ export function mount(ctx) {
     return (v) => {
       if (people.test(last) && dir && dir.empById.has(String(v))) return who(v);
       if (last === "channel_ids" && dir && dir.chById.has(String(v))) return dir.chById.get(String(v)).name;
-      if (/_seconds$/.test(last) && typeof v === "number") return fmtSeconds(v);
+      if (/_seconds$/.test(last) && typeof v === "number") return fmtDelay(v);
       if (enumKey && has(`${enumKey}.${v}`)) return t(`${enumKey}.${v}`);
       return String(v);
     };
