@@ -576,6 +576,15 @@ async fn a_support_day_in_the_workspace_in_chromium() {
         "the address names the chat and the message"
     );
 
+    // A client found by name opens their latest chat.
+    ivan.click("menu-search").await;
+    ivan.fill("search-input", "Кузнецова").await;
+    ivan.click("search-submit").await;
+    ivan.wait_testid_text("search-contact", CLIENT_NAME).await;
+    ivan.click("search-contact").await;
+    ivan.wait_testid_text("message-text", "Алло, вы здесь?")
+        .await;
+
     // ---- Maria renames her quick reply, then deletes it (after confirming) --------------------
     m.click("menu-quick-replies").await;
     assert!(
