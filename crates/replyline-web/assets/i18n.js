@@ -728,6 +728,7 @@ export const DICT = {
   "audit.yes": ["да", "yes"],
   "audit.no": ["нет", "no"],
   "audit.secret": ["••• (скрыто)", "••• (hidden)"],
+  "audit.subject": ["{kind} «{name}»", "{kind} “{name}”"],
   "audit.secret_changed": ["изменён (значение скрыто)", "changed (value hidden)"],
   "audit.items": ["{n} эл.", "{n} items"],
 

@@ -153,6 +153,15 @@ async fn every_page_at_laptop_and_phone_width() {
     ] {
         shoot(&ivan, &base, &p, &mut problems).await;
     }
+    // The profile in English too (the language is kept for the session's browser).
+    ivan.switch_language().await;
+    shoot(
+        &ivan,
+        &base,
+        &page("profile-en", "/profile", testid("profile-page")),
+        &mut problems,
+    )
+    .await;
     ivan.close().await;
 
     let olga = driver.session().await;
@@ -211,6 +220,17 @@ async fn every_page_at_laptop_and_phone_width() {
         focus: Some("#employee-form-title".to_owned()),
     };
     shoot(&admin, &base, &form, &mut problems).await;
+    admin.switch_language().await;
+    for p in [
+        page(
+            "channel-page-en",
+            format!("/admin/channels/{ch}"),
+            testid("channel-secrets"),
+        ),
+        page("audit-en", "/admin/audit", testid("audit-entry")),
+    ] {
+        shoot(&admin, &base, &p, &mut problems).await;
+    }
     admin.close().await;
 
     // A fresh install: the first-run checklist above the inbox.

@@ -77,7 +77,7 @@ export function mount(ctx) {
       name = g ? g.name : "";
     }
     const label = name || (isObject(entry.new) && entry.new.name) || (isObject(entry.old) && entry.old.name) || (id ? `#${id}` : "");
-    return label ? `${kind} «${label}»` : kind;
+    return label ? t("audit.subject", { kind, name: label }) : kind;
   }
 
   /**
