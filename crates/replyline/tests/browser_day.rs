@@ -696,12 +696,46 @@ async fn the_inbox_pages_by_cursor_filters_by_label_and_finds_a_client_in_chromi
     ivan.wait_testid_text("inbox-count", "Чатов: 1").await;
     ivan.wait_testid_text("inbox-row", "Зоя Белова").await;
 
+    // On a phone: the list or the chat, with a way back.
+    ivan.client
+        .set_window_size(PHONE.0, PHONE.1)
+        .await
+        .expect("phone size");
+    let displayed = |id: &'static str| {
+        let ivan = &ivan;
+        async move {
+            js_bool(
+                ivan,
+                "const el = document.querySelector(arguments[0]); return !!el && el.offsetParent !== null;",
+                vec![json!(testid(id))],
+            )
+            .await
+        }
+    };
+    ivan.click("inbox-row").await;
+    ivan.by_testid("reply-input").await;
+    assert!(!displayed("inbox-list").await, "the chat alone on a phone");
+    ivan.click("back-to-inbox").await;
+    ivan.by_testid("inbox-list").await;
+    assert!(!displayed("chat").await, "the list alone on a phone");
+    ivan.client
+        .set_window_size(1366, 900)
+        .await
+        .expect("resize");
+    ivan.click("inbox-row").await;
+    ivan.by_testid("reply-input").await;
+    assert!(
+        displayed("inbox-list").await,
+        "list and chat side by side on a laptop"
+    );
+
     // The same inbox in English.
     ivan.switch_language().await;
     ivan.wait_testid_text("filter-unassigned", "Queue").await;
     ivan.wait_testid_text("filter-observing", "Observing").await;
-    ivan.wait_testid_text("chat-placeholder", "Choose a chat")
+    ivan.wait_testid_text("transfer-open", "Transfer chat")
         .await;
+    ivan.wait_testid_text("composer-reply", "Reply").await;
     ivan.close().await;
 }
 
