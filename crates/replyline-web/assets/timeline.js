@@ -139,5 +139,13 @@ export function prepare(items) {
       ev._managers = (match.data && match.data.managers) || [];
     }
   }
+  // An API transfer records `transferred` besides the engine's `assigned` of the same instant:
+  // the transfer sentence says it all.
+  const transfers = sorted.filter((ev) => ev.type === "transferred");
+  for (const ev of sorted) {
+    if (ev.type !== "assigned") continue;
+    const to = String((ev.data && ev.data.employee_id) || ev.employee_id || "");
+    if (transfers.some((tr) => tr.at === ev.at && String((tr.data && tr.data.to) || "") === to)) used.add(ev);
+  }
   return sorted.filter((ev) => !used.has(ev) && !HIDDEN.has(ev.type));
 }
