@@ -23,21 +23,22 @@ const TEXTS = {
   "code.wrong_password": ["Текущий пароль указан неверно", "The current password is wrong"],
   "code.validation_failed": ["Недопустимое значение", "Invalid value"],
   "code.unknown": ["Что-то пошло не так", "Something went wrong"],
+  "rule_n": ["Правило №{n}", "Rule #{n}"],
   "generic.field": ["Недопустимое значение поля «{field}»", "Invalid value of “{field}”"],
   "with_field": ["{field}: {text}", "{field}: {text}"],
 
   "msg.bool": ["Должно быть «да» или «нет»", "Must be true or false"],
-  "msg.lang_ru_en": ["Язык: русский или английский", "Language: Russian or English"],
+  "msg.lang_ru_en": ["Русский или английский", "Russian or English"],
   "msg.required": ["Обязательное поле", "Required"],
   "msg.required_with_current": ["Введите новый пароль", "Enter the new password"],
   "msg.current_required": ["Введите текущий пароль", "Enter your current password"],
-  "msg.password_length": ["Пароль: от 8 до 1024 символов", "Password: 8 to 1024 characters"],
+  "msg.password_length": ["От 8 до 1024 символов", "8 to 1024 characters"],
   "msg.does_not_match": ["Не совпадает", "Does not match"],
   "msg.length": ["Длина: от 1 до {max} символов", "Length: 1 to {max} characters"],
   "msg.length_got": ["Длина: от 1 до {max} символов (сейчас {n})", "Length: 1 to {max} characters (now {n})"],
   "msg.at_most": ["Не длиннее {max} символов", "At most {max} characters"],
   "msg.control": ["Недопустимые управляющие символы", "Control characters are not allowed"],
-  "msg.telegram": ["Chat id Telegram: до 64 символов, без пробелов (число или @имя)", "Telegram chat id: up to 64 characters, no spaces (a number or @name)"],
+  "msg.telegram": ["До 64 символов, без пробелов (число или @имя)", "Up to 64 characters, no spaces (a number or @name)"],
   "msg.unknown_variable": ["Неизвестная переменная {name}", "Unknown variable {name}"],
   "msg.unclosed": ["Незакрытая фигурная скобка «{» — закройте её «}» (или напишите «{{» для самой скобки)", "An unclosed brace “{” — close it with “}” (or write “{{” for a brace)"],
   "msg.needs_text": ["Формат должен содержать {text}", "The format must contain {text}"],
@@ -67,8 +68,8 @@ const TEXTS = {
   "msg.group_exists_plain": ["Группа с таким названием уже есть", "A group with this name already exists"],
   "msg.group_in_use_n": ["Группу нельзя удалить: на неё направляет правило маршрутизации №{n}. Сначала измените или удалите это правило.", "The group cannot be deleted: routing rule #{n} targets it. Change or delete that rule first."],
   "msg.group_in_use": ["Группу нельзя удалить: на неё направляет правило маршрутизации", "The group cannot be deleted: a routing rule targets it"],
-  "msg.routing_mode": ["Режим: вручную, по очереди или к прежнему сотруднику", "Mode: manual, round robin or sticky"],
-  "msg.role": ["Роль: администратор, руководитель или сотрудник", "Role: administrator, manager or employee"],
+  "msg.routing_mode": ["Вручную, по очереди или к прежнему сотруднику", "Manual, round robin or sticky"],
+  "msg.role": ["Администратор, руководитель или сотрудник", "Administrator, manager or employee"],
   "msg.manager_cycle": ["Так руководители замкнутся в круг — выберите другого", "The manager chain would form a cycle — choose someone else"],
   "msg.manager_chain_long": ["Слишком длинная цепочка руководителей", "The manager chain is too long"],
   "msg.last_admin": ["Последний администратор должен остаться администратором", "The last active admin must stay an admin"],
@@ -83,7 +84,7 @@ const TEXTS = {
   "msg.not_an_id": ["Неверный идентификатор", "Not an id"],
   "msg.invalid_type": ["Неверный тип значения", "Wrong type of value"],
   "msg.unknown_field": ["Неизвестное поле", "Unknown field"],
-  "msg.secret_length": ["Секрет: от 8 до 512 символов", "Secret: 8 to 512 characters"],
+  "msg.secret_length": ["От 8 до 512 символов", "8 to 512 characters"],
   "msg.events": ["Выберите хотя бы одно событие", "Choose at least one event"],
   "msg.quiet_hours": ["Тихие часы: начало, конец и часовой пояс", "Quiet hours: start, end and time zone"],
   "msg.labels_count": ["Не более {n} меток", "At most {n} labels"],
@@ -199,6 +200,11 @@ export function fieldLabel(path) {
     const m = seg.match(/^([^[]*)((?:\[\d+\])*)$/);
     const name = m ? m[1] : seg;
     const idx = m ? [...m[2].matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1]) + 1) : [];
+    // a path that starts with an index is a routing rule (`[2].keywords`, PUT /routing-rules)
+    if (!name && !parts.length && idx.length) {
+      parts.push(tr("rule_n", { n: idx[0] }));
+      continue;
+    }
     const label = FIELDS[name] ? FIELDS[name][en ? 1 : 0] : name;
     const suffix = idx.map((i) => (en ? ` #${i}` : ` №${i}`)).join("");
     if (label || suffix) parts.push(`${label}${suffix}`.trim());
@@ -231,6 +237,7 @@ const MESSAGES = [
   [/^expected a date YYYY-MM-DD/, () => tr("msg.date")],
   [/^expected HH:MM-HH:MM/, () => tr("msg.hours_range")],
   [/overlaps another range/, () => tr("msg.hours_overlap")],
+  [/expected a local time HH:MM/, () => tr("msg.time")],
   [/HH:MM|invalid time|time zone/, () => tr("msg.quiet_hours")],
   [/^must be an e-mail address/, () => tr("msg.email")],
   [/^an employee with this e-mail exists/, () => tr("msg.email_taken")],

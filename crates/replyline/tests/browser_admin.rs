@@ -584,3 +584,310 @@ async fn login_errors_are_russian_including_the_rate_limit() {
     );
     b.close().await;
 }
+
+/// Provokes one error of every kind the admin pages and the profile can meet, from the real
+/// server, and answers the error bodies (`{"code","message","field"}` plus the status).
+async fn real_server_errors(env: &Env) -> Vec<Value> {
+    let ch = &env.channel_id;
+    let settings = format!("/api/v1/channels/{ch}/settings");
+    let ivan = env.login(&env.ivan).await;
+    let requests: Vec<(&replyline_e2e::api::Api, &str, String, Value)> = vec![
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"greeting": {"text": "Привет, {foo}!"}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"greeting": {"text": "Привет, {client_name"}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"greeting": {"text": ""}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"greeting": {"enabled": "yes"}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"greeting": {"colour": "red"}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"sign_outgoing": {"format": "*{employee_name}*"}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"no_reply": {"after_seconds": 0}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"working_hours": {"timezone": "Mars/Olympus"}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"working_hours": {"holidays": ["31.12.2026"]}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"working_hours": {"week": {"mon": ["18:00-09:00"]}}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"working_hours": {"week": {"mon": ["09:00-13:00", "12:00-18:00"]}}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"notify_manager_first": {"manager_ids": ["999"]}}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            settings.clone(),
+            json!({"supervisors": ["999"]}),
+        ),
+        (
+            &env.admin,
+            "PATCH",
+            format!("/api/v1/employees/{}", env.ivan.id),
+            json!({"role": "boss"}),
+        ),
+        (
+            &env.admin,
+            "PATCH",
+            format!("/api/v1/employees/{}", env.ivan.id),
+            json!({"email": "not-an-address"}),
+        ),
+        (
+            &env.admin,
+            "PATCH",
+            format!("/api/v1/employees/{}", env.dmitry.id),
+            json!({"manager_id": env.ivan.id}),
+        ),
+        (
+            &env.admin,
+            "PATCH",
+            format!("/api/v1/employees/{}", env.ivan.id),
+            json!({"password": "short"}),
+        ),
+        (
+            &env.admin,
+            "PATCH",
+            format!("/api/v1/employees/{}", env.ivan.id),
+            json!({"name": ""}),
+        ),
+        (
+            &env.admin,
+            "POST",
+            "/api/v1/employees".into(),
+            json!({"name": "Иван", "email": env.ivan.email, "role": "employee", "password": "long-enough-1"}),
+        ),
+        (
+            &env.admin,
+            "PATCH",
+            format!("/api/v1/channels/{ch}"),
+            json!({"routing": "random"}),
+        ),
+        (
+            &env.admin,
+            "PATCH",
+            format!("/api/v1/channels/{ch}"),
+            json!({"whatsapp": {"api_base_url": "ftp://x"}}),
+        ),
+        (
+            &env.admin,
+            "PATCH",
+            format!("/api/v1/channels/{ch}"),
+            json!({"whatsapp": {"api_version": "v21/0"}}),
+        ),
+        (
+            &env.admin,
+            "POST",
+            "/api/v1/channels".into(),
+            json!({"kind": "viber", "name": "V"}),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            "/api/v1/routing-rules".into(),
+            json!([{"keywords": [], "employee_id": env.ivan.id}]),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            "/api/v1/routing-rules".into(),
+            json!([{"keywords": ["заказ"], "employee_id": env.ivan.id, "group_id": "1"}]),
+        ),
+        (
+            &env.admin,
+            "PUT",
+            "/api/v1/routing-rules".into(),
+            json!([{"keywords": ["заказ"], "employee_id": "999"}]),
+        ),
+        (
+            &ivan,
+            "PATCH",
+            "/api/v1/me".into(),
+            json!({"password": "a-new-password-1", "current_password": "wrong"}),
+        ),
+        (
+            &ivan,
+            "PATCH",
+            "/api/v1/me".into(),
+            json!({"password": "a-new-password-1"}),
+        ),
+        (
+            &ivan,
+            "PATCH",
+            "/api/v1/me".into(),
+            json!({"telegram_chat_id": "12 34"}),
+        ),
+        (
+            &ivan,
+            "PUT",
+            "/api/v1/me/preferences".into(),
+            json!({"alert_sound": "yes"}),
+        ),
+        (
+            &ivan,
+            "PUT",
+            "/api/v1/me/preferences".into(),
+            json!({"language": "de"}),
+        ),
+        (
+            &ivan,
+            "PUT",
+            "/api/v1/me/preferences".into(),
+            json!({"quiet_hours": {"start": "25:00", "end": "08:00", "timezone": "Europe/Moscow"}}),
+        ),
+        (
+            &ivan,
+            "PUT",
+            settings.clone(),
+            json!({"greeting": {"enabled": true}}),
+        ),
+        (&ivan, "GET", "/api/v1/audit".into(), Value::Null),
+        (&ivan, "GET", "/api/v1/search?q=".into(), Value::Null),
+        (
+            &ivan,
+            "POST",
+            "/api/v1/quick-replies".into(),
+            json!({"title": "", "text": "x"}),
+        ),
+        (
+            &ivan,
+            "POST",
+            "/api/v1/quick-replies".into(),
+            json!({"title": "Общий", "text": "x", "shared": true}),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (api, method, path, body) in requests {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let body = (!body.is_null()).then_some(&body);
+        let (status, answer) = api.call(method.clone(), &path, body).await;
+        assert!(
+            status.is_client_error(),
+            "{method} {path} {body:?} should fail: {status} {answer}"
+        );
+        let mut e = answer["error"].clone();
+        assert!(e["code"].is_string(), "{method} {path}: {answer}");
+        e["status"] = json!(status.as_u16());
+        e["request"] = json!(format!("{method} {path}"));
+        out.push(e);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_server_error_reads_in_the_uis_language() {
+    let env = Env::start(&json!({})).await;
+    let base = env.server.base_url().to_owned();
+    let errors = real_server_errors(&env).await;
+    let mut driver = Driver::start().await;
+    let admin = admin_session(&mut driver, &base).await;
+    let translate = "const done = arguments[arguments.length - 1]; \
+        import('/assets/errors.js').then((m) => done(arguments[0].map((e) => { \
+          const err = {status: e.status, code: e.code, message: e.message, field: e.field || ''}; \
+          return [m.errorText(err), m.fieldErrorText(err)]; })));";
+    let texts = admin
+        .client
+        .execute_async(translate, vec![json!(errors)])
+        .await
+        .expect("errors.js in the page");
+    let texts = texts.as_array().expect("texts").clone();
+    let mut generic = Vec::new();
+    for (e, pair) in errors.iter().zip(&texts) {
+        let (banner, at_field) = (
+            pair[0].as_str().unwrap_or_default(),
+            pair[1].as_str().unwrap_or_default(),
+        );
+        let raw = e["message"].as_str().unwrap_or_default();
+        for text in [banner, at_field] {
+            assert!(
+                text.chars()
+                    .any(|c| ('а'..='я').contains(&c) || ('А'..='Я').contains(&c)),
+                "{}: {raw:?} reads {text:?} in the Russian UI",
+                e["request"]
+            );
+            assert!(!text.contains(raw), "the raw message shows: {text:?}");
+        }
+        let parts: Vec<&str> = banner.split(": ").collect();
+        assert!(
+            parts.len() < 3 || parts[0] != parts[1],
+            "the field is named twice: {banner:?}"
+        );
+        if at_field == "Недопустимое значение" {
+            generic.push(format!("{} {raw}", e["request"]));
+        }
+    }
+    // Every error above has its own sentence, none falls back to the generic one.
+    assert!(
+        generic.is_empty(),
+        "generic texts for:\n{}",
+        generic.join("\n")
+    );
+
+    // English UI: the same errors in English.
+    admin.switch_language().await;
+    let texts = admin
+        .client
+        .execute_async(translate, vec![json!(errors)])
+        .await
+        .expect("errors.js in the page");
+    for (e, pair) in errors.iter().zip(texts.as_array().expect("texts")) {
+        let banner = pair[0].as_str().unwrap_or_default();
+        assert!(
+            !banner
+                .chars()
+                .any(|c| ('а'..='я').contains(&c) || ('А'..='Я').contains(&c)),
+            "{}: English UI reads {banner:?}",
+            e["request"]
+        );
+    }
+    admin.close().await;
+}
