@@ -144,7 +144,11 @@ export function mount(ctx, params = {}) {
   const searchAll = h("a", { class: "small", testid: "inbox-search-messages", href: "#/search" }, t("inbox.search_messages"));
   search.addEventListener("input", () => searchAll.setAttribute("href", `#/search/${encodeURIComponent(search.value.trim())}`));
 
+  let labelsAt = 0;
+  /** The label and channel selects; the labels in use are asked for at most every 30 s. */
   async function fillSelects() {
+    if (Date.now() - labelsAt < 30_000) return;
+    labelsAt = Date.now();
     try {
       const labels = list(await ctx.api.labels()).map(String);
       const keep = labelSelect.value;
