@@ -620,6 +620,8 @@ export function mount(ctx, { id, message, onRead } = {}) {
     const withMessages = await Promise.all(before.map((c) => ctx.api.messages(c.id).then(list).catch(() => []).then((msgs) => ({ c, msgs }))));
     if (destroyed) return;
     const contactName = conv.contact.name || "";
+    // The history is not news: screen readers are not to read it out as new messages.
+    messagesEl.setAttribute("aria-busy", "true");
     clear(earlierList);
     for (const { c, msgs } of withMessages) {
       earlierList.append(
@@ -632,6 +634,7 @@ export function mount(ctx, { id, message, onRead } = {}) {
       for (const { m, cont } of grouped(msgs)) earlierList.append(messageEl(m, dir, ctx, { cont, contactName, earlier: true }));
     }
     earlierEl.hidden = withMessages.length === 0;
+    requestAnimationFrame(() => messagesEl.removeAttribute("aria-busy"));
     if (focusMessage) scrollToFocus();
     else messagesEl.scrollTop = messagesEl.scrollHeight;
   }
