@@ -891,3 +891,65 @@ async fn every_server_error_reads_in_the_uis_language() {
     }
     admin.close().await;
 }
+
+/// Clicks the menu entry `menu` with an edit pending: the leave dialog shows; «Остаться» keeps
+/// the page (its `page` element still there), «Уйти без сохранения» follows the link.
+async fn leave_asks(b: &Browser, menu: &str, page: &str, arrived: &str) {
+    b.click(menu).await;
+    b.by_testid("unsaved-dialog").await;
+    b.click("unsaved-dialog-cancel").await;
+    b.by_testid(page).await;
+    b.click(menu).await;
+    b.click("unsaved-dialog-confirm").await;
+    b.by_testid(arrived).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn employee_form_channel_page_and_profile_guard_unsaved_edits() {
+    let env = Env::start(&json!({})).await;
+    let base = env.server.base_url().to_owned();
+    let mut driver = Driver::start().await;
+    let admin = admin_session(&mut driver, &base).await;
+
+    // Nothing typed: the menu just works.
+    admin.click("menu-employees").await;
+    admin.by_testid("employee-row").await;
+    admin.click("menu-channels").await;
+    admin.by_testid("channel-row").await;
+
+    // A new employee half typed.
+    admin.click("menu-employees").await;
+    admin.fill("employee-name", "Мария Иванова").await;
+    leave_asks(&admin, "menu-channels", "employee-list", "channel-list").await;
+
+    // A replacement token typed on the channel page.
+    admin.click("channel-open").await;
+    admin.fill("channel-new-access-token", "a-new-token").await;
+    leave_asks(&admin, "menu-employees", "channel-secrets", "employee-list").await;
+    let (_, ch) = env.admin.channel(&env.channel_id).await;
+    assert_eq!(ch["status"], "active", "nothing was sent: {ch}");
+
+    // An alert switch changed on the profile but not saved; a saved one leaves freely.
+    admin.click("me").await;
+    admin.by_testid("profile-page").await;
+    admin
+        .until("the preferences loaded", || async {
+            checked(&admin, "alert-sound").await.then_some(())
+        })
+        .await;
+    admin.click("alert-sound").await;
+    leave_asks(&admin, "menu-employees", "profile-page", "employee-list").await;
+    admin.click("me").await;
+    admin
+        .until("the preferences loaded", || async {
+            checked(&admin, "alert-sound").await.then_some(())
+        })
+        .await;
+    admin.click("alert-sound").await;
+    admin.click("prefs-save").await;
+    wait_status(&admin, "prefs-status", "Сохранено").await;
+    admin.click("menu-employees").await;
+    admin.by_testid("employee-list").await;
+    assert_eq!(admin.count(&testid("unsaved-dialog")).await, 0);
+    admin.close().await;
+}

@@ -482,5 +482,18 @@ function channelPage(ctx, id) {
       error.textContent = errorText(err);
     }
   })();
-  return { el, title: t("channels.channel") };
+  // typed but not saved: a new name, mode or number, or a replacement secret
+  const isDirty = () => {
+    if (!channel) return false;
+    const wa = channel.whatsapp || {};
+    const typed = [inputs.name.value.trim() !== (channel.name || ""), inputs.routing.value !== (channel.routing || "manual"), inputs.phone_number_id.value.trim() !== (wa.phone_number_id || "")];
+    return typed.some(Boolean) || [...secrets.querySelectorAll("input")].some((i) => i.value.trim());
+  };
+  const beforeUnload = (e) => {
+    if (!isDirty()) return;
+    e.preventDefault();
+    e.returnValue = "";
+  };
+  window.addEventListener("beforeunload", beforeUnload);
+  return { el, title: t("channels.channel"), isDirty, destroy: () => window.removeEventListener("beforeunload", beforeUnload) };
 }

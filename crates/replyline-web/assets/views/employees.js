@@ -165,8 +165,24 @@ export function mount(ctx) {
     fillChannels(e ? e.channel_ids : []);
     fields.password.querySelector("label").textContent = e ? t("employees.new_password") : t("employees.password");
     cancel.hidden = !e;
+    formBaseline = formState();
     if (e) inputs.name.focus();
   }
+
+  // unsaved edits in the form: the router asks before leaving, the browser before a reload
+  let formBaseline = "";
+  function formState() {
+    const text = ["name", "display_name", "email", "password"].map((k) => inputs[k].value.trim());
+    const chosen = channelInputs.filter((i) => i.checked).map((i) => i.value).sort();
+    return JSON.stringify([text, inputs.role.value, inputs.manager_id.value, chosen]);
+  }
+  const isDirty = () => formState() !== formBaseline;
+  const beforeUnload = (e) => {
+    if (!isDirty()) return;
+    e.preventDefault();
+    e.returnValue = "";
+  };
+  window.addEventListener("beforeunload", beforeUnload);
 
   async function onSubmit(ev) {
     ev.preventDefault();
@@ -244,6 +260,7 @@ export function mount(ctx) {
       h("div", { class: "form-actions" }, h("button", { type: "submit", class: "button primary", testid: "employee-save" }, t("common.save")), cancel, status),
     ),
   );
+  formBaseline = formState();
   refresh();
-  return { el, title: t("employees.title"), refresh };
+  return { el, title: t("employees.title"), refresh, isDirty, destroy: () => window.removeEventListener("beforeunload", beforeUnload) };
 }

@@ -270,6 +270,7 @@ export function mount(ctx) {
     try {
       const saved = await ctx.api.savePreferences(body);
       fillPreferences(saved || body);
+      prefsBaseline = JSON.stringify(readPreferences().body);
       window.dispatchEvent(new CustomEvent("replyline:preferences", { detail: saved || body }));
       setStatus(prefStatus, t("profile.saved"), "ok");
     } catch (err) {
@@ -300,6 +301,7 @@ export function mount(ctx) {
     showPermission();
     try {
       fillPreferences(await ctx.api.preferences());
+      prefsBaseline = JSON.stringify(readPreferences().body);
     } catch (err) {
       loadError.textContent = errorText(err);
     }
@@ -312,8 +314,21 @@ export function mount(ctx) {
     loadError,
     h("div", { class: "profile-grid" }, h("div", { class: "profile-col" }, nameCard, presenceCard, passwordCard, telegramCard), h("div", { class: "profile-col" }, prefsCard)),
   );
+  // unsaved: a typed password, a changed display name or Telegram id, preferences not saved
+  let prefsBaseline = "";
+  const isDirty = () =>
+    Object.values(pw).some((i) => i.value) ||
+    displayName.value.trim() !== (me().display_name || "") ||
+    chatId.value.trim() !== (me().telegram_chat_id || "") ||
+    (prefsBaseline !== "" && JSON.stringify(readPreferences().body) !== prefsBaseline);
+  const beforeUnload = (e) => {
+    if (!isDirty()) return;
+    e.preventDefault();
+    e.returnValue = "";
+  };
+  window.addEventListener("beforeunload", beforeUnload);
   load();
-  return { el, title: t("profile.title") };
+  return { el, title: t("profile.title"), isDirty, destroy: () => window.removeEventListener("beforeunload", beforeUnload) };
 }
 
 function guessZone() {
