@@ -257,6 +257,16 @@ async fn unread_counts_are_per_person() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "message_id");
+    // A JSON `null` body is the optional body left out: up to the latest message.
+    let (status, body) = s
+        .post(
+            &format!("/api/v1/conversations/{cid}/read"),
+            &maria.token,
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(unread(maria.token.clone()).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,13 +71,16 @@ pub struct ListQuery {
     /// what the caller may see.
     pub scope: Option<String>,
     /// Only chats with this label (case-insensitive).
+    #[param(pattern = r"^[^\u0000-\u001f\u007f-\u009f]{0,200}$")]
     pub label: Option<String>,
     /// The contact's name or address: every word as a prefix (1–200 characters).
+    #[param(pattern = r"^[^\u0000-\u001f\u007f-\u009f]{0,200}$")]
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
-    #[param(pattern = r"^[0-9]*$")]
+    #[param(pattern = r"^([1-9]|[1-9][0-9]|1[0-9][0-9]|200)?$")]
     pub limit: Option<String>,
     /// The `X-Next-Cursor` of the previous page (absent: the first page).
+    #[param(pattern = r"^(-?[0-9]{1,18}\.[0-9]{1,18})?$")]
     pub before: Option<String>,
 }
 

@@ -59,7 +59,8 @@ pub async fn mark_read(
         ReadRequest::default()
     } else {
         crate::json::require_json(&headers)?;
-        crate::json::parse(&body)?
+        // `null` is the optional body left out, like an empty one.
+        crate::json::parse::<Option<ReadRequest>>(&body)?.unwrap_or_default()
     };
     let (c, _) = find_actionable(&state, &caller, &id).await?;
     let message_id = match req.message_id.as_deref() {
