@@ -817,6 +817,24 @@ impl Driver {
     async fn publish(&self, live: LiveCommit, result: &replyline_store::CommitResult) {
         for (conv, (id, message_ids)) in live.conversations.into_iter().zip(&result.conversations) {
             let cid = id.to_string();
+            // Notifications first: a mention makes its recipient an observer, and
+            // their socket must know that before the note's message.created.
+            for n in conv.notifications {
+                self.live.publish(LiveEvent {
+                    kind: "notification.created",
+                    conversation_id: Some(*id),
+                    channel_id: Some(conv.channel_id),
+                    assignee_id: Some(conv.assignee_id),
+                    manager_id: Some(n.manager_id),
+                    data: json!({
+                        "conversation_id": cid,
+                        "manager_id": n.manager_id.to_string(),
+                        "employee_id": n.employee_id.map(|e| e.to_string()),
+                        "reason": n.reason,
+                        "text": n.text,
+                    }),
+                });
+            }
             for (message, message_id) in conv.messages.iter().zip(message_ids) {
                 self.live.publish(LiveEvent {
                     kind: "message.created",
@@ -846,22 +864,6 @@ impl Driver {
                     "assignee_id": conv.assignee_id.map(|a| a.to_string()),
                 }),
             });
-            for n in conv.notifications {
-                self.live.publish(LiveEvent {
-                    kind: "notification.created",
-                    conversation_id: Some(*id),
-                    channel_id: Some(conv.channel_id),
-                    assignee_id: Some(conv.assignee_id),
-                    manager_id: Some(n.manager_id),
-                    data: json!({
-                        "conversation_id": cid,
-                        "manager_id": n.manager_id.to_string(),
-                        "employee_id": n.employee_id.map(|e| e.to_string()),
-                        "reason": n.reason,
-                        "text": n.text,
-                    }),
-                });
-            }
         }
         if result.statuses_applied > 0 {
             for status in live.statuses {

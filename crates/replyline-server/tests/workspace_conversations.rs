@@ -455,6 +455,30 @@ async fn observers_may_write_and_leave_but_not_close_or_transfer() {
     assert_eq!(still["assignee_id"], ivan.id.as_str());
     assert_eq!(still["status"], "open");
 
+    // In a queued chat the first reply would take it: an observer may add notes,
+    // not reply, and the chat stays in the queue.
+    let queued = id(&s.client_says(&ch, "po", "79003330002", "Алло").await);
+    let qpath = |tail: &str| format!("/api/v1/conversations/{queued}{tail}");
+    let (status, body) = s
+        .post(
+            &qpath("/notes"),
+            &ivan.token,
+            json!({"text": "@Petr посмотри"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = s
+        .post(&qpath("/messages"), &petr.token, json!({"text": "Беру"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = s
+        .post(&qpath("/notes"), &petr.token, json!({"text": "Смотрю"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, still) = s.get(&qpath(""), &s.admin).await;
+    assert_eq!(still["assignee_id"], Value::Null, "{still}");
+    assert_eq!(s.get(&qpath(""), &ivan.token).await.0, StatusCode::OK);
+
     // Leaving ends it: 404 afterwards, and a second leave is 404 too.
     let resp = s
         .raw(Method::POST, &path("/leave"), Some(&petr.token), None)

@@ -36,6 +36,7 @@ pub(crate) fn contact_fts_query(q: &str) -> Option<String> {
     let words: Vec<String> = q
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
+        .take(crate::workspace::MAX_QUERY_WORDS)
         .map(|w| format!("\"{}\"*", fold(w).replace('"', "\"\"")))
         .collect();
     (!words.is_empty()).then(|| format!("{{name address}} : ({})", words.join(" AND ")))

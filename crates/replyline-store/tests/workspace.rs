@@ -201,3 +201,45 @@ async fn the_audit_merges_settings_changes_newest_first_with_a_cursor() {
     assert_eq!(next, all[2..]);
     assert!(store.audit(2, Some(next[1].id)).await.unwrap().is_empty());
 }
+
+/// Contacts whose name, address or note match `fts` in the search index itself.
+async fn indexed(dir: &tempfile::TempDir, fts: &str) -> Vec<i64> {
+    let url = format!("sqlite://{}/w.db", dir.path().display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let ids = sqlx::query_scalar(
+        "SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ? ORDER BY rowid",
+    )
+    .bind(fts)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    ids
+}
+
+#[tokio::test]
+async fn a_renamed_contact_is_found_by_its_new_name_only() {
+    let (dir, store, channel) = store().await;
+    let c = store
+        .upsert_contact(channel, "79005556677", Some("Пётр"), Some(t(1)))
+        .await
+        .unwrap();
+    // «ё» is indexed as «е».
+    assert_eq!(indexed(&dir, "\"петр\"*").await, vec![c.id]);
+    let patch = ContactPatch {
+        name: Some(Some("Иван Сёмин".into())),
+        note: Some(Some("звонить после обеда".into())),
+    };
+    store.patch_contact(c.id, &patch).await.unwrap();
+    // The update trigger removed the old words and indexed the new ones.
+    assert!(indexed(&dir, "\"петр\"*").await.is_empty());
+    assert_eq!(indexed(&dir, "\"семин\"*").await, vec![c.id]);
+    assert_eq!(indexed(&dir, "\"обед\"*").await, vec![c.id]);
+    // A profile name arriving later does not bring the old name back.
+    store
+        .upsert_contact(channel, "79005556677", Some("Пётр"), Some(t(2)))
+        .await
+        .unwrap();
+    assert!(indexed(&dir, "\"петр\"*").await.is_empty());
+    assert_eq!(indexed(&dir, "\"иван\"*").await, vec![c.id]);
+}

@@ -442,7 +442,17 @@ async fn write(
     if let Act::Message { text, .. } | Act::Note { text, .. } = &act {
         check_message(text)?;
     }
-    let (c, _) = find_actionable(state, caller, id).await?;
+    let (c, access) = find_actionable(state, caller, id).await?;
+    // The first reply to a queued chat takes it (SPEC §3a): someone who only
+    // observes it may not take it that way, as they may not transfer it.
+    if matches!(act, Act::Message { .. })
+        && c.assignee_id.is_none()
+        && !authz::can_manage_conversation(&caller.0, &c, &access)
+    {
+        return Err(ApiError::Forbidden(
+            "observers may not reply to a queued conversation: replying would take it".into(),
+        ));
+    }
     let created = state.driver.act(c.id, act).await?;
     Ok((
         StatusCode::CREATED,

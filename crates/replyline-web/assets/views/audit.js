@@ -154,8 +154,8 @@ export function mount(ctx) {
       const items = page.items;
       if (!cursor && !items.length) listEl.append(h("li", { class: "empty", testid: "audit-empty" }, t("audit.empty")));
       for (const entry of items) listEl.append(row(entry));
-      const last = items[items.length - 1];
-      cursor = page.next || (items.length >= PAGE && last ? String(last.id) : "");
+      // Only the server knows whether more entries exist (X-Next-Cursor).
+      cursor = page.next || "";
       more.hidden = !cursor;
       error.textContent = "";
     } catch (err) {

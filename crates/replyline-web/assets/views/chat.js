@@ -162,7 +162,7 @@ export function mount(ctx, { id, message, onRead } = {}) {
   const pageError = h("p", { class: "form-error", role: "alert" });
 
   // ---- actions -------------------------------------------------------------------------
-  const assignMe = h("button", { type: "button", class: "button", testid: "assign-me", onClick: () => doTransfer({ employee_id: String(ctx.me.id) }) }, t("chat.assign_me"));
+  const assignMe = h("button", { type: "button", class: "button", testid: "assign-me", onClick: takeChat }, t("chat.assign_me"));
   const transferBtn = h("button", { type: "button", class: "button", testid: "transfer-open", onClick: openTransfer }, t("chat.transfer"));
   const endChat = h("button", { type: "button", class: "button danger", testid: "end-chat", onClick: askClose }, t("chat.end_chat"));
   const leaveBtn = h("button", { type: "button", class: "button", testid: "leave-chat", hidden: true, onClick: doLeave }, t("chat.leave"));
@@ -347,6 +347,15 @@ export function mount(ctx, { id, message, onRead } = {}) {
         ? t("chat.transferred_group", { name: g.name })
         : t("chat.unassigned_done");
     await refresh(true);
+  }
+
+  /** «Взять себе»: a colleague may have taken the chat or it may be closed; say so. */
+  async function takeChat() {
+    try {
+      await doTransfer({ employee_id: String(ctx.me.id) });
+    } catch (err) {
+      actionStatus.textContent = errorText(err);
+    }
   }
 
   function openTransfer() {

@@ -83,13 +83,7 @@ pub async fn mark_read(
 /// Labels after validation: 1–32 characters after trimming, no control characters,
 /// at most 20 (422 naming `labels` or `labels[i]`).
 pub fn check_labels(labels: &[String]) -> ApiResult<Vec<String>> {
-    if labels.len() > MAX_LABELS {
-        return Err(ApiError::validation(
-            "labels",
-            format!("at most {MAX_LABELS} labels, got {}", labels.len()),
-        ));
-    }
-    labels
+    let mut checked = labels
         .iter()
         .enumerate()
         .map(|(i, label)| {
@@ -112,7 +106,17 @@ pub fn check_labels(labels: &[String]) -> ApiResult<Vec<String>> {
             }
             Ok(trimmed.to_owned())
         })
-        .collect()
+        .collect::<ApiResult<Vec<String>>>()?;
+    // The limit counts distinct labels: spellings differing in case are one label.
+    let mut seen = std::collections::HashSet::new();
+    checked.retain(|l| seen.insert(l.to_lowercase().replace('ё', "е")));
+    if checked.len() > MAX_LABELS {
+        return Err(ApiError::validation(
+            "labels",
+            format!("at most {MAX_LABELS} labels, got {}", checked.len()),
+        ));
+    }
+    Ok(checked)
 }
 
 /// Replaces the conversation's labels (compared case-insensitively: a label in use
