@@ -385,6 +385,7 @@ async fn observers_may_write_and_leave_but_not_close_or_transfer() {
     let (status, seen) = s.get(&path(""), &petr.token).await;
     assert_eq!(status, StatusCode::OK, "{seen}");
     assert_eq!(seen["observer_ids"], json!([petr.id]));
+    assert_eq!(seen["can_manage"], false, "{seen}");
     let (_, notes) = s.get("/api/v1/notifications", &petr.token).await;
     let mention = notes
         .as_array()
@@ -454,6 +455,7 @@ async fn observers_may_write_and_leave_but_not_close_or_transfer() {
     let (_, still) = s.get(&path(""), &s.admin).await;
     assert_eq!(still["assignee_id"], ivan.id.as_str());
     assert_eq!(still["status"], "open");
+    assert_eq!(still["can_manage"], true, "{still}");
 
     // In a queued chat the first reply would take it: an observer may add notes,
     // not reply, and the chat stays in the queue.

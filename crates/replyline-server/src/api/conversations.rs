@@ -143,11 +143,15 @@ pub async fn rows(
 ) -> ApiResult<Vec<ConversationDto>> {
     let ids: Vec<Id> = records.iter().map(|r| r.id).collect();
     let mut extras = state.store.conversation_extras(&ids, caller.id()).await?;
+    let access = Access::load(state.store.as_ref()).await?;
     Ok(records
         .into_iter()
         .map(|r| {
             let extra = extras.remove(&r.id).unwrap_or_default();
-            ConversationDto::with_extras(r, extra)
+            let can_manage = authz::can_manage_conversation(&caller.0, &r, &access);
+            let mut dto = ConversationDto::with_extras(r, extra);
+            dto.can_manage = Some(can_manage);
+            dto
         })
         .collect())
 }

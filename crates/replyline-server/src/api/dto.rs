@@ -330,6 +330,10 @@ pub struct ConversationDto {
     /// or `closed`.
     #[schema(value_type = String, example = "queued")]
     pub status_label: &'static str,
+    /// Whether the caller may take, transfer and close it (false for someone who
+    /// only observes it); absent outside a caller's view (CRM webhooks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_manage: Option<bool>,
 }
 
 /// The preview of a conversation's latest message.
@@ -412,6 +416,7 @@ impl From<ConversationRecord> for ConversationDto {
             labels: Vec::new(),
             observer_ids: c.observer_ids.iter().map(|e| e.to_string()).collect(),
             status_label: status_label(&c.status, c.assignee_id),
+            can_manage: None,
             id: c.id.to_string(),
             channel_id: c.channel_id.to_string(),
             contact: ContactDto {

@@ -512,9 +512,11 @@ export function mount(ctx, { id, message, onRead } = {}) {
 
   // ---- head -------------------------------------------------------------------------------
 
+  /** Whether I only observe this chat: the server says whether I may manage it. */
   function amObserver() {
     const me = String(ctx.me.id);
-    return (conv.observer_ids || []).map(String).includes(me) && String(conv.assignee_id || "") !== me;
+    const observing = (conv.observer_ids || []).map(String).includes(me) && String(conv.assignee_id || "") !== me;
+    return observing && conv.can_manage !== true;
   }
 
   function renderHead() {
