@@ -112,7 +112,8 @@ async fn wait_notes(b: &Browser, n: usize) -> Vec<Value> {
     .await
 }
 
-/// Creates an employee on the employees page with the channel's queue ticked.
+/// Creates an employee on the employees page; the form ticks every channel's
+/// queue for a new employee, so they see the channel's chats from the start.
 async fn create_in_ui(admin: &Browser, env: &Env, name: &str, login: &str) -> Person {
     let email = format!("{login}@example.com");
     let password = format!("{login}-password-123");
@@ -122,13 +123,20 @@ async fn create_in_ui(admin: &Browser, env: &Env, name: &str, login: &str) -> Pe
     admin.fill("employee-password", &password).await;
     let role = admin.by_testid("employee-role").await;
     admin.choose(&role, "employee").await;
-    admin
-        .click_css(&format!(
-            "{}[data-channel-id=\"{}\"]",
-            testid("employee-channel"),
-            env.channel_id
-        ))
-        .await;
+    let queue_box = format!(
+        "{}[data-channel-id=\"{}\"]",
+        testid("employee-channel"),
+        env.channel_id
+    );
+    assert!(
+        js_bool(
+            admin,
+            "const b = document.querySelector(arguments[0]); return !!b && b.checked;",
+            vec![json!(queue_box)],
+        )
+        .await,
+        "a new employee's form ticks the channel's queue"
+    );
     admin.click("employee-save").await;
     admin
         .wait_testid_text("employee-status", "Сотрудник добавлен")

@@ -22,7 +22,12 @@ export function mount(ctx) {
       const [emps, chans] = await Promise.all([ctx.api.employees().then(list), ctx.api.channels().then(list).catch(() => channels)]);
       employees = emps;
       channels = chans;
-      if (!channelInputs.length || channelInputs.length !== channels.length) fillChannels(editing ? editing.channel_ids : null);
+      if (!channelInputs.length || channelInputs.length !== channels.length) {
+        // Filling the boxes is not an edit: an untouched form stays clean.
+        const clean = !isDirty();
+        fillChannels(editing ? editing.channel_ids : null);
+        if (clean) formBaseline = formState();
+      }
       render();
       error.textContent = "";
     } catch (err) {
@@ -97,8 +102,9 @@ export function mount(ctx) {
   // the channels whose queue the employee is in
   const channelBox = h("div", { class: "checklist", testid: "employee-channels-edit", "data-field": "channel_ids" });
   let channelInputs = [];
+  /** Ticks the channels in `ids`; `null` (a new employee) ticks every channel's queue. */
   function fillChannels(ids) {
-    const chosen = new Set((ids || []).map(String));
+    const chosen = new Set((ids === null ? channels.map((c) => c.id) : ids || []).map(String));
     clear(channelBox);
     channelInputs = channels.map((c) => {
       const input = h("input", { type: "checkbox", value: String(c.id), id: uid("ech"), testid: "employee-channel", "data-channel-id": String(c.id), checked: chosen.has(String(c.id)) });
@@ -162,7 +168,7 @@ export function mount(ctx) {
     inputs.role.value = e ? e.role || "employee" : "employee";
     inputs.manager_id.value = e && e.manager_id ? String(e.manager_id) : "";
     inputs.password.value = "";
-    fillChannels(e ? e.channel_ids : []);
+    fillChannels(e ? e.channel_ids || [] : null);
     fields.password.querySelector("label").textContent = e ? t("employees.new_password") : t("employees.password");
     cancel.hidden = !e;
     formBaseline = formState();
