@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../migrations/0009_search_and_audit.sql")),
     (8, include_str!("../migrations/0008_alert_preferences.sql")),
     (10, include_str!("../migrations/0010_mentions.sql")),
+    (11, include_str!("../migrations/0011_inbox_indexes.sql")),
 ];
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.

@@ -100,12 +100,16 @@ impl SqliteStore {
         visibility: &Visibility,
         limit: i64,
     ) -> StoreResult<Vec<MessageHit>> {
+        // CROSS JOIN fixes the join order whatever the planner's statistics say:
+        // the full-text index yields matches newest first and the page stops at
+        // `limit` (docs/benchmarks.md: the planner's own choice scanned every
+        // conversation on a database without ANALYZE).
         let sql = format!(
             "SELECT m.id, m.conversation_id, c.contact_id, m.kind, m.text, m.created_at \
-             FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
-             JOIN conversations c ON c.id = m.conversation_id \
+             FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid \
+             CROSS JOIN conversations c ON c.id = m.conversation_id \
              WHERE messages_fts MATCH ?1 AND m.text IS NOT NULL AND {} \
-             ORDER BY m.created_at DESC, m.id DESC LIMIT ?2",
+             ORDER BY messages_fts.rowid DESC LIMIT ?2",
             visibility.sql_condition()
         );
         let rows = sqlx::query(&sql)
