@@ -10,7 +10,7 @@ use replyline_whatsapp::reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::Duration;
-use support::{APP_SECRET, Person, Srv, id};
+use support::{Person, Srv, id};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -27,16 +27,7 @@ async fn many_clients_write(s: &Srv, channel: &str, channel_name: &str, wa_ids: 
     let payload = json!({"object": "whatsapp_business_account", "entry": [{"id": "x", "changes": [{"field": "messages", "value": {
         "metadata": {"phone_number_id": channel_name}, "contacts": contacts, "messages": messages}}]}]})
     .to_string();
-    let signature = replyline_whatsapp::sign(APP_SECRET.as_bytes(), payload.as_bytes());
-    let r = s
-        .http
-        .post(s.url(&format!("/webhooks/whatsapp/{channel}")))
-        .header("X-Hub-Signature-256", signature)
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    s.post_webhook(channel, payload).await;
     for _ in 0..400 {
         let (_, list) = s
             .get(

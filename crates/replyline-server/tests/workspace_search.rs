@@ -12,7 +12,7 @@ use replyline_whatsapp::reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use support::{APP_SECRET, Person, Srv, id};
+use support::{Person, Srv, id};
 
 static WAMID: AtomicU64 = AtomicU64::new(0);
 
@@ -30,16 +30,7 @@ async fn says(
         "metadata": {"phone_number_id": name}, "contacts": [{"profile": {"name": profile}, "wa_id": wa_id}],
         "messages": [{"from": wa_id, "id": format!("wamid.ws.{channel}.{n}"), "timestamp": "1764054000", "type": "text", "text": {"body": text}}]}}]}]})
     .to_string();
-    let signature = replyline_whatsapp::sign(APP_SECRET.as_bytes(), payload.as_bytes());
-    let r = s
-        .http
-        .post(s.url(&format!("/webhooks/whatsapp/{channel}")))
-        .header("X-Hub-Signature-256", signature)
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    s.post_webhook(channel, payload).await;
     let probe: String = text.chars().take(100).collect();
     for _ in 0..400 {
         let (_, found) = s

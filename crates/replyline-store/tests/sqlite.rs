@@ -1,9 +1,12 @@
 //! Store contract tests against a real temporary SQLite file.
 
+mod support;
+
 use jiff::Timestamp;
 use replyline_store::*;
 use serde_json::json;
 use std::sync::Arc;
+use support::{store_with_channel, t};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -12,27 +15,9 @@ struct Fixture {
     contact: Id,
 }
 
-fn t(secs: i64) -> Timestamp {
-    Timestamp::from_second(1_800_000_000 + secs).unwrap()
-}
-
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/sub/test.db", dir.path().display());
-    let store = connect(&url).await.unwrap();
-    let channel = store
-        .create_channel(
-            NewChannel {
-                kind: "whatsapp".into(),
-                name: "wa".into(),
-                config: json!({}),
-                settings: json!({}),
-            },
-            t(0),
-        )
-        .await
-        .unwrap()
-        .id;
+    let (store, channel) = store_with_channel(&dir, "sub/test.db").await;
     let contact = store
         .upsert_contact(channel, "79001234567", Some("Анна"), Some(t(0)))
         .await

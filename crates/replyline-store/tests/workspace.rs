@@ -2,32 +2,16 @@
 //! messenger's profile name, quick replies, the audit log with settings
 //! changes merged in and paged by cursor.
 
-use jiff::Timestamp;
+mod support;
+
 use replyline_store::*;
 use serde_json::json;
 use std::sync::Arc;
-
-fn t(secs: i64) -> Timestamp {
-    Timestamp::from_second(1_800_000_000 + secs).unwrap()
-}
+use support::{store_with_channel, t};
 
 async fn store() -> (tempfile::TempDir, Arc<dyn Store>, Id) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/w.db", dir.path().display());
-    let store = connect(&url).await.unwrap();
-    let channel = store
-        .create_channel(
-            NewChannel {
-                kind: "whatsapp".into(),
-                name: "wa".into(),
-                config: json!({}),
-                settings: json!({}),
-            },
-            t(0),
-        )
-        .await
-        .unwrap()
-        .id;
+    let (store, channel) = store_with_channel(&dir, "w.db").await;
     (dir, store, channel)
 }
 

@@ -168,6 +168,21 @@ impl Srv {
         id
     }
 
+    /// Posts `payload` to the channel's WhatsApp webhook, signed with [`APP_SECRET`];
+    /// asserts the 200 (the body is stored).
+    pub async fn post_webhook(&self, channel: &str, payload: String) {
+        let signature = replyline_whatsapp::sign(APP_SECRET.as_bytes(), payload.as_bytes());
+        let r = self
+            .http
+            .post(self.url(&format!("/webhooks/whatsapp/{channel}")))
+            .header("X-Hub-Signature-256", signature)
+            .body(payload)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
     /// A client message through the signed webhook; returns the open conversation.
     pub async fn client_says(
         &self,
@@ -181,16 +196,7 @@ impl Srv {
             "metadata": {"phone_number_id": channel_name}, "contacts": [{"profile": {"name": "Client"}, "wa_id": wa_id}],
             "messages": [{"from": wa_id, "id": format!("wamid.{channel}.{n}"), "timestamp": "1764054000", "type": "text", "text": {"body": text}}]}}]}]})
         .to_string();
-        let signature = replyline_whatsapp::sign(APP_SECRET.as_bytes(), payload.as_bytes());
-        let r = self
-            .http
-            .post(self.url(&format!("/webhooks/whatsapp/{channel}")))
-            .header("X-Hub-Signature-256", signature)
-            .body(payload)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        self.post_webhook(channel, payload).await;
         for _ in 0..200 {
             let (_, list) = self
                 .get(

@@ -1,0 +1,33 @@
+//! Shared helpers of the store tests: fixed instants and a fresh store with one channel.
+#![allow(dead_code)]
+
+use jiff::Timestamp;
+use replyline_store::{Id, NewChannel, Store, connect};
+use serde_json::json;
+use std::sync::Arc;
+
+/// An instant `secs` after a fixed base.
+pub fn t(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + secs).unwrap()
+}
+
+/// Opens a fresh SQLite store at `path` below `dir` (folders created) with one
+/// WhatsApp channel; returns the store and the channel's id.
+pub async fn store_with_channel(dir: &tempfile::TempDir, path: &str) -> (Arc<dyn Store>, Id) {
+    let url = format!("sqlite://{}/{path}", dir.path().display());
+    let store = connect(&url).await.unwrap();
+    let channel = store
+        .create_channel(
+            NewChannel {
+                kind: "whatsapp".into(),
+                name: "wa".into(),
+                config: json!({}),
+                settings: json!({}),
+            },
+            t(0),
+        )
+        .await
+        .unwrap()
+        .id;
+    (store, channel)
+}
