@@ -215,6 +215,22 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
+    /// Waits until the page's live socket is connected (the header's dot is on).
+    pub async fn wait_live(&self) {
+        self.until("the live socket is connected", || async {
+            let class = self
+                .by_testid("live-status")
+                .await
+                .attr("class")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            class.split_whitespace().any(|c| c == "on").then_some(())
+        })
+        .await;
+    }
+
     /// Polls `probe` until it answers `Some` (at most [`WAIT`]).
     ///
     /// # Panics

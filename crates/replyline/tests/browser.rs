@@ -166,18 +166,7 @@ async fn workspace_and_messenger_settings_in_chromium() {
     // ---- the employee sees a client message arrive live --------------------------------------
     let ivan = driver.session().await;
     ivan.login(&base, &env.ivan.email, &env.ivan.password).await;
-    ivan.until("the live socket is connected", || async {
-        let class = ivan
-            .by_testid("live-status")
-            .await
-            .attr("class")
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        class.split_whitespace().any(|c| c == "on").then_some(())
-    })
-    .await;
+    ivan.wait_live().await;
     assert_eq!(
         ivan.count(&testid("inbox-row")).await,
         0,

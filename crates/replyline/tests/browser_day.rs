@@ -87,22 +87,6 @@ async fn title(b: &Browser) -> String {
         .to_owned()
 }
 
-/// Waits until the live socket of the page is connected.
-async fn live(b: &Browser) {
-    b.until("the live socket is connected", || async {
-        let class = b
-            .by_testid("live-status")
-            .await
-            .attr("class")
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        class.split_whitespace().any(|c| c == "on").then_some(())
-    })
-    .await;
-}
-
 /// Waits until `n` desktop notifications were shown; answers them.
 async fn wait_notes(b: &Browser, n: usize) -> Vec<Value> {
     b.until(&format!("{n} desktop notification(s)"), || async {
@@ -211,7 +195,7 @@ async fn a_support_day_in_the_workspace_in_chromium() {
     m.click("menu-inbox").await;
     m.by_testid("inbox-list").await;
     assert!(js_bool(&m, STUB_ALERTS, vec![]).await, "stubs installed");
-    live(&m).await;
+    m.wait_live().await;
     assert_eq!(m.count(&testid("inbox-row")).await, 0, "nothing yet");
 
     // ---- a client writes: Maria's queue alerts her ----------------------------------------
@@ -292,7 +276,7 @@ async fn a_support_day_in_the_workspace_in_chromium() {
     let p = driver.session().await;
     p.login(&base, &petr.email, &petr.password).await;
     assert!(js_bool(&p, STUB_ALERTS, vec![]).await, "stubs installed");
-    live(&p).await;
+    p.wait_live().await;
     m.click("composer-note").await;
     let note = m.by_testid("note-input").await;
     note.send_keys("@Пёт").await.expect("type @");
