@@ -141,6 +141,10 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let public_url: String = config.public_url_or(addr);
     let senders = delivery::Senders::from_config(&config).map_err(ServerError::Setup)?;
     replyline_store::DeliveryStore::set_delivery_targets(store.as_ref(), senders.targets()).await?;
+    let deliveries = state::Deliveries {
+        email: senders.email.is_some(),
+        telegram: senders.telegram.is_some(),
+    };
     let (delivery_worker, delivery) =
         delivery::delivery(store.clone(), clock.clone(), senders, public_url.clone());
     tokio::spawn(delivery_worker.run());
@@ -158,6 +162,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         live,
         secrets,
         company_name: config.company_name.as_str().into(),
+        deliveries,
         demo: Arc::default(),
     };
     let app = api::router(state.clone());

@@ -39,7 +39,7 @@ impl Modify for Bearer {
         conversations::note, conversations::assign, conversations::close, conversations::events,
         conversations::inbox::mark_read, conversations::inbox::set_labels, conversations::inbox::labels,
         conversations::inbox::leave, conversations::inbox::contact_conversations,
-        ops::advance_clock, ops::healthz, ops::metrics, ops::openapi, ops::demo_info, ops::demo_customer_message,
+        ops::advance_clock, ops::healthz, ops::metrics, ops::openapi, ops::demo_info, ops::demo_customer_message, ops::server_info,
         crate::api::preferences::read_own, crate::api::preferences::write_own,
         crate::api::preferences::read_any, crate::api::preferences::write_any,
         crate::api::webhooks::list, crate::api::webhooks::create, crate::api::webhooks::read,
@@ -71,7 +71,7 @@ impl Modify for Bearer {
         crate::api::search::MessageResultDto, crate::api::search::SearchResultsDto,
         crate::api::quick_replies::QuickReplyDto, crate::api::quick_replies::NewQuickReplyRequest,
         crate::api::quick_replies::PatchQuickReplyRequest, crate::api::quick_replies::RenderedDto, crate::api::audit::AuditDto,
-        ops::DemoInfo, ops::DemoMessageRequest, ops::DemoMessageResponse, crate::demo::DemoCustomer,
+        ops::ServerInfo, ops::DemoInfo, ops::DemoMessageRequest, ops::DemoMessageResponse, crate::demo::DemoCustomer,
         dto::TextRequest, dto::OpenConversationRequest, dto::AssignRequest, dto::AdvanceRequest, dto::NowResponse, dto::HealthResponse,
     ))
 )]

@@ -32,7 +32,17 @@ pub struct AppState {
     pub secrets: Arc<crate::secrets::SecretKey>,
     /// `company_name` of the configuration (`{company_name}` in quick replies).
     pub company_name: Arc<str>,
+    /// Which notification deliveries the server is configured for.
+    pub deliveries: Deliveries,
     /// Set by `replyline demo` once its channel exists: the customers it can
     /// make write again (`/api/v1/demo`); empty on a real server.
     pub demo: Arc<std::sync::OnceLock<crate::demo::DemoMode>>,
+}
+
+/// The notification deliveries this server can make (`smtp_url`,
+/// `telegram_bot_token`), shown on the profile page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deliveries {
+    pub email: bool,
+    pub telegram: bool,
 }

@@ -207,3 +207,17 @@ async fn presence_and_telegram_link() {
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["telegram_chat_id"], Value::Null, "null unlinks Telegram");
 }
+
+#[tokio::test]
+async fn server_info_names_the_company_and_the_configured_deliveries() {
+    let s = Srv::start().await;
+    let resp = s.raw(Method::GET, "/api/v1/server", None, None).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let employee = s.person("nina", "employee", None).await;
+    let (status, info) = s.get("/api/v1/server", &employee.token).await;
+    assert_eq!(status, StatusCode::OK, "{info}");
+    assert_eq!(info["company_name"], "Replyline", "{info}");
+    assert_eq!(info["email_delivery"], false, "{info}");
+    assert_eq!(info["telegram_delivery"], false, "{info}");
+    assert_eq!(info["manual_clock"], true, "{info}");
+}

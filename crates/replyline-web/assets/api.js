@@ -110,6 +110,7 @@ export const api = {
   /** Best effort: lets the server drop its session cookie if it has this endpoint. */
   logout: () => request("POST", "/auth/logout", {}, { auth: false }).catch(() => null),
   me: () => request("GET", "/me"),
+  server: () => request("GET", "/server"),
 
   // employees
   employees: () => request("GET", "/employees"),

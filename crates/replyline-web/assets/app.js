@@ -28,6 +28,7 @@ const state = {
   directory: null,
   directoryAt: 0,
   unread: 0,
+  serverInfo: null,
 };
 
 const header = document.getElementById("top");
@@ -80,6 +81,11 @@ const ctx = {
     setTimeout(() => (announcer.textContent = text), 50);
   },
   refreshBell: () => refreshBell(),
+  /** This server's setup (company name, configured deliveries), fetched once; null if unavailable. */
+  server() {
+    if (!state.serverInfo) state.serverInfo = api.server().catch(() => null);
+    return state.serverInfo;
+  },
   /** Reloads the caller (after a profile change) and redraws the header. */
   async refreshMe() {
     state.me = await api.me();

@@ -651,6 +651,8 @@ export const DICT = {
   "profile.pref_email_hint": ["Если на сервере настроена почта", "When the server has e-mail configured"],
   "profile.pref_telegram": ["В Telegram", "In Telegram"],
   "profile.pref_telegram_hint": ["В привязанный чат, если на сервере настроен бот", "To the linked chat, when the server has a bot"],
+  "profile.pref_email_off": ["На этом сервере почта не настроена (smtp_url): письма не уходят", "This server has no e-mail configured (smtp_url): no e-mails go out"],
+  "profile.pref_telegram_off": ["На этом сервере не настроен Telegram-бот (telegram_bot_token): сообщения не уходят", "This server has no Telegram bot configured (telegram_bot_token): no messages go out"],
   "profile.pref_language": ["Язык писем и сообщений Telegram", "Language of e-mails and Telegram messages"],
   "profile.pref_language_hint": ["Язык интерфейса переключается кнопкой в шапке", "The interface language is switched in the header"],
   "profile.quiet_enabled": ["Тихие часы", "Quiet hours"],

@@ -303,7 +303,7 @@ async fn open_messenger_settings(admin: &Browser) {
 }
 
 /// The custom notification text of the control rule in the test below.
-const NOTIFY_TEXT: &str = "Срочно: {client_name|клиент} ждёт ответа {waited_minutes} мин. Ответственный: {employee_name|не назначен}";
+const NOTIFY_TEXT: &str = "Срочно: {client_name|клиент} ждёт ответа {waited_minutes} мин. Ответственный: {employee_name|не назначен}. {company_name}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chosen_manager_gets_the_rules_own_notification_text_in_chromium() {
@@ -387,7 +387,8 @@ async fn the_chosen_manager_gets_the_rules_own_notification_text_in_chromium() {
     admin
         .wait_testid_text(
             "notify-first-text-preview",
-            "Срочно: Анна ждёт ответа 1 мин. Ответственный: Иван Петров",
+            // {company_name} is the server's (GET /api/v1/server), not a placeholder.
+            "Срочно: Анна ждёт ответа 1 мин. Ответственный: Иван Петров. Ромашка",
         )
         .await;
     admin
@@ -504,7 +505,7 @@ async fn the_chosen_manager_gets_the_rules_own_notification_text_in_chromium() {
         })
         .await;
     dmitry.click("bell").await;
-    let expected = "Срочно: Анна Кузнецова ждёт ответа 1 мин. Ответственный: Иван Петров";
+    let expected = "Срочно: Анна Кузнецова ждёт ответа 1 мин. Ответственный: Иван Петров. Ромашка";
     dmitry.wait_testid_text("notification-text", "Срочно").await;
     assert_eq!(
         texts(&dmitry, "notification-text").await,

@@ -295,6 +295,11 @@ async fn profile_password_presence_telegram_and_alerts() {
     ivan.by_testid("profile-page").await;
     ivan.wait_testid_text("profile-identity", &env.ivan.email)
         .await;
+    // The test server has neither smtp_url nor a Telegram bot: the profile says so.
+    ivan.wait_testid_text("profile-page", "На этом сервере почта не настроена")
+        .await;
+    ivan.wait_testid_text("profile-page", "На этом сервере не настроен Telegram-бот")
+        .await;
     for id in ["alert-sound", "alert-desktop", "alert-title"] {
         ivan.until(&format!("{id} on by default"), || async {
             checked(&ivan, id).await.then_some(())

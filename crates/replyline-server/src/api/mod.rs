@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(quick_replies::router())
         .merge(audit::router())
         .route("/api/v1/clock/advance", post(ops::advance_clock))
+        .route("/api/v1/server", get(ops::server_info))
         .route("/api/v1/demo", get(ops::demo_info))
         .route(
             "/api/v1/demo/customer-message",

@@ -138,6 +138,35 @@ pub async fn openapi() -> Response {
     }
 }
 
+/// `GET /api/v1/server`: what the workspace shows about this server's setup.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ServerInfo {
+    /// `company_name` of the configuration (`{company_name}` in texts).
+    pub company_name: String,
+    /// Notifications can be delivered by e-mail (`smtp_url` is set).
+    pub email_delivery: bool,
+    /// Notifications can be delivered by Telegram (`telegram_bot_token` is set).
+    pub telegram_delivery: bool,
+    /// The clock is manual (a sandbox).
+    pub manual_clock: bool,
+}
+
+/// This server's setup as the workspace needs it: the company name of previews and
+/// which deliveries the profile's switches can use (any employee).
+#[utoipa::path(get, path = "/api/v1/server", tag = "operations", security(("bearer" = [])),
+    responses((status = 200, body = ServerInfo), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn server_info(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<axum::Json<ServerInfo>> {
+    Ok(axum::Json(ServerInfo {
+        company_name: state.company_name.to_string(),
+        email_delivery: state.deliveries.email,
+        telegram_delivery: state.deliveries.telegram,
+        manual_clock: state.clock.is_manual(),
+    }))
+}
+
 /// `GET /api/v1/demo`: the demo's customers.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct DemoInfo {

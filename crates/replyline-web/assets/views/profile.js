@@ -154,6 +154,16 @@ export function mount(ctx) {
   // ---- notification preferences and alerts ---------------------------------------------------
   const email = checkboxField(t("profile.pref_email"), "pref-email", t("profile.pref_email_hint"));
   const telegram = checkboxField(t("profile.pref_telegram"), "pref-telegram", t("profile.pref_telegram_hint"));
+  // Say plainly when this server cannot deliver by e-mail or Telegram.
+  Promise.resolve(ctx.server && ctx.server()).then((info) => {
+    if (!info) return;
+    const say = (f, on, key) => {
+      const hint = f.el.querySelector(".hint");
+      if (hint && !on) hint.textContent = t(key);
+    };
+    say(email, info.email_delivery, "profile.pref_email_off");
+    say(telegram, info.telegram_delivery, "profile.pref_telegram_off");
+  });
   const language = h("select", { testid: "pref-language", class: "short" }, h("option", { value: "ru" }, "Русский"), h("option", { value: "en" }, "English"));
   const quiet = checkboxField(t("profile.quiet_enabled"), "pref-quiet-enabled", t("profile.quiet_hint"));
   const qStart = h("input", { type: "text", testid: "pref-quiet-start", class: "tiny", placeholder: "22:00", inputmode: "numeric", autocomplete: "off" });

@@ -138,9 +138,14 @@ export function mount(ctx, { id }) {
     return [el, preview];
   }
 
+  let serverCompany = "";
+  Promise.resolve(ctx.server && ctx.server()).then((info) => {
+    serverCompany = (info && info.company_name) || "";
+    for (const update of notifyPreviews) update();
+  });
+  /** `{company_name}` in previews: the server's `company_name` once it is known. */
   function companyName() {
-    const c = (channel && (channel.company_name || channel.company)) || (ctx.me && ctx.me.company_name);
-    return c || t("settings.preview.company_name");
+    return serverCompany || t("settings.preview.company_name");
   }
 
   function template(group) {
@@ -259,7 +264,7 @@ export function mount(ctx, { id }) {
     clear(preview);
     samples.forEach((text, i) => {
       const signed = enabled && (signMode.value === "every_message" || i === 0);
-      const body = signed ? renderTemplate(signFormat.value || "{text}", { employee_name: name, text, company_name: "Replyline" }) : text;
+      const body = signed ? renderTemplate(signFormat.value || "{text}", { employee_name: name, text, company_name: companyName() }) : text;
       preview.append(h("div", { class: "wa-bubble", testid: "sign-preview-message" }, waMarkup(body), h("span", { class: "wa-time" }, i === 0 ? "10:00" : "10:01")));
     });
     if (enabled && !signFormat.value.includes("{text}")) {
