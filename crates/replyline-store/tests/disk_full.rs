@@ -5,17 +5,13 @@
 //! The test mounts a small tmpfs (root only); where mounting is not permitted
 //! it prints why and skips. CI runs as root, so it runs there.
 
-use jiff::Timestamp;
-use replyline_store::*;
-
+mod support;
 #[path = "../../replyline-e2e/src/tmpfs.rs"]
 mod tmpfs;
-use serde_json::json;
-use tmpfs::{Tmpfs, fill};
 
-fn t(secs: i64) -> Timestamp {
-    Timestamp::from_second(1_800_000_000 + secs).unwrap()
-}
+use replyline_store::*;
+use support::t;
+use tmpfs::{Tmpfs, fill};
 
 fn inbox(channel: Id, i: usize, size: usize) -> InboxAppend {
     let mut body = format!("{{\"n\":{i},\"pad\":\"").into_bytes();
@@ -63,21 +59,7 @@ async fn after_sqlite_full_the_writer_recovers_and_commits_durably() {
             return;
         }
     };
-    let url = format!("sqlite://{}/db/replyline.db", fs.path().display());
-    let store = connect(&url).await.unwrap();
-    let channel = store
-        .create_channel(
-            NewChannel {
-                kind: "whatsapp".into(),
-                name: "wa".into(),
-                config: json!({}),
-                settings: json!({}),
-            },
-            t(0),
-        )
-        .await
-        .unwrap()
-        .id;
+    let (store, channel) = support::store_with_channel(fs.path(), "db/replyline.db").await;
     let contact = store
         .upsert_contact(channel, "79001234567", None, Some(t(0)))
         .await
@@ -145,6 +127,7 @@ async fn after_sqlite_full_the_writer_recovers_and_commits_durably() {
 
     // What was acknowledged is on disk: a fresh open sees it.
     drop(store);
+    let url = format!("sqlite://{}/db/replyline.db", fs.path().display());
     let store = connect(&url).await.unwrap();
     let bodies: Vec<String> = store
         .pending_inbox(t(10_000), 1000)

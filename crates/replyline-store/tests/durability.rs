@@ -1,31 +1,13 @@
 //! Durability contracts of the SQLite store: failed inbox rows are retried and
 //! listed, never dropped; the health check writes; files are owner-only.
 
-use jiff::Timestamp;
-use replyline_store::*;
-use serde_json::json;
+mod support;
 
-fn t(secs: i64) -> Timestamp {
-    Timestamp::from_second(1_800_000_000 + secs).unwrap()
-}
+use replyline_store::*;
+use support::t;
 
 async fn store_with_channel(dir: &std::path::Path) -> (std::sync::Arc<dyn Store>, Id) {
-    let url = format!("sqlite://{}/data/replyline.db", dir.display());
-    let store = connect(&url).await.unwrap();
-    let channel = store
-        .create_channel(
-            NewChannel {
-                kind: "whatsapp".into(),
-                name: "wa".into(),
-                config: json!({}),
-                settings: json!({}),
-            },
-            t(0),
-        )
-        .await
-        .unwrap()
-        .id;
-    (store, channel)
+    support::store_with_channel(dir, "data/replyline.db").await
 }
 
 fn body(channel: Id, text: &str) -> InboxAppend {

@@ -17,7 +17,7 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let (store, channel) = store_with_channel(&dir, "sub/test.db").await;
+    let (store, channel) = store_with_channel(dir.path(), "sub/test.db").await;
     let contact = store
         .upsert_contact(channel, "79001234567", Some("Анна"), Some(t(0)))
         .await

@@ -11,7 +11,7 @@ use support::{store_with_channel, t};
 
 async fn store() -> (tempfile::TempDir, Arc<dyn Store>, Id) {
     let dir = tempfile::tempdir().unwrap();
-    let (store, channel) = store_with_channel(&dir, "w.db").await;
+    let (store, channel) = store_with_channel(dir.path(), "w.db").await;
     (dir, store, channel)
 }
 

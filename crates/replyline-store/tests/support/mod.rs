@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 use replyline_store::{Id, NewChannel, Store, connect};
 use serde_json::json;
+use std::path::Path;
 use std::sync::Arc;
 
 /// An instant `secs` after a fixed base.
@@ -13,8 +14,8 @@ pub fn t(secs: i64) -> Timestamp {
 
 /// Opens a fresh SQLite store at `path` below `dir` (folders created) with one
 /// WhatsApp channel; returns the store and the channel's id.
-pub async fn store_with_channel(dir: &tempfile::TempDir, path: &str) -> (Arc<dyn Store>, Id) {
-    let url = format!("sqlite://{}/{path}", dir.path().display());
+pub async fn store_with_channel(dir: &Path, path: &str) -> (Arc<dyn Store>, Id) {
+    let url = format!("sqlite://{}/{path}", dir.display());
     let store = connect(&url).await.unwrap();
     let channel = store
         .create_channel(
