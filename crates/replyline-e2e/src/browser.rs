@@ -552,6 +552,16 @@ impl Browser {
             .expect("resize");
     }
 
+    /// Logs in as the test server's first admin (`ADMIN_EMAIL`, `ADMIN_PASSWORD`).
+    pub async fn login_admin(&self, base_url: &str) {
+        self.login(
+            base_url,
+            crate::server::ADMIN_EMAIL,
+            crate::server::ADMIN_PASSWORD,
+        )
+        .await;
+    }
+
     /// Logs in through the login form at `base_url` and waits for the inbox.
     pub async fn login(&self, base_url: &str, email: &str, password: &str) {
         self.goto(&format!("{base_url}/")).await;

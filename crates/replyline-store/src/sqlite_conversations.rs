@@ -5,6 +5,7 @@
 
 use crate::model::*;
 use crate::sqlite::{CONVERSATION_SELECT, conversation, ms, ts};
+use crate::workspace::fold_key as fold;
 use crate::{StoreResult, Visibility};
 use jiff::Timestamp;
 use sqlx::sqlite::SqlitePool;
@@ -24,22 +25,16 @@ fn id_list(ids: &[Id]) -> String {
     ids.iter().map(Id::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// Unicode lower case: labels and names compare case-insensitively beyond ASCII.
-pub(crate) fn fold(text: &str) -> String {
-    text.to_lowercase().replace('ё', "е")
-}
-
 /// An FTS5 query matching every word of `q` as a prefix in the contact's name
-/// or address; `None` when `q` has no word. Each word is quoted, so no FTS
-/// syntax reaches the engine; «ё» is folded like the index (migration 0009).
+/// or address; `None` when `q` has no word. The words and terms are the
+/// search's ([`crate::workspace::query_words`]: quoted, «ё» folded like the index).
 pub(crate) fn contact_fts_query(q: &str) -> Option<String> {
-    let words: Vec<String> = q
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(crate::workspace::MAX_QUERY_WORDS)
-        .map(|w| format!("\"{}\"*", fold(w).replace('"', "\"\"")))
+    let words = crate::workspace::query_words(q);
+    let terms: Vec<String> = words
+        .iter()
+        .map(|w| crate::workspace::prefix_term(w))
         .collect();
-    (!words.is_empty()).then(|| format!("{{name address}} : ({})", words.join(" AND ")))
+    (!terms.is_empty()).then(|| format!("{{name address}} : ({})", terms.join(" AND ")))
 }
 
 /// The digits of a query that looks like a phone number (3 or more digits and

@@ -124,13 +124,23 @@ pub fn fold_yo(text: &str) -> String {
     text.replace('ё', "е").replace('Ё', "Е")
 }
 
+/// The key labels and names compare by: Unicode lower case with «ё» as «е».
+pub fn fold_key(text: &str) -> String {
+    fold_yo(&text.to_lowercase())
+}
+
 /// The words of a query as the tokenizer sees them: runs of letters and digits.
 pub fn query_words(q: &str) -> Vec<String> {
     q.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(MAX_QUERY_WORDS)
-        .map(|w| fold_yo(&w.to_lowercase()))
+        .map(fold_key)
         .collect()
+}
+
+/// One query word as an FTS5 prefix term: quoted, so it is only text.
+pub fn prefix_term(word: &str) -> String {
+    format!("\"{}\"*", word.replace('"', "\"\""))
 }
 
 /// An FTS5 query from user text: every word quoted and matched as a prefix,
@@ -145,7 +155,7 @@ pub fn fts_query(q: &str) -> Option<String> {
     Some(
         words
             .iter()
-            .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+            .map(|w| prefix_term(w))
             .collect::<Vec<_>>()
             .join(" "),
     )

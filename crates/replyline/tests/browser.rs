@@ -73,13 +73,7 @@ async fn workspace_and_messenger_settings_in_chromium() {
     admin.goto(&format!("{base}/")).await;
     admin.by_testid("login-submit").await;
     admin.screenshot("login").await;
-    admin
-        .login(
-            &base,
-            replyline_e2e::server::ADMIN_EMAIL,
-            replyline_e2e::server::ADMIN_PASSWORD,
-        )
-        .await;
+    admin.login_admin(&base).await;
 
     let before = env.admin.settings(&env.channel_id).await;
     expect_status(&before, StatusCode::OK, "GET settings");
@@ -313,13 +307,7 @@ async fn the_chosen_manager_gets_the_rules_own_notification_text_in_chromium() {
 
     // ---- the admin sets notify_manager_first through the UI ---------------------------------
     let admin = driver.session().await;
-    admin
-        .login(
-            &base,
-            replyline_e2e::server::ADMIN_EMAIL,
-            replyline_e2e::server::ADMIN_PASSWORD,
-        )
-        .await;
+    admin.login_admin(&base).await;
     let before = env.admin.settings(&env.channel_id).await;
     expect_status(&before, StatusCode::OK, "GET settings");
     let before = before.1;
@@ -537,13 +525,7 @@ async fn routing_rules_groups_and_the_queue_in_chromium() {
     let base = env.server.base_url().to_owned();
     let mut driver = Driver::start().await;
     let admin = driver.session().await;
-    admin
-        .login(
-            &base,
-            replyline_e2e::server::ADMIN_EMAIL,
-            replyline_e2e::server::ADMIN_PASSWORD,
-        )
-        .await;
+    admin.login_admin(&base).await;
 
     // ---- Звонки и сообщения → Настройки мессенджера → Правила маршрутизации сообщений -------
     open_messenger_settings(&admin).await;

@@ -8,7 +8,7 @@
 //! Needs Chromium and chromedriver (see `browser.rs`); fails, never skips.
 
 use replyline_e2e::browser::{Browser, Driver, testid};
-use replyline_e2e::server::{ADMIN_EMAIL, ADMIN_PASSWORD, Server, ServerOpts};
+use replyline_e2e::server::{ADMIN_EMAIL, Server, ServerOpts};
 use replyline_e2e::setup::{APP_SECRET, Env, VERIFY_TOKEN};
 use replyline_e2e::{StatusCode, expect_status};
 use serde_json::{Value, json};
@@ -61,7 +61,7 @@ fn looks_english(text: &str) -> bool {
 
 async fn admin_session(driver: &mut Driver, base: &str) -> Browser {
     let b = driver.session().await;
-    b.login(base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    b.login_admin(base).await;
     b
 }
 

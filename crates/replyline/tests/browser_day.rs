@@ -153,13 +153,7 @@ async fn a_support_day_in_the_workspace_in_chromium() {
 
     // ---- the admin creates two employees and gives them the channel's queue --------------
     let admin = driver.session().await;
-    admin
-        .login(
-            &base,
-            replyline_e2e::server::ADMIN_EMAIL,
-            replyline_e2e::server::ADMIN_PASSWORD,
-        )
-        .await;
+    admin.login_admin(&base).await;
     let maria = create_in_ui(&admin, &env, "Мария Волкова", "maria").await;
     let petr = create_in_ui(&admin, &env, "Пётр Сидоров", "petr").await;
     let members = env

@@ -6,7 +6,7 @@
 //! Needs Chromium and chromedriver (see `browser.rs`); fails, never skips.
 
 use replyline_e2e::browser::{Browser, Driver, screenshots_enabled, testid};
-use replyline_e2e::server::{ADMIN_EMAIL, ADMIN_PASSWORD, Server, ServerOpts};
+use replyline_e2e::server::{Server, ServerOpts};
 use replyline_e2e::setup::{Env, id_of};
 use serde_json::json;
 
@@ -176,7 +176,7 @@ async fn every_page_at_laptop_and_phone_width() {
     olga.close().await;
 
     let admin = driver.session().await;
-    admin.login(&base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    admin.login_admin(&base).await;
     let ch = &env.channel_id;
     for p in [
         page("calls", "/calls", testid("messenger-settings")),
@@ -236,9 +236,7 @@ async fn every_page_at_laptop_and_phone_width() {
     // A fresh install: the first-run checklist above the inbox.
     let fresh = Server::start(ServerOpts::default()).await;
     let first = driver.session().await;
-    first
-        .login(fresh.base_url(), ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await;
+    first.login_admin(fresh.base_url()).await;
     shoot(
         &first,
         fresh.base_url(),

@@ -205,16 +205,7 @@ pub async fn record_changed(
 }
 
 fn check_limit(raw: Option<&str>) -> ApiResult<i64> {
-    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-        return Ok(DEFAULT_LIMIT);
-    };
-    match raw.parse::<i64>() {
-        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        _ => Err(ApiError::validation(
-            "limit",
-            format!("must be an integer from 1 to {MAX_LIMIT}"),
-        )),
-    }
+    super::check_limit(raw, DEFAULT_LIMIT, MAX_LIMIT)
 }
 
 /// `before`: an entry id (the previous page's `X-Next-Cursor`); 422 naming it otherwise.

@@ -86,16 +86,15 @@ pub struct ListQuery {
 
 /// The page size: 1 to 200, default 50 (400 naming `limit` otherwise).
 fn page_limit(raw: Option<&str>) -> ApiResult<i64> {
-    let Some(raw) = raw.filter(|v| !v.is_empty()) else {
-        return Ok(DEFAULT_LIMIT);
-    };
-    match raw.parse::<i64>() {
-        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        _ => Err(ApiError::bad_request(
+    super::parse_limit(raw, DEFAULT_LIMIT, MAX_LIMIT).ok_or_else(|| {
+        ApiError::bad_request(
             Some("limit".into()),
-            format!("limit: expected 1 to {MAX_LIMIT}, got {raw:?}"),
-        )),
-    }
+            format!(
+                "limit: expected 1 to {MAX_LIMIT}, got {:?}",
+                raw.unwrap_or("")
+            ),
+        )
+    })
 }
 
 /// The opaque cursor text of a row: its activity (ms) and id.
@@ -139,16 +138,16 @@ fn text_filter(field: &str, raw: Option<String>) -> ApiResult<Option<String>> {
 pub async fn rows(
     state: &AppState,
     caller: &Caller,
+    access: &Access,
     records: Vec<ConversationRecord>,
 ) -> ApiResult<Vec<ConversationDto>> {
     let ids: Vec<Id> = records.iter().map(|r| r.id).collect();
     let mut extras = state.store.conversation_extras(&ids, caller.id()).await?;
-    let access = Access::load(state.store.as_ref()).await?;
     Ok(records
         .into_iter()
         .map(|r| {
             let extra = extras.remove(&r.id).unwrap_or_default();
-            let can_manage = authz::can_manage_conversation(&caller.0, &r, &access);
+            let can_manage = authz::can_manage_conversation(&caller.0, &r, access);
             let mut dto = ConversationDto::with_extras(r, extra);
             dto.can_manage = Some(can_manage);
             dto
@@ -160,9 +159,10 @@ pub async fn rows(
 async fn row(
     state: &AppState,
     caller: &Caller,
+    access: &Access,
     record: ConversationRecord,
 ) -> ApiResult<ConversationDto> {
-    rows(state, caller, vec![record])
+    rows(state, caller, access, vec![record])
         .await?
         .pop()
         .ok_or_else(|| ApiError::not_found("conversation"))
@@ -281,7 +281,7 @@ pub async fn list(
     };
     scope.apply(&caller.0, &access, &mut query);
     let page = state.store.list_conversations(&query).await?;
-    let body = rows(&state, &caller, page.rows).await?;
+    let body = rows(&state, &caller, &access, page.rows).await?;
     let mut response = axum::Json(body).into_response();
     if let Some(next) = page.next
         && let Ok(value) = HeaderValue::from_str(&encode_cursor(next))
@@ -334,7 +334,7 @@ pub async fn open(
         .ok_or_else(|| ApiError::not_found("conversation"))?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(row(&state, &caller, record).await?),
+        axum::Json(row(&state, &caller, &access, record).await?),
     ))
 }
 
@@ -347,8 +347,8 @@ pub async fn read(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
-    let (c, _) = find_visible(&state, &caller, &id).await?;
-    Ok(axum::Json(row(&state, &caller, c).await?))
+    let (c, access) = find_visible(&state, &caller, &id).await?;
+    Ok(axum::Json(row(&state, &caller, &access, c).await?))
 }
 
 /// The conversation's messages, oldest first.
@@ -564,7 +564,7 @@ pub async fn assign(
     };
     state.driver.act(c.id, Act::Transfer(transfer)).await?;
     let record = find(&state, &id).await?;
-    Ok(axum::Json(row(&state, &caller, record).await?))
+    Ok(axum::Json(row(&state, &caller, &access, record).await?))
 }
 
 /// Ends the chat (closing message per settings). Observers may not (403).
@@ -576,7 +576,7 @@ pub async fn close(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
-    let (c, _) = find_manageable(&state, &caller, &id).await?;
+    let (c, access) = find_manageable(&state, &caller, &id).await?;
     state
         .driver
         .act(
@@ -587,7 +587,7 @@ pub async fn close(
         )
         .await?;
     let record = find(&state, &id).await?;
-    Ok(axum::Json(row(&state, &caller, record).await?))
+    Ok(axum::Json(row(&state, &caller, &access, record).await?))
 }
 
 /// The timeline: rule decisions and state changes, oldest first.

@@ -27,6 +27,21 @@ use axum::routing::{get, post};
 /// Largest API request body.
 const MAX_API_BODY: usize = 1024 * 1024;
 
+/// `?limit=`: absent or empty gives `default`; else an integer from 1 to `max`
+/// (`None` otherwise: the caller says how that is an error).
+pub fn parse_limit(raw: Option<&str>, default: i64, max: i64) -> Option<i64> {
+    match raw.filter(|r| !r.is_empty()) {
+        None => Some(default),
+        Some(raw) => raw.parse::<i64>().ok().filter(|n| (1..=max).contains(n)),
+    }
+}
+
+/// `?limit=` of a listing that answers 422 naming `limit` when it is out of range.
+pub fn check_limit(raw: Option<&str>, default: i64, max: i64) -> Result<i64, ApiError> {
+    parse_limit(raw, default, max)
+        .ok_or_else(|| ApiError::validation("limit", format!("must be an integer from 1 to {max}")))
+}
+
 /// Parses a path or body id; anything else names nothing, so 404.
 pub fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
     raw.trim().parse().map_err(|_| ApiError::not_found(what))

@@ -109,7 +109,7 @@ pub fn check_labels(labels: &[String]) -> ApiResult<Vec<String>> {
         .collect::<ApiResult<Vec<String>>>()?;
     // The limit counts distinct labels: spellings differing in case are one label.
     let mut seen = std::collections::HashSet::new();
-    checked.retain(|l| seen.insert(l.to_lowercase().replace('ё', "е")));
+    checked.retain(|l| seen.insert(replyline_store::fold_key(l)));
     if checked.len() > MAX_LABELS {
         return Err(ApiError::validation(
             "labels",
@@ -131,10 +131,10 @@ pub async fn set_labels(
 ) -> ApiResult<axum::Json<ConversationDto>> {
     authorize(&caller, Permission::Converse)?;
     let labels = check_labels(&req.labels)?;
-    let (c, _) = find_actionable(&state, &caller, &id).await?;
+    let (c, access) = find_actionable(&state, &caller, &id).await?;
     let stored = state.store.set_labels(c.id, &labels).await?;
     publish_updated(&state, &c, Some(&stored));
-    Ok(axum::Json(row(&state, &caller, c).await?))
+    Ok(axum::Json(row(&state, &caller, &access, c).await?))
 }
 
 /// Every label in use on a conversation the caller may see (for filters and autocomplete).
@@ -193,5 +193,5 @@ pub async fn contact_conversations(
     if page.rows.is_empty() {
         return Err(ApiError::not_found("contact"));
     }
-    Ok(axum::Json(rows(&state, &caller, page.rows).await?))
+    Ok(axum::Json(rows(&state, &caller, &access, page.rows).await?))
 }
