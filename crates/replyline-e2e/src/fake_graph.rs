@@ -104,16 +104,27 @@ impl Recorded {
 }
 
 #[derive(Default)]
-struct Inner {
+pub(crate) struct Inner {
     requests: Vec<Recorded>,
     other: Vec<(String, String)>,
     failures: VecDeque<Failure>,
     next_id: u64,
     /// Sends to these recipients (digits) wait this long before answering success.
     hangs: Vec<(String, Duration)>,
+    /// Media downloads and uploads (`fake_graph_media`).
+    pub(crate) media: crate::fake_graph_media::MediaState,
+    /// The WABA's message templates (`fake_graph_templates`).
+    pub(crate) templates: crate::fake_graph_templates::TemplateState,
 }
 
-type Shared = Arc<Mutex<Inner>>;
+pub(crate) type Shared = Arc<Mutex<Inner>>;
+
+/// Locks the fake's state (a panicked holder does not poison it for the rest).
+pub(crate) fn lock(inner: &Shared) -> MutexGuard<'_, Inner> {
+    inner
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// The running fake; dropped = stopped.
 pub struct FakeGraph {
@@ -131,6 +142,8 @@ impl FakeGraph {
         let inner: Shared = Arc::default();
         let app = Router::new()
             .route("/{version}/{phone_number_id}/messages", post(messages))
+            .merge(crate::fake_graph_media::routes())
+            .merge(crate::fake_graph_templates::routes())
             .fallback(other)
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -153,10 +166,8 @@ impl FakeGraph {
         &self.base_url
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        lock(&self.inner)
     }
 
     /// Fails the next `n` requests with `failure` (queued after earlier failures).

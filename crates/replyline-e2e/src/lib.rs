@@ -10,6 +10,8 @@
 pub mod api;
 pub mod browser;
 pub mod fake_graph;
+pub mod fake_graph_media;
+pub mod fake_graph_templates;
 pub mod poll;
 pub mod server;
 pub mod setup;

@@ -31,8 +31,13 @@ impl MessageKind {
 pub enum Payload {
     /// Free-form text (WhatsApp markup).
     Text(String),
-    /// An approved template, for a closed 24-hour window.
-    Template { name: String, language: String },
+    /// An approved template (allowed outside the 24-hour window), with its
+    /// body parameters in order, already rendered.
+    Template {
+        name: String,
+        language: String,
+        parameters: Vec<String>,
+    },
 }
 
 /// Why managers are notified.

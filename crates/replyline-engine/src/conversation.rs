@@ -68,6 +68,14 @@ pub enum Input {
     ClientMessage,
     /// An employee wrote to the client.
     EmployeeMessage { employee: EmployeeId, text: String },
+    /// An employee sent an approved template (allowed outside WhatsApp's
+    /// 24-hour window; never signed). Ends a wait like any reply.
+    EmployeeTemplate {
+        employee: EmployeeId,
+        name: String,
+        language: String,
+        parameters: Vec<String>,
+    },
     /// An employee left an internal note (never ends a wait).
     Note { employee: EmployeeId },
     /// The conversation was assigned (or unassigned with `None`).
@@ -260,6 +268,21 @@ impl Conversation {
             Input::EmployeeMessage { employee, text } => {
                 self.on_employee_message(now, employee, &text, ctx)
             }
+            Input::EmployeeTemplate {
+                employee,
+                name,
+                language,
+                parameters,
+            } => self.on_employee_reply(
+                now,
+                employee,
+                Payload::Template {
+                    name,
+                    language,
+                    parameters,
+                },
+                ctx,
+            ),
             Input::Note { .. } => self.require_open().map(|_| ()),
             Input::Assign { employee } => {
                 self.require_open()?;
@@ -546,6 +569,21 @@ impl Conversation {
         if signed {
             self.last_signer = Some(employee.clone());
         }
+        self.on_employee_reply(now, employee, Payload::Text(text), ctx)
+    }
+
+    /// An employee's reply that passed its checks: opens the conversation if
+    /// new, assigns it to them if unassigned, sends it and ends the wait.
+    fn on_employee_reply(
+        &mut self,
+        now: Timestamp,
+        employee: EmployeeId,
+        payload: Payload,
+        ctx: &Context<'_>,
+    ) -> Result<(), InputError> {
+        if self.status == Status::Closed {
+            return Err(InputError::Closed);
+        }
         if self.status == Status::New {
             self.status = Status::Open;
             self.change(StateChange::Opened { by_client: false });
@@ -556,7 +594,7 @@ impl Conversation {
         self.actions.push(Action::Send {
             kind: MessageKind::Employee,
             employee: Some(employee),
-            payload: Payload::Text(text),
+            payload,
         });
         self.last_employee_at = Some(now);
         if self.wait.take().is_some() {
@@ -574,6 +612,7 @@ impl Conversation {
     fn sign(&self, employee: &EmployeeId, text: &str, ctx: &Context<'_>) -> (String, bool) {
         let rule = &ctx.policy.settings().sign_outgoing;
         let due = rule.enabled
+            && !text.is_empty()
             && (rule.mode == SignMode::EveryMessage || self.last_signer.as_ref() != Some(employee));
         if !due {
             return (text.to_owned(), false);
@@ -738,11 +777,13 @@ impl Conversation {
             self.send(kind, Payload::Text(text));
             self.decide(rule, Outcome::Fired, reason);
         } else if let Some(fallback) = fallback {
+            let parameters = self.fallback_parameters(fallback, ctx);
             self.send(
                 kind,
                 Payload::Template {
                     name: fallback.name.clone(),
                     language: fallback.language.clone(),
+                    parameters,
                 },
             );
             self.decide(rule, Outcome::Fired, Reason::TemplateFallback);
@@ -753,6 +794,30 @@ impl Conversation {
             });
             self.decide(rule, Outcome::Suppressed, Reason::Outside24hWindow);
         }
+    }
+
+    /// A fallback template's parameters with the automatic messages' variables filled in.
+    fn fallback_parameters(&self, fallback: &TemplateRef, ctx: &Context<'_>) -> Vec<String> {
+        let employee_name = self
+            .assignee
+            .as_ref()
+            .and_then(|a| ctx.team.get(a))
+            .map(|m| m.signature_name());
+        let vars = Vars {
+            client_name: ctx.contact_name,
+            employee_name,
+            company_name: Some(ctx.company_name),
+            text: None,
+            waited_minutes: None,
+        };
+        fallback
+            .parameters
+            .iter()
+            .map(|p| {
+                Template::parse(p, crate::policy::AUTO_VARS)
+                    .map_or_else(|_| p.clone(), |t| t.render(&vars))
+            })
+            .collect()
     }
 
     fn send(&mut self, kind: MessageKind, payload: Payload) {

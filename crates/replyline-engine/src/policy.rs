@@ -7,7 +7,7 @@ use crate::settings::{NotifyRule, Settings, TemplateRef, ValidationError};
 use crate::template::{Template, Var};
 
 const MAX_TEXT_CHARS: usize = 4096;
-const AUTO_VARS: &[Var] = &[Var::ClientName, Var::EmployeeName, Var::CompanyName];
+pub(crate) const AUTO_VARS: &[Var] = &[Var::ClientName, Var::EmployeeName, Var::CompanyName];
 const SIGN_VARS: &[Var] = &[
     Var::ClientName,
     Var::EmployeeName,
@@ -184,8 +184,24 @@ fn template_ref(group: &str, template: &TemplateRef) -> Result<(), ValidationErr
             "must be a language code such as ru or en_US",
         ));
     }
+    if template.parameters.len() > MAX_TEMPLATE_PARAMETERS {
+        return Err(ValidationError::new(
+            format!("{group}.template.parameters"),
+            format!("at most {MAX_TEMPLATE_PARAMETERS} parameters"),
+        ));
+    }
+    for (i, parameter) in template.parameters.iter().enumerate() {
+        text(
+            &format!("{group}.template.parameters[{i}]"),
+            parameter,
+            AUTO_VARS,
+        )?;
+    }
     Ok(())
 }
+
+/// The most body parameters a fallback template may name.
+pub const MAX_TEMPLATE_PARAMETERS: usize = 20;
 
 #[cfg(test)]
 mod tests {

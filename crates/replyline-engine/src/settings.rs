@@ -30,6 +30,10 @@ impl ValidationError {
 pub struct TemplateRef {
     pub name: String,
     pub language: String,
+    /// The body parameters `{{1}}`, `{{2}}`, … in order; each may use the
+    /// automatic messages' variables (`{client_name}`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<String>,
 }
 
 /// An automatic message sent when an event happens (greeting, out-of-hours).

@@ -360,6 +360,9 @@ mod tests {
             last_webhook_at: None,
             created_at: jiff::Timestamp::UNIX_EPOCH,
             routing: "manual".into(),
+            allow_write_first: false,
+            failing_since: None,
+            failing_error: None,
         };
         let channels = [
             channel(

@@ -20,8 +20,8 @@ use replyline_engine::{
 };
 use replyline_store::{
     Channel, Commit, ConversationFilter, ConversationRecord, ConversationWrite, Id, InboxItem,
-    NewEvent, NewMessage, NewNotification, ObserverWrite, SettingsWrite, StatusWrite, Store,
-    StoreError,
+    NewAttachment, NewEvent, NewMessage, NewNotification, ObserverWrite, SettingsWrite,
+    StatusWrite, Store, StoreError,
 };
 use replyline_whatsapp::{InboundMessage, StatusUpdate};
 use serde_json::{Value, json};
@@ -74,9 +74,16 @@ pub enum DriverError {
 /// An action on an existing conversation.
 #[derive(Clone, Debug)]
 pub enum Act {
+    /// A reply: text, or a file with `text` as its caption (possibly empty).
     Message {
         employee: Id,
         text: String,
+        attachment: Option<NewAttachment>,
+    },
+    /// An approved WhatsApp template (allowed outside the 24-hour window).
+    Template {
+        employee: Id,
+        template: TemplateSend,
     },
     /// A note; `mentions` (resolved active employees) other than the author and
     /// the assignee become observers and get a `mention` notification.
@@ -92,6 +99,24 @@ pub enum Act {
         employee: Id,
     },
     Transfer(Transfer),
+}
+
+/// An approved template an employee sends, its parameters filled in.
+#[derive(Clone, Debug)]
+pub struct TemplateSend {
+    pub name: String,
+    pub language: String,
+    pub parameters: Vec<String>,
+    /// The body with the parameters filled in, stored as the message text
+    /// (else `[template NAME (LANG)]`).
+    pub preview: Option<String>,
+}
+
+/// How an employee opens a conversation with a client (write first).
+#[derive(Clone, Debug)]
+pub enum Opening {
+    Text(String),
+    Template(TemplateSend),
 }
 
 /// A transfer by an employee, with an optional comment written as their note first.
@@ -129,7 +154,7 @@ enum Command {
         channel_id: Id,
         address: String,
         employee: Id,
-        text: String,
+        opening: Opening,
         reply: Reply<Id>,
     },
     Settings {
@@ -210,13 +235,13 @@ impl DriverHandle {
         channel_id: Id,
         address: String,
         employee: Id,
-        text: String,
+        opening: Opening,
     ) -> Result<Id, DriverError> {
         self.call(|reply| Command::Open {
             channel_id,
             address,
             employee,
-            text,
+            opening,
             reply,
         })
         .await
@@ -487,8 +512,14 @@ impl Step {
                     m.send = true;
                     match payload {
                         replyline_engine::Payload::Text(text) => m.text = Some(text),
-                        replyline_engine::Payload::Template { name, language } => {
+                        replyline_engine::Payload::Template {
+                            name,
+                            language,
+                            parameters,
+                        } => {
                             m.text = Some(format!("[template {name} ({language})]"));
+                            m.payload = Some(json!({"template": {
+                                "name": name, "language": language, "parameters": parameters}}));
                             m.template = Some(name);
                             m.template_language = Some(language);
                         }
@@ -550,6 +581,39 @@ struct Planned {
     /// The employee given the chat (routing fairness).
     assigned: Option<Id>,
     transfer_event: Option<TransferEvent>,
+    /// What the employee's reply carries beyond the engine's text.
+    reply: ReplyExtras,
+}
+
+/// A reply's file, or its template's preview text, added to the message the
+/// engine sends.
+#[derive(Default)]
+struct ReplyExtras {
+    attachment: Option<NewAttachment>,
+    preview: Option<String>,
+}
+
+impl ReplyExtras {
+    fn apply(self, messages: &mut [NewMessage]) {
+        let Some(m) = messages.iter_mut().find(|m| m.kind == "employee") else {
+            return;
+        };
+        if let Some(a) = self.attachment {
+            m.attachment = Some(a);
+        }
+        if let Some(preview) = self.preview {
+            m.text = Some(preview);
+        }
+    }
+}
+
+fn template_input(employee: Id, t: &TemplateSend) -> Input {
+    Input::EmployeeTemplate {
+        employee: eid(employee),
+        name: t.name.clone(),
+        language: t.language.clone(),
+        parameters: t.parameters.clone(),
+    }
 }
 
 impl Planned {
@@ -701,10 +765,10 @@ impl Driver {
                 channel_id,
                 address,
                 employee,
-                text,
+                opening,
                 reply,
             } => {
-                let _ = reply.send(self.open(channel_id, &address, employee, text).await);
+                let _ = reply.send(self.open(channel_id, &address, employee, opening).await);
             }
             Command::Settings {
                 channel_id,
@@ -1190,16 +1254,7 @@ impl Driver {
             }
             routed_event = data;
         }
-        let inbound = NewMessage {
-            direction: "in".into(),
-            kind: "client".into(),
-            text: Some(message.text.clone()),
-            status: "received".into(),
-            provider_id: Some(message.provider_id.clone()),
-            media_id: message.media_id.clone(),
-            content_type: Some(message.kind.as_str().into()),
-            ..NewMessage::default()
-        };
+        let inbound = inbound_message(&message);
         let mut events = vec![event(
             "message",
             json!({"direction": "in", "kind": "client"}),
@@ -1239,9 +1294,9 @@ impl Driver {
         let team = self.team().await?;
         let mut engine = decode(&record.state)?;
         let now = self.clock.now();
-        let planned = self.plan(&record, act, &team, now).await?;
+        let mut planned = self.plan(&record, act, &team, now).await?;
         let ctx = self.context(&rt, &team, record.contact.name.as_deref());
-        for input in planned.inputs {
+        for input in std::mem::take(&mut planned.inputs) {
             engine.handle(now, input, &ctx).map_err(|err| match err {
                 InputError::Closed => DriverError::Closed,
                 InputError::NotOpen => DriverError::Conflict("the conversation is not open".into()),
@@ -1260,7 +1315,8 @@ impl Driver {
                 engine.assignee().and_then(row_id),
             ));
         }
-        let (write, rejected) = self.write(row, &mut engine, step, now);
+        let (mut write, rejected) = self.write(row, &mut engine, step, now);
+        planned.reply.apply(&mut write.messages);
         let created = write
             .messages
             .iter()
@@ -1293,10 +1349,21 @@ impl Driver {
     ) -> Result<Planned, DriverError> {
         let mut planned = Planned::default();
         match act {
-            Act::Message { employee, text } => planned.inputs.push(Input::EmployeeMessage {
-                employee: eid(employee),
+            Act::Message {
+                employee,
                 text,
-            }),
+                attachment,
+            } => {
+                planned.reply.attachment = attachment;
+                planned.inputs.push(Input::EmployeeMessage {
+                    employee: eid(employee),
+                    text,
+                });
+            }
+            Act::Template { employee, template } => {
+                planned.inputs.push(template_input(employee, &template));
+                planned.reply.preview = template.preview;
+            }
             Act::Note {
                 employee,
                 text,
@@ -1382,7 +1449,7 @@ impl Driver {
         channel_id: Id,
         address: &str,
         employee: Id,
-        text: String,
+        opening: Opening,
     ) -> Result<Id, DriverError> {
         let rt = self.channel(channel_id).await?;
         let team = self.team().await?;
@@ -1404,15 +1471,24 @@ impl Driver {
             Conversation::continuing(existing.as_ref().and_then(|c| c.last_inbound_at));
         let contact_name = existing.as_ref().and_then(|c| c.name.clone());
         let ctx = self.context(&rt, &team, contact_name.as_deref());
-        engine
-            .handle(
-                now,
+        let (input, extras) = match opening {
+            Opening::Text(text) => (
                 Input::EmployeeMessage {
                     employee: eid(employee),
                     text,
                 },
-                &ctx,
-            )
+                ReplyExtras::default(),
+            ),
+            Opening::Template(t) => (
+                template_input(employee, &t),
+                ReplyExtras {
+                    attachment: None,
+                    preview: t.preview,
+                },
+            ),
+        };
+        engine
+            .handle(now, input, &ctx)
             .map_err(|_| DriverError::Conflict("cannot open the conversation".into()))?;
         if engine.status() == Status::New {
             // Refused before anything is stored: say why (window or length).
@@ -1435,10 +1511,11 @@ impl Driver {
             channel_id,
             contact_id: contact.id,
         };
-        let (write, rejected) = self.write(row, &mut engine, Step::new(vec![], vec![]), now);
+        let (mut write, rejected) = self.write(row, &mut engine, Step::new(vec![], vec![]), now);
         if let Some(reason) = rejected {
             return Err(rejection(reason));
         }
+        extras.apply(&mut write.messages);
         let mut commit = Commit::new(now);
         commit.conversations.push(write);
         let result = self.commit(commit).await?;
@@ -1622,6 +1699,37 @@ fn inbox_backoff(attempts: i64) -> u64 {
     INBOX_FIRST_BACKOFF_SECONDS
         .saturating_mul(2u64.saturating_pow(exp))
         .min(INBOX_MAX_BACKOFF_SECONDS)
+}
+
+/// The stored form of a client's message: a media message keeps its caption
+/// as text and its file as a pending download; location and contact cards
+/// keep their details as the payload.
+fn inbound_message(message: &InboundMessage) -> NewMessage {
+    let attachment = message.media.as_ref().map(|media| NewAttachment {
+        kind: media.kind.clone(),
+        mime_type: media.mime_type.clone(),
+        file_name: media.filename.clone(),
+        sha256: media.sha256.clone(),
+        provider_media_id: Some(media.id.clone()),
+        state: "pending".into(),
+        ..NewAttachment::default()
+    });
+    let text = match &message.media {
+        Some(media) => media.caption.clone().unwrap_or_default(),
+        None => message.text.clone(),
+    };
+    NewMessage {
+        direction: "in".into(),
+        kind: "client".into(),
+        text: Some(text),
+        status: "received".into(),
+        provider_id: Some(message.provider_id.clone()),
+        media_id: message.media_id.clone(),
+        content_type: Some(message.kind.as_str().into()),
+        payload: message.details.clone(),
+        attachment,
+        ..NewMessage::default()
+    }
 }
 
 fn status_write(channel_id: Id, s: &StatusUpdate) -> StatusWrite {

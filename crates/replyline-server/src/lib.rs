@@ -15,6 +15,7 @@ pub mod first_admin;
 pub mod ingest;
 pub mod json;
 pub mod live;
+pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox;

@@ -5,25 +5,34 @@
 //! dialect details stay inside the implementation modules, so another
 //! backend (PostgreSQL) can be added without touching the callers.
 
+mod attachments;
+mod channel_health;
 mod delivery;
 mod model;
 mod routing;
 mod sqlite;
+mod sqlite_attachments;
+mod sqlite_channel_health;
 mod sqlite_conversations;
 mod sqlite_delivery;
 mod sqlite_routing;
+mod sqlite_templates;
 mod sqlite_workspace;
 mod sqlite_writer;
 mod stored_secrets;
+mod templates;
 mod visibility;
 mod workspace;
 
+pub use attachments::*;
+pub use channel_health::*;
 pub use delivery::*;
 pub use model::*;
 pub use routing::*;
 pub use sqlite::SqliteStore;
 pub use sqlite_writer::private_dir;
 pub use stored_secrets::{SecretStore, StoredSecrets};
+pub use templates::*;
 pub use visibility::Visibility;
 pub use workspace::*;
 
@@ -94,7 +103,16 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
 /// Everything Replyline persists, shaped by its use cases.
 #[async_trait]
 pub trait Store:
-    DeliveryStore + RoutingStore + WorkspaceStore + SecretStore + Send + Sync + 'static
+    DeliveryStore
+    + RoutingStore
+    + WorkspaceStore
+    + SecretStore
+    + AttachmentStore
+    + TemplateStore
+    + ChannelHealthStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Proves the writer can commit: a small write transaction (a probe row).
     async fn health(&self) -> StoreResult<()>;

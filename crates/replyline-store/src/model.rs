@@ -67,6 +67,13 @@ pub struct Channel {
     pub created_at: Timestamp,
     /// How new conversations are assigned: `manual`, `round_robin` or `sticky`.
     pub routing: String,
+    /// «Разрешить отправлять сообщение первым»: employees may open a chat with
+    /// a client who has not written.
+    pub allow_write_first: bool,
+    /// Since when this channel's sends keep failing (`None` = healthy).
+    pub failing_since: Option<Timestamp>,
+    /// The last send error while failing.
+    pub failing_error: Option<String>,
 }
 
 /// A new channel.
@@ -87,6 +94,7 @@ pub struct ChannelPatch {
     pub reactivate: bool,
     /// `manual`, `round_robin` or `sticky`.
     pub routing: Option<String>,
+    pub allow_write_first: Option<bool>,
 }
 
 /// A webhook body to append to the inbox.
@@ -300,6 +308,60 @@ pub struct Message {
     pub updated_at: Timestamp,
     /// Employees a note mentions.
     pub mentions: Vec<Id>,
+    /// Structured content: `{"location":{..}}`, `{"contacts":[..]}` or
+    /// `{"template":{"name","language","parameters":[..]}}`.
+    pub payload: Option<Value>,
+    /// When a failing send is tried again (set while the outbox retries).
+    pub retry_at: Option<Timestamp>,
+    /// The send's outcome is unknown (crash or timeout mid-send); a status
+    /// callback heals it.
+    pub delivery_unknown: bool,
+    /// The message's files (at most one today), oldest first.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file of a message, stored in the media store (`storage_key`) once
+/// downloaded (inbound) or attached (outbound).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: Id,
+    pub message_id: Id,
+    pub conversation_id: Id,
+    pub channel_id: Id,
+    /// `in` or `out`.
+    pub direction: String,
+    /// image, video, audio, voice, document, sticker.
+    pub kind: String,
+    pub mime_type: Option<String>,
+    pub file_name: Option<String>,
+    pub size: Option<i64>,
+    pub sha256: Option<String>,
+    /// Inbound: the WhatsApp media id to download; outbound: the id it was uploaded as.
+    pub provider_media_id: Option<String>,
+    /// The key in the media store, once stored.
+    pub storage_key: Option<String>,
+    /// pending, stored or failed.
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<Timestamp>,
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A file to store with a new message.
+#[derive(Clone, Debug, Default)]
+pub struct NewAttachment {
+    pub kind: String,
+    pub mime_type: Option<String>,
+    pub file_name: Option<String>,
+    pub size: Option<i64>,
+    pub sha256: Option<String>,
+    pub provider_media_id: Option<String>,
+    /// Set when the bytes are already in the media store (outbound).
+    pub storage_key: Option<String>,
+    /// `pending` (to download) or `stored`.
+    pub state: String,
 }
 
 /// A new message; `send` also queues it in the outbox.
@@ -319,6 +381,10 @@ pub struct NewMessage {
     pub send: bool,
     /// Employees a note mentions.
     pub mentions: Vec<Id>,
+    /// Structured content (see [`Message::payload`]).
+    pub payload: Option<Value>,
+    /// A file stored with the message.
+    pub attachment: Option<NewAttachment>,
 }
 
 /// One timeline entry.

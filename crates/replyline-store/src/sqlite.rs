@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_alert_preferences.sql")),
     (10, include_str!("../migrations/0010_mentions.sql")),
     (11, include_str!("../migrations/0011_inbox_indexes.sql")),
+    (12, include_str!("../migrations/0012_whatsapp_full.sql")),
 ];
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.
@@ -210,8 +211,8 @@ fn employee(row: &SqliteRow) -> StoreResult<Employee> {
     })
 }
 
-const CHANNEL_COLS: &str =
-    "id, kind, name, config, settings, status, status_reason, last_webhook_at, created_at, routing";
+const CHANNEL_COLS: &str = "id, kind, name, config, settings, status, status_reason, last_webhook_at, created_at, routing, \
+     allow_write_first, failing_since, failing_error";
 
 fn channel(row: &SqliteRow) -> StoreResult<Channel> {
     Ok(Channel {
@@ -225,6 +226,9 @@ fn channel(row: &SqliteRow) -> StoreResult<Channel> {
         last_webhook_at: opt_ts(row.try_get("last_webhook_at")?)?,
         created_at: ts(row.try_get("created_at")?)?,
         routing: row.try_get("routing")?,
+        allow_write_first: row.try_get::<i64, _>("allow_write_first")? != 0,
+        failing_since: opt_ts(row.try_get("failing_since")?)?,
+        failing_error: row.try_get("failing_error")?,
     })
 }
 
@@ -273,7 +277,7 @@ pub(crate) fn conversation(row: &SqliteRow) -> StoreResult<ConversationRecord> {
     })
 }
 
-const MESSAGE_COLS: &str = "id, conversation_id, channel_id, direction, kind, text, template, template_language, employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at, mentions";
+const MESSAGE_COLS: &str = "id, conversation_id, channel_id, direction, kind, text, template, template_language, employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at, mentions, payload, retry_at, delivery_unknown";
 
 fn message(row: &SqliteRow) -> StoreResult<Message> {
     Ok(Message {
@@ -294,7 +298,61 @@ fn message(row: &SqliteRow) -> StoreResult<Message> {
         created_at: ts(row.try_get("created_at")?)?,
         updated_at: ts(row.try_get("updated_at")?)?,
         mentions: mentions(row.try_get("mentions")?)?,
+        payload: row
+            .try_get::<Option<String>, _>("payload")?
+            .as_deref()
+            .map(json)
+            .transpose()?,
+        retry_at: opt_ts(row.try_get("retry_at")?)?,
+        delivery_unknown: row.try_get::<i64, _>("delivery_unknown")? != 0,
+        attachments: Vec::new(),
     })
+}
+
+pub(crate) const ATTACHMENT_COLS: &str = "id, message_id, conversation_id, channel_id, direction, kind, mime_type, \
+     file_name, size, sha256, provider_media_id, storage_key, state, attempts, next_attempt_at, error, created_at, updated_at";
+
+pub(crate) fn attachment(row: &SqliteRow) -> StoreResult<Attachment> {
+    Ok(Attachment {
+        id: row.try_get("id")?,
+        message_id: row.try_get("message_id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        channel_id: row.try_get("channel_id")?,
+        direction: row.try_get("direction")?,
+        kind: row.try_get("kind")?,
+        mime_type: row.try_get("mime_type")?,
+        file_name: row.try_get("file_name")?,
+        size: row.try_get("size")?,
+        sha256: row.try_get("sha256")?,
+        provider_media_id: row.try_get("provider_media_id")?,
+        storage_key: row.try_get("storage_key")?,
+        state: row.try_get("state")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: opt_ts(row.try_get("next_attempt_at")?)?,
+        error: row.try_get("error")?,
+        created_at: ts(row.try_get("created_at")?)?,
+        updated_at: ts(row.try_get("updated_at")?)?,
+    })
+}
+
+/// Fills `messages[i].attachments` from the rows `sql` selects (bound to `key`).
+async fn attach<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
+    messages: &mut [Message],
+    sql: &str,
+    key: Id,
+) -> StoreResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let rows = sqlx::query(sql).bind(key).fetch_all(executor).await?;
+    for row in &rows {
+        let a = attachment(row)?;
+        if let Some(m) = messages.iter_mut().find(|m| m.id == a.message_id) {
+            m.attachments.push(a);
+        }
+    }
+    Ok(())
 }
 
 /// The `mentions` column: a JSON array of employee ids, NULL for none.
@@ -336,6 +394,40 @@ fn notification(row: &SqliteRow) -> StoreResult<NotificationRecord> {
 }
 
 type Tx<'a> = Transaction<'a, Sqlite>;
+
+async fn insert_attachment(
+    tx: &mut Tx<'_>,
+    a: &NewAttachment,
+    message_id: Id,
+    conversation_id: Id,
+    w: &ConversationWrite,
+    direction: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO attachments (message_id, conversation_id, channel_id, direction, kind, mime_type, file_name, \
+         size, sha256, provider_media_id, storage_key, state, next_attempt_at, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(message_id)
+    .bind(conversation_id)
+    .bind(w.channel_id)
+    .bind(direction)
+    .bind(&a.kind)
+    .bind(&a.mime_type)
+    .bind(&a.file_name)
+    .bind(a.size)
+    .bind(&a.sha256)
+    .bind(&a.provider_media_id)
+    .bind(&a.storage_key)
+    .bind(&a.state)
+    .bind((a.state == "pending").then(|| ms(now)))
+    .bind(ms(now))
+    .bind(ms(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 async fn write_conversation(
     tx: &mut Tx<'_>,
@@ -382,8 +474,8 @@ async fn write_conversation(
     for m in &w.messages {
         let message_id: Id = sqlx::query_scalar(
             "INSERT INTO messages (conversation_id, channel_id, direction, kind, text, template, template_language, \
-             employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at, mentions) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at, mentions, payload) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(id)
         .bind(w.channel_id)
@@ -401,9 +493,13 @@ async fn write_conversation(
         .bind(ms(now))
         .bind(ms(now))
         .bind((!m.mentions.is_empty()).then(|| Value::from(m.mentions.clone()).to_string()))
+        .bind(m.payload.as_ref().map(Value::to_string))
         .fetch_one(&mut **tx)
         .await
         .map_err(conflict)?;
+        if let Some(a) = &m.attachment {
+            insert_attachment(tx, a, message_id, id, w, &m.direction, now).await?;
+        }
         if m.send {
             sqlx::query(
                 "INSERT INTO outbox (message_id, channel_id, state, next_attempt_at, created_at) \
@@ -777,13 +873,14 @@ impl Store for SqliteStore {
     async fn update_channel(&self, id: Id, patch: ChannelPatch) -> StoreResult<Channel> {
         let done = sqlx::query(
             "UPDATE channels SET name = COALESCE(?, name), config = COALESCE(?, config), \
-             routing = COALESCE(?, routing), \
+             routing = COALESCE(?, routing), allow_write_first = COALESCE(?, allow_write_first), \
              status = CASE WHEN ? THEN 'active' ELSE status END, \
              status_reason = CASE WHEN ? THEN NULL ELSE status_reason END WHERE id = ? AND deleted = 0",
         )
         .bind(&patch.name)
         .bind(patch.config.as_ref().map(Value::to_string))
         .bind(&patch.routing)
+        .bind(patch.allow_write_first.map(i64::from))
         .bind(patch.reactivate)
         .bind(patch.reactivate)
         .bind(id)
@@ -1115,7 +1212,12 @@ impl Store for SqliteStore {
             .bind(conversation_id)
             .fetch_all(&self.reader)
             .await?;
-        rows.iter().map(message).collect()
+        let mut messages = rows.iter().map(message).collect::<StoreResult<Vec<_>>>()?;
+        let sql = format!(
+            "SELECT {ATTACHMENT_COLS} FROM attachments WHERE conversation_id = ? ORDER BY id"
+        );
+        attach(&self.reader, &mut messages, &sql, conversation_id).await?;
+        Ok(messages)
     }
 
     async fn message(&self, id: Id) -> StoreResult<Option<Message>> {
@@ -1124,7 +1226,13 @@ impl Store for SqliteStore {
             .bind(id)
             .fetch_optional(&self.writer)
             .await?;
-        row.as_ref().map(message).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let mut messages = [message(&row)?];
+        let sql =
+            format!("SELECT {ATTACHMENT_COLS} FROM attachments WHERE message_id = ? ORDER BY id");
+        attach(&self.writer, &mut messages, &sql, id).await?;
+        let [m] = messages;
+        Ok(Some(m))
     }
 
     async fn events(&self, conversation_id: Id) -> StoreResult<Vec<Event>> {
@@ -1217,12 +1325,18 @@ impl Store for SqliteStore {
                 let sql = format!(
                     "SELECT {MESSAGE_COLS} FROM messages WHERE id = (SELECT message_id FROM outbox WHERE id = ?)"
                 );
-                let m = message(
+                let mut m = [message(
                     &sqlx::query(&sql)
                         .bind(outbox_id)
                         .fetch_one(&mut *tx)
                         .await?,
-                )?;
+                )?];
+                let sql = format!(
+                    "SELECT {ATTACHMENT_COLS} FROM attachments WHERE message_id = ? ORDER BY id"
+                );
+                let message_id = m[0].id;
+                attach(&mut *tx, &mut m, &sql, message_id).await?;
+                let [m] = m;
                 let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = ?");
                 let ch = channel(
                     &sqlx::query(&sql)

@@ -77,6 +77,12 @@ pub struct InboundMessage {
     pub media_id: Option<String>,
     /// The media MIME type, for media types.
     pub mime_type: Option<String>,
+    /// The file of an image, video, audio/voice, document or sticker message
+    /// (also inside an `edit`), to download via the Graph API.
+    pub media: Option<InboundMedia>,
+    /// Structured content a chat can show beyond text: `{"location":{latitude,
+    /// longitude, name?, address?}}` or `{"contacts":[{name, phones:[..]}]}`.
+    pub details: Option<Value>,
     /// `context.id`: the message this one replies to.
     pub reply_to: Option<String>,
     /// The provider's `type` string as received (`text`, `edit`, `revoke`, ...).
@@ -438,9 +444,89 @@ fn parse_message(
         text: content.text,
         media_id: content.media_id,
         mime_type: content.mime_type,
+        media: inbound_media(message, &raw_type),
+        details: details(message, &raw_type),
         reply_to: message.get("context").and_then(|c| opt_string(c, "id")),
         raw_type,
     })
+}
+
+/// A media attachment of an inbound message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundMedia {
+    /// The media id for `GET /<MEDIA_ID>`.
+    pub id: String,
+    /// `image`, `video`, `audio`, `voice`, `document` or `sticker`.
+    pub kind: String,
+    pub mime_type: Option<String>,
+    /// Base64 or hex SHA-256 of the file, as the provider sent it.
+    pub sha256: Option<String>,
+    pub caption: Option<String>,
+    /// A document's file name.
+    pub filename: Option<String>,
+}
+
+/// The media of a media message (or of the message inside an `edit`).
+fn inbound_media(message: &Value, raw_type: &str) -> Option<InboundMedia> {
+    if raw_type == "edit" {
+        let inner = message.get("edit")?.get("message")?;
+        return inbound_media(inner, opt_str(inner, "type")?);
+    }
+    if !matches!(
+        raw_type,
+        "image" | "video" | "sticker" | "audio" | "document"
+    ) {
+        return None;
+    }
+    let body = message.get(raw_type)?;
+    let voice = raw_type == "audio" && body.get("voice").and_then(Value::as_bool) == Some(true);
+    Some(InboundMedia {
+        id: opt_string(body, "id")?,
+        kind: if voice { "voice" } else { raw_type }.to_owned(),
+        mime_type: opt_string(body, "mime_type"),
+        sha256: opt_string(body, "sha256"),
+        caption: opt_string(body, "caption"),
+        filename: opt_string(body, "filename"),
+    })
+}
+
+/// Location and contact cards as structured JSON for the chat.
+fn details(message: &Value, raw_type: &str) -> Option<Value> {
+    match raw_type {
+        "location" => {
+            let body = message.get("location")?;
+            let mut location = serde_json::Map::new();
+            for key in ["latitude", "longitude"] {
+                location.insert(key.into(), body.get(key).filter(|v| v.is_number())?.clone());
+            }
+            for key in ["name", "address", "url"] {
+                if let Some(v) = opt_str(body, key) {
+                    location.insert(key.into(), Value::from(v));
+                }
+            }
+            Some(serde_json::json!({ "location": location }))
+        }
+        "contacts" => {
+            let cards: Vec<Value> = message
+                .get("contacts")?
+                .as_array()?
+                .iter()
+                .map(|c| {
+                    let name = c.get("name").and_then(|n| {
+                        opt_str(n, "formatted_name").or_else(|| opt_str(n, "first_name"))
+                    });
+                    let phones: Vec<&str> = c
+                        .get("phones")
+                        .and_then(Value::as_array)
+                        .map(|p| p.iter().filter_map(|p| opt_str(p, "phone")).collect())
+                        .unwrap_or_default();
+                    serde_json::json!({ "name": name, "phones": phones })
+                })
+                .collect();
+            Some(serde_json::json!({ "contacts": cards }))
+        }
+        _ => None,
+    }
 }
 
 struct Content {

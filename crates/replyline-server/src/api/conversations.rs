@@ -325,7 +325,12 @@ pub async fn open(
     }
     let id = state
         .driver
-        .open(channel_id, address, caller.id(), req.text)
+        .open(
+            channel_id,
+            address,
+            caller.id(),
+            crate::driver::Opening::Text(req.text),
+        )
         .await?;
     let record = state
         .store
@@ -389,6 +394,7 @@ pub async fn send(
         Act::Message {
             employee,
             text: req.text,
+            attachment: None,
         },
     )
     .await

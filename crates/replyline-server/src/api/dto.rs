@@ -460,6 +460,53 @@ pub struct MessageDto {
     pub content_type: Option<String>,
     /// Employees a note mentions (empty for other messages).
     pub mentions: Vec<String>,
+    /// The message's files; `url` serves the bytes once `state` is `stored`.
+    pub attachments: Vec<AttachmentDto>,
+    /// Location (`{"location":{latitude,longitude,name?,address?}}`) or contact
+    /// cards (`{"contacts":[{name,phones}]}`) of a client's message.
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
+    /// The template's language, when sent as a template.
+    pub template_language: Option<String>,
+    /// The template's body parameters, when sent as a template.
+    pub template_parameters: Vec<String>,
+    /// While a failing send is retried: when the next attempt is (with `error`).
+    pub retry_at: Option<String>,
+    /// The outcome of the send is unknown (crash or timeout while sending); a
+    /// later delivery status heals it.
+    pub delivery_unknown: bool,
+}
+
+/// A file of a message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentDto {
+    pub id: String,
+    /// image, video, audio, voice, document, sticker.
+    pub kind: String,
+    pub mime_type: Option<String>,
+    pub file_name: Option<String>,
+    pub size: Option<i64>,
+    /// pending (being downloaded), stored, failed.
+    pub state: String,
+    /// Why the download failed, when `state` is `failed`.
+    pub error: Option<String>,
+    /// `/api/v1/media/{id}`.
+    pub url: String,
+}
+
+impl From<replyline_store::Attachment> for AttachmentDto {
+    fn from(a: replyline_store::Attachment) -> Self {
+        Self {
+            url: format!("/api/v1/media/{}", a.id),
+            id: a.id.to_string(),
+            kind: a.kind,
+            mime_type: a.mime_type,
+            file_name: a.file_name,
+            size: a.size,
+            state: a.state,
+            error: a.error,
+        }
+    }
 }
 
 impl From<Message> for MessageDto {
@@ -480,6 +527,21 @@ impl From<Message> for MessageDto {
             media_id: m.media_id,
             content_type: m.content_type,
             mentions: m.mentions.iter().map(|e| e.to_string()).collect(),
+            attachments: m.attachments.into_iter().map(AttachmentDto::from).collect(),
+            template_parameters: m
+                .payload
+                .as_ref()
+                .and_then(|p| p["template"]["parameters"].as_array())
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| p.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            details: m.payload.filter(|p| p.get("template").is_none()),
+            template_language: m.template_language,
+            retry_at: m.retry_at.map(time),
+            delivery_unknown: m.delivery_unknown,
         }
     }
 }
