@@ -67,6 +67,9 @@ pub struct Config {
     /// A login session ends this long after the login (seconds; default 30 days).
     #[serde(deserialize_with = "seconds")]
     pub session_max_age_seconds: u64,
+    /// Where message files are kept: `file://DIR` or `s3://BUCKET?endpoint=…`;
+    /// unset: `<data dir>/media` (see `media.rs`).
+    pub media_url: Option<Secret>,
 }
 
 /// The shortest `admin_password` accepted, like every other password.
@@ -112,6 +115,7 @@ impl Default for Config {
             admin_password: None,
             session_idle_timeout_seconds: DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
             session_max_age_seconds: DEFAULT_SESSION_MAX_AGE_SECONDS,
+            media_url: None,
         }
     }
 }

@@ -108,6 +108,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let store = open_store(&config).await?;
     let data_dir = config.data_dir();
     report_data_dir(data_dir.as_deref(), &config);
+    let media = open_media(&config, data_dir.as_deref())?;
     let secrets = secrets::load(&config).map_err(|e| ServerError::Setup(e.to_string()))?;
     secrets::register(&secrets);
     secrets::migrate(store.as_ref(), &secrets)
@@ -165,6 +166,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         company_name: config.company_name.as_str().into(),
         deliveries,
         demo: Arc::default(),
+        media,
     };
     let app = api::router(state.clone());
     let server = tokio::spawn(async move {
@@ -196,6 +198,31 @@ fn report_data_dir(data_dir: Option<&std::path::Path>, config: &Config) {
             redact_url(&config.database_url)
         ),
     }
+}
+
+/// The media store of `media_url` (default `<data dir>/media`; a throwaway
+/// directory for an in-memory database); prints `media: LOCATION`.
+fn open_media(
+    config: &Config,
+    data_dir: Option<&std::path::Path>,
+) -> Result<media::MediaStore, ServerError> {
+    let url = config.media_url.as_ref().map(|s| s.expose());
+    let fallback = match data_dir {
+        Some(dir) => dir.to_owned(),
+        None if url.is_some() || config.database_url.contains(":memory:") => {
+            std::env::temp_dir().join(format!("replyline-{}", std::process::id()))
+        }
+        None => {
+            return Err(ServerError::Setup(
+                "media_url is required for a database that is not a SQLite file".into(),
+            ));
+        }
+    };
+    let media =
+        media::MediaStore::open(url, &fallback).map_err(|e| ServerError::Setup(e.to_string()))?;
+    tracing::info!(location = media.describe(), "media store");
+    println!("media: {}", media.describe());
+    Ok(media)
 }
 
 /// `database_url` without a password (`scheme://user:***@host`).

@@ -37,6 +37,8 @@ pub struct AppState {
     /// Set by `replyline demo` once its channel exists: the customers it can
     /// make write again (`/api/v1/demo`); empty on a real server.
     pub demo: Arc<std::sync::OnceLock<crate::demo::DemoMode>>,
+    /// Where message files are kept (`media_url`).
+    pub media: crate::media::MediaStore,
 }
 
 /// The notification deliveries this server can make (`smtp_url`,
