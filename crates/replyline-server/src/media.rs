@@ -56,8 +56,10 @@ impl MediaStore {
         }
     }
 
+    /// A directory store; the directory is created owner-only (0700), so the
+    /// files beneath it are readable by this user only, whatever the umask.
     fn directory(dir: PathBuf) -> Result<Self, MediaError> {
-        std::fs::create_dir_all(&dir)?;
+        replyline_store::private_dir(&dir)?;
         let describe = format!("file://{}", dir.display());
         Ok(Self {
             inner: Arc::new(LocalFileSystem::new_with_prefix(&dir)?),
@@ -138,6 +140,15 @@ mod tests {
             .unwrap();
         assert_eq!(store.get("in/1/2").await.unwrap().as_ref(), b"\x89PNG");
         assert!(dir.path().join("media/in/1/2").exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("media"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        }
         assert!(store.get("in/1/3").await.is_err());
     }
 
