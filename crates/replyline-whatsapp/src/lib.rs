@@ -5,8 +5,10 @@
 //! `docs/channels.md` for the protocol facts it implements.
 
 pub mod handshake;
+pub mod limits;
 pub mod send;
 pub mod signature;
+pub mod templates;
 pub mod webhook;
 
 pub use handshake::{HandshakeError, verify_subscription};
