@@ -6,6 +6,7 @@
 
 pub mod handshake;
 pub mod limits;
+pub mod media;
 pub mod send;
 pub mod signature;
 pub mod templates;
