@@ -59,11 +59,13 @@ async function requestPage(path) {
 
 async function send(method, path, body, { auth = true } = {}) {
   let res;
+  // a FormData body (a file) goes as multipart/form-data: the browser sets its boundary
+  const form = typeof FormData !== "undefined" && body instanceof FormData;
   try {
     res = await fetch(BASE + path, {
       method,
-      headers: headers(body !== undefined),
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: headers(body !== undefined && !form),
+      body: body === undefined ? undefined : form ? body : JSON.stringify(body),
       credentials: "same-origin",
       cache: "no-store",
     });
@@ -145,6 +147,17 @@ export const api = {
   conversation: (id) => request("GET", `/conversations/${enc(id)}`),
   messages: (id) => request("GET", `/conversations/${enc(id)}/messages`),
   sendMessage: (id, text) => request("POST", `/conversations/${enc(id)}/messages`, { text }),
+  /** A file with its caption (multipart `file` + `text`). */
+  sendFile: (id, file, caption) => {
+    const form = new FormData();
+    form.append("file", file, file.name || "file");
+    if (caption) form.append("text", caption);
+    return request("POST", `/conversations/${enc(id)}/messages`, form);
+  },
+  /** An approved WhatsApp template: {name, language, parameters}. */
+  sendTemplate: (id, template) => request("POST", `/conversations/${enc(id)}/messages`, { template }),
+  /** The channel's WhatsApp templates (the server's cache; `refresh` reads them from Meta again). */
+  templates: (channelId, refresh = false) => request("GET", `/channels/${enc(channelId)}/templates${refresh ? "?refresh=true" : ""}`),
   addNote: (id, text) => request("POST", `/conversations/${enc(id)}/notes`, { text }),
   assign: (id, employeeId) =>
     request("POST", `/conversations/${enc(id)}/assign`, { employee_id: employeeId || null }),

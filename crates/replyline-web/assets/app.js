@@ -18,6 +18,7 @@ import { confirmDialog } from "./dom.js";
 import * as searchView from "./views/search.js";
 import * as quickRepliesView from "./views/quick_replies.js";
 import { Alerts } from "./alerts.js";
+import { HealthBanners } from "./health.js";
 
 const state = {
   me: null,
@@ -29,6 +30,7 @@ const state = {
   directoryAt: 0,
   unread: 0,
   serverInfo: null,
+  health: null,
 };
 
 const header = document.getElementById("top");
@@ -114,6 +116,8 @@ async function startSession(token, employee) {
   });
   state.live.onStatus(renderLiveStatus);
   state.live.start();
+  state.health = new HealthBanners(ctx, document.getElementById("health"));
+  state.health.start();
   renderHeader();
   refreshBell();
   if (!location.hash || location.hash === "#/login") location.hash = "/inbox";
@@ -125,6 +129,8 @@ async function logout() {
   state.live = null;
   if (state.alerts) state.alerts.stop();
   state.alerts = null;
+  if (state.health) state.health.stop();
+  state.health = null;
   state.me = null;
   state.directory = null;
   const hadToken = !!getToken();
@@ -146,6 +152,8 @@ const refreshViewSoon = debounce(() => {
 
 function onLiveEvent(msg) {
   if (state.alerts) state.alerts.onEvent(msg);
+  if (state.health) state.health.onEvent(msg);
+  if (msg.type === "channel.updated") ctx.invalidateDirectory();
   if (msg.type === "notification.created") {
     refreshBell();
     ctx.announce(t("notifications.new"));

@@ -23,6 +23,15 @@ const TEXTS = {
   "code.wrong_password": ["Текущий пароль указан неверно", "The current password is wrong"],
   "code.validation_failed": ["Недопустимое значение", "Invalid value"],
   "code.unknown": ["Что-то пошло не так", "Something went wrong"],
+  "code.file_too_large": ["Файл слишком большой для WhatsApp", "The file is too big for WhatsApp"],
+  "code.file_too_large_limit": ["Файл слишком большой для WhatsApp: не больше {limit}", "The file is too big for WhatsApp: at most {limit}"],
+  "code.unsupported_file_type": ["WhatsApp не принимает файлы этого типа", "WhatsApp does not take files of this type"],
+  "code.unknown_template": ["Такого одобренного шаблона нет — обновите список шаблонов", "There is no such approved template — refresh the template list"],
+  "code.waba_id_missing": ["У канала не указан WhatsApp Business Account ID — администратор задаёт его на странице канала", "The channel has no WhatsApp Business Account ID — an administrator sets it on the channel's page"],
+  "code.provider_error": ["WhatsApp не ответил или ответил ошибкой — попробуйте ещё раз позже", "WhatsApp did not answer or answered with an error — try again later"],
+  "code.write_first_disabled": ["В этом канале нельзя писать клиентам первыми — администратор включает это на странице канала", "Messaging new clients first is off for this channel — an administrator turns it on on the channel's page"],
+  "code.media_not_ready": ["Файл ещё не загружен", "The file is not downloaded yet"],
+  "code.outside_24h_window_template": ["Окно 24 часа закрыто или клиент ещё не писал: отправьте шаблон WhatsApp", "The 24-hour window is closed or the client never wrote: send a WhatsApp template"],
   "rule_n": ["Правило №{n}", "Rule #{n}"],
   "generic.field": ["Недопустимое значение поля «{field}»", "Invalid value of “{field}”"],
   "with_field": ["{field}: {text}", "{field}: {text}"],
@@ -95,6 +104,12 @@ const TEXTS = {
   "msg.group_nobody": ["В группе нет сотрудника, которому можно передать этот чат", "Nobody in the group may be assigned this chat"],
   "msg.admin_only": ["Только для администраторов", "Administrators only"],
   "msg.not_your_conversation": ["Вы не можете действовать в этом чате", "You may not act on this conversation"],
+  "msg.no_newlines": ["Без переводов строки и табуляции", "No line breaks or tabs"],
+  "msg.parameters_count": ["Нужно параметров: {n}", "Parameters needed: {n}"],
+  "msg.e164": ["Номер в международном формате: 8–15 цифр, например +7 916 123-45-67", "A number in international format: 8 to 15 digits, e.g. +7 916 123-45-67"],
+  "msg.caption_long": ["Подпись к файлу — не длиннее 1024 символов", "A file caption is at most 1024 characters"],
+  "msg.text_or_template": ["Либо текст, либо шаблон", "Either a text or a template"],
+  "msg.file_required": ["Выберите файл", "Choose a file"],
   "msg.observer": ["Наблюдатель не может завершить или передать чат", "An observer may not close or transfer the chat"],
 };
 
@@ -180,6 +195,10 @@ const FIELDS = {
   unread: ["Непрочитанные", "Unread"],
   active: ["Активен", "Active"],
   settings: ["Настройки", "Settings"],
+  file: ["Файл", "File"],
+  parameters: ["Параметр", "Parameter"],
+  waba_id: ["WhatsApp Business Account ID", "WhatsApp Business Account ID"],
+  allow_write_first: ["Писать клиентам первыми", "Message new clients first"],
 };
 
 function tr(key, params) {
@@ -281,6 +300,11 @@ const MESSAGES = [
   [/^must be \{"start","end","timezone"\} or null/, () => tr("msg.quiet_hours")],
   [/only admins may/, () => tr("msg.admin_only")],
   [/may not act on this conversation/, () => tr("msg.not_your_conversation")],
+  [/newline|line break|tabs?\b/, () => tr("msg.no_newlines")],
+  [/expected (\d+) parameters?|needs (\d+) parameters?|takes (\d+) parameters?/, (m) => tr("msg.parameters_count", { n: m[1] || m[2] || m[3] })],
+  [/E\.164|international format/, () => tr("msg.e164")],
+  [/^either text or template|text (?:and|together with|or) template|not both/, () => tr("msg.text_or_template")],
+  [/^a file part is required|^no file|file is required/, () => tr("msg.file_required")],
   [/observer/, () => tr("msg.observer")],
 ];
 
@@ -334,7 +358,18 @@ function codeText(err) {
     outside_24h_window: "code.outside_24h_window",
     text_too_long: "code.text_too_long",
     wrong_password: "code.wrong_password",
+    unsupported_file_type: "code.unsupported_file_type",
+    unknown_template: "code.unknown_template",
+    waba_id_missing: "code.waba_id_missing",
+    provider_error: "code.provider_error",
+    write_first_disabled: "code.write_first_disabled",
+    media_not_ready: "code.media_not_ready",
   };
+  if (code === "file_too_large") {
+    const limit = String(err.message || "").match(/(\d+(?:[.,]\d+)?)\s*(KB|MB|GB|КБ|МБ)/i);
+    return limit ? tr("code.file_too_large_limit", { limit: sizeUnit(limit[1], limit[2]) }) : tr("code.file_too_large");
+  }
+  if (code === "outside_24h_window" && /template/i.test(err.message || "")) return tr("code.outside_24h_window_template");
   if (byCode[code]) return tr(byCode[code]);
   if (err.status === 401) return tr("code.unauthorized");
   if (err.status === 413) return tr("code.payload_too_large");
@@ -385,4 +420,80 @@ export function errorText(err) {
   if (err.status === 422 || err.code === "validation_failed") return tr("code.validation_failed");
   if (err.status === 400 || err.code === "bad_request") return tr("code.bad_request");
   return tr("code.unknown");
+}
+
+/** "5", "MB" → «5 МБ» / "5 MB". */
+function sizeUnit(n, unit) {
+  const en = getLang() === "en";
+  const u = unit.toUpperCase();
+  const ru = { KB: "КБ", MB: "МБ", GB: "ГБ", "КБ": "КБ", "МБ": "МБ" };
+  return `${n} ${en ? u.replace("КБ", "KB").replace("МБ", "MB") : ru[u] || u}`;
+}
+
+/* prettier-ignore */
+const GRAPH = {
+  0: ["WhatsApp не принял токен доступа — администратору нужно заменить токен", "WhatsApp refused the access token — an administrator must replace it"],
+  4: ["Слишком много запросов к WhatsApp от приложения — повтор позже", "Too many calls to WhatsApp from the app — retrying later"],
+  10: ["У приложения нет разрешения на отправку — проверьте права в Meta", "The app lacks the permission to send — check its permissions at Meta"],
+  100: ["WhatsApp отклонил параметры сообщения", "WhatsApp refused the message's parameters"],
+  190: ["Токен доступа истёк или отозван — администратору нужно заменить токен", "The access token expired or was revoked — an administrator must replace it"],
+  368: ["Аккаунт временно заблокирован за нарушение правил WhatsApp", "The account is temporarily blocked for a WhatsApp policy violation"],
+  80007: ["Превышен лимит запросов аккаунта WhatsApp — повтор позже", "The WhatsApp account's rate limit was hit — retrying later"],
+  130429: ["Превышен лимит отправки WhatsApp — повтор позже", "WhatsApp's sending rate limit was hit — retrying later"],
+  130472: ["Номер клиента участвует в эксперименте Meta — сообщение не доставлено", "The client's number is part of a Meta experiment — not delivered"],
+  131000: ["Сбой на стороне WhatsApp", "Something went wrong at WhatsApp"],
+  131005: ["Нет доступа — проверьте права приложения в Meta", "Access denied — check the app's permissions at Meta"],
+  131008: ["Не хватает обязательного параметра", "A required parameter is missing"],
+  131009: ["Недопустимое значение параметра", "A parameter value is not valid"],
+  131016: ["WhatsApp временно недоступен — повтор позже", "WhatsApp is temporarily unavailable — retrying later"],
+  131021: ["Нельзя отправить сообщение самому себе", "The sender and the recipient are the same number"],
+  131026: ["Сообщение не доставлено: у номера нет WhatsApp или клиент не принял условия", "Undeliverable: the number has no WhatsApp or the client has not accepted the terms"],
+  131031: ["Аккаунт WhatsApp заблокирован", "The WhatsApp account is locked"],
+  131042: ["Проблема с оплатой аккаунта WhatsApp Business", "A payment problem with the WhatsApp Business account"],
+  131045: ["Номер телефона не зарегистрирован в WhatsApp Business", "The phone number is not registered"],
+  131047: ["Окно 24 часа закрыто — нужен шаблон WhatsApp", "The 24-hour window is closed — a WhatsApp template is needed"],
+  131048: ["Лимит из-за жалоб на спам — WhatsApp ограничил отправку", "Spam rate limit — WhatsApp restricted sending"],
+  131049: ["WhatsApp не доставил сообщение, чтобы не перегружать клиента", "WhatsApp held the message back to keep the client's experience good"],
+  131051: ["WhatsApp не поддерживает такой тип сообщения", "WhatsApp does not support this message type"],
+  131052: ["Не удалось скачать файл клиента", "Could not download the client's file"],
+  131053: ["WhatsApp не принял файл", "WhatsApp could not take the file"],
+  131056: ["Слишком много сообщений этому клиенту подряд — повтор позже", "Too many messages to this client in a row — retrying later"],
+  131057: ["Аккаунт WhatsApp на обслуживании", "The WhatsApp account is under maintenance"],
+  132000: ["Число параметров не совпадает с шаблоном", "The number of parameters does not match the template"],
+  132001: ["Шаблона нет (или нет на этом языке)", "The template does not exist (or not in this language)"],
+  132005: ["Текст шаблона с параметрами слишком длинный", "The template's text with its parameters is too long"],
+  132007: ["Шаблон нарушает правила WhatsApp", "The template breaks WhatsApp's policy"],
+  132012: ["Параметры не подходят к формату шаблона", "The parameters do not fit the template's format"],
+  132015: ["Шаблон приостановлен из-за низкого качества", "The template is paused for low quality"],
+  132016: ["Шаблон отключён", "The template is disabled"],
+  133010: ["Номер телефона не зарегистрирован в WhatsApp Cloud API", "The phone number is not registered with the Cloud API"],
+};
+
+/**
+ * The provider's error of a message or channel (`"message (code N)"`, «delivery unknown», a
+ * network failure) in the UI's language: the known Graph codes are explained; an unknown code
+ * reads «Ошибка WhatsApp, код N».
+ */
+export function providerErrorText(raw) {
+  const s = String(raw || "").trim();
+  if (!s) return "";
+  const en = getLang() === "en";
+  const code = s.match(/\(code (\d+)\)|code[ =:]+(\d+)|#(\d+)/i);
+  const n = code ? Number(code[1] || code[2] || code[3]) : null;
+  if (n !== null && GRAPH[n]) return `${GRAPH[n][en ? 1 : 0]} (${en ? "code" : "код"} ${n})`;
+  if (/delivery unknown/i.test(s)) return en ? "Delivery not confirmed" : "Доставка не подтверждена";
+  if (/timed? ?out|timeout/i.test(s)) return en ? "WhatsApp did not answer in time" : "WhatsApp не ответил вовремя";
+  if (/connect|network|dns|unreachable|refused/i.test(s)) return en ? "WhatsApp cannot be reached" : "Нет связи с WhatsApp";
+  if (/token|unauthori[sz]ed|401/i.test(s)) return tr0("code.token");
+  if (n !== null) return en ? `WhatsApp error: ${s}` : `Ошибка WhatsApp, код ${n}`;
+  if (en && /^[\x20-\x7e]+$/.test(s)) return s;
+  return en ? "WhatsApp error" : "Ошибка WhatsApp";
+}
+
+function tr0(key) {
+  return key === "code.token"
+    ? getLang() === "en"
+      ? "WhatsApp refused the access token — an administrator must replace it"
+      : "WhatsApp не принял токен доступа — администратору нужно заменить токен"
+    : tr(key);
 }

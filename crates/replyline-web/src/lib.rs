@@ -117,6 +117,9 @@ pub static ASSETS: &[Asset] = assets![
     "views/profile.js",
     "views/audit.js",
     "views/firstrun.js",
+    "views/media.js",
+    "views/wa_templates.js",
+    "health.js",
 ];
 
 /// Looks an embedded file up by its path below `/assets/`.

@@ -330,6 +330,11 @@ export function randomToken(n = 32) {
 }
 
 /** One channel: connection details, replaceable secrets, the queue. */
+/** The channel's WhatsApp Business Account id, wherever the channel JSON puts it. */
+function wabaOf(ch) {
+  return String((ch && (ch.waba_id || (ch.whatsapp && ch.whatsapp.waba_id))) || "");
+}
+
 function channelPage(ctx, id) {
   let channel = null;
   const title = h("h1", {}, t("channels.channel"));
@@ -341,11 +346,15 @@ function channelPage(ctx, id) {
     name: h("input", { type: "text", testid: "channel-edit-name", autocomplete: "off", maxlength: 200 }),
     routing: h("select", { testid: "channel-edit-routing" }, ROUTING.map((r) => h("option", { value: r }, t(`channel.routing.${r}`)))),
     phone_number_id: h("input", { type: "text", testid: "channel-edit-phone-number-id", autocomplete: "off", inputmode: "numeric" }),
+    waba_id: h("input", { type: "text", testid: "channel-edit-waba-id", autocomplete: "off", inputmode: "numeric" }),
+    allow_write_first: h("input", { type: "checkbox", testid: "channel-edit-write-first" }),
   };
   const fields = {
     name: field(t("channel.rename"), inputs.name, { testid: "channel-edit-name" }),
     routing: field(t("channel.routing"), inputs.routing, { testid: "channel-edit-routing" }),
     "whatsapp.phone_number_id": field(t("channels.phone_number_id"), inputs.phone_number_id, { hint: t("channels.phone_number_id_hint"), testid: "channel-edit-phone-number-id" }),
+    "whatsapp.waba_id": field(t("channel.waba_id"), inputs.waba_id, { hint: t("channel.waba_id_hint"), testid: "channel-edit-waba-id" }),
+    allow_write_first: field(t("channel.allow_write_first"), inputs.allow_write_first, { inline: true, hint: t("channel.allow_write_first_hint"), testid: "channel-edit-write-first" }),
   };
   const saveStatus = statusLine("channel-edit-status");
   const editForm = h(
@@ -386,6 +395,9 @@ function channelPage(ctx, id) {
     const phone = inputs.phone_number_id.value.trim();
     const wa = channel.whatsapp || {};
     if (phone && phone !== wa.phone_number_id) body.whatsapp = { phone_number_id: phone };
+    const waba = inputs.waba_id.value.trim();
+    if (waba !== wabaOf(channel)) body.whatsapp = { ...(body.whatsapp || {}), waba_id: waba || null };
+    if (inputs.allow_write_first.checked !== !!channel.allow_write_first) body.allow_write_first = inputs.allow_write_first.checked;
     if (!Object.keys(body).length) {
       setStatus(saveStatus, t("settings.no_changes"));
       return;
@@ -459,6 +471,8 @@ function channelPage(ctx, id) {
     inputs.name.value = channel.name || "";
     inputs.routing.value = channel.routing || "manual";
     inputs.phone_number_id.value = wa.phone_number_id || "";
+    inputs.waba_id.value = wabaOf(channel);
+    inputs.allow_write_first.checked = !!channel.allow_write_first;
     secrets.hidden = channel.kind !== "whatsapp";
   }
 
@@ -486,7 +500,13 @@ function channelPage(ctx, id) {
   const isDirty = () => {
     if (!channel) return false;
     const wa = channel.whatsapp || {};
-    const typed = [inputs.name.value.trim() !== (channel.name || ""), inputs.routing.value !== (channel.routing || "manual"), inputs.phone_number_id.value.trim() !== (wa.phone_number_id || "")];
+    const typed = [
+      inputs.name.value.trim() !== (channel.name || ""),
+      inputs.routing.value !== (channel.routing || "manual"),
+      inputs.phone_number_id.value.trim() !== (wa.phone_number_id || ""),
+      inputs.waba_id.value.trim() !== wabaOf(channel),
+      inputs.allow_write_first.checked !== !!channel.allow_write_first,
+    ];
     return typed.some(Boolean) || [...secrets.querySelectorAll("input")].some((i) => i.value.trim());
   };
   const beforeUnload = (e) => {

@@ -2,13 +2,16 @@
 // grouped), the contact card, labels, the rule timeline, reply (with quick replies after "/")
 // and note (with @mentions) boxes, take/transfer/leave, "end chat" with a confirmation, and the
 // WhatsApp 24-hour window.
-import { t, getLang } from "../i18n.js";
+import { t, getLang, has } from "../i18n.js";
 import { h, clear, fmtTime, fmtDateTime, waMarkup, errorText, parseTime, tickTimers, uid, icon, serverNow } from "../dom.js";
 import { list } from "../api.js";
 import { describe, reasonText, prepare } from "../timeline.js";
 import { slaBadge, channelLabel, statusChip, labelChips } from "./inbox.js";
 import { debounce } from "../live.js";
 import { suggestPopup, replaceRange, modal, confirmDialog, renderTemplate } from "../widgets.js";
+import { providerErrorText } from "../errors.js";
+import { mediaOf, mediaSig, fileProblem, filePreview } from "./media.js";
+import { openTemplateDialog } from "./wa_templates.js";
 
 const AUTOMATIC = new Set(["greeting", "no_reply", "closing", "out_of_hours"]);
 const WINDOW_MS = 24 * 3600 * 1000;
@@ -28,12 +31,29 @@ export function windowEnd(conv, messages) {
   return last ? new Date(last.getTime() + WINDOW_MS) : null;
 }
 
+/** Why a message was not sent, in the UI's language: an engine reason or the provider's error. */
+export function failureText(m) {
+  if (m.delivery_unknown) return t("chat.delivery_unknown");
+  if (!m.error) return "";
+  return has(`reason.${m.error}`) ? reasonText(m.error) : providerErrorText(m.error);
+}
+
 function tick(m) {
   const s = m.status;
   const label = t(`status.${s}`);
   const common = { class: `tick tick-${s}`, testid: "message-status", "data-status": s, title: label };
   switch (s) {
     case "queued":
+      if (m.error) {
+        // a failing send the outbox retries: say why and when the next attempt is
+        const retry = m.retry_at ? t("chat.retry_at", { time: fmtTime(m.retry_at) }) : "";
+        return h(
+          "span",
+          { ...common, class: `${common.class} tick-retry` },
+          icon("clock", 12),
+          h("span", { class: "tick-text", testid: "message-error" }, ` ${t("chat.not_sent", { reason: providerErrorText(m.error) })}${retry ? ` · ${retry}` : ""}`),
+        );
+      }
       return h("span", { ...common, role: "img", "aria-label": label }, icon("clock", 12));
     case "sent":
       return h("span", { ...common, role: "img", "aria-label": label }, "✓");
@@ -46,7 +66,7 @@ function tick(m) {
         "span",
         common,
         h("span", { "aria-hidden": "true" }, s === "failed" ? "✗ " : "⊘ "),
-        h("span", { class: "tick-text", testid: "message-error" }, m.error ? `${label}: ${reasonText(m.error)}` : label),
+        h("span", { class: "tick-text", testid: "message-error" }, m.delivery_unknown ? t("chat.delivery_unknown") : m.error ? `${label}: ${failureText(m)}` : label),
       );
     default:
       return null;
@@ -91,7 +111,8 @@ function messageEl(m, dir, ctx, { cont, contactName, earlier }) {
   const label = authorLabel(m, dir, ctx, contactName);
   const author = m.employee_id ? dir.empById.get(String(m.employee_id)) : null;
   const raw = kind === "employee" && author ? withoutSignature(m.text, ctx.employeeName(author)) : m.text;
-  const text = raw ? waMarkup(raw) : h("span", { class: "muted" }, t("chat.no_text"));
+  const media = mediaOf(m);
+  const text = raw ? waMarkup(raw) : media ? null : h("span", { class: "muted" }, t("chat.no_text"));
   return h(
     "li",
     {
@@ -113,7 +134,9 @@ function messageEl(m, dir, ctx, { cont, contactName, earlier }) {
           automatic ? h("span", { class: "msg-kind" }, ` · ${t(`message.kind.${kind}`)}`) : null,
         ),
     cont && automatic ? h("div", { class: "msg-label" }, t(`message.kind.${kind}`)) : null,
-    h("div", { class: "msg-text", testid: "message-text" }, text),
+    media,
+    text || !media ? h("div", { class: `msg-text${media ? " msg-caption" : ""}`, testid: "message-text" }, text) : null,
+    m.template ? h("div", { class: "msg-template muted small", testid: "message-template" }, t("chat.sent_as_template", { name: m.template })) : null,
     h(
       "div",
       { class: "msg-foot" },
@@ -194,7 +217,19 @@ export function mount(ctx, { id, message, onRead } = {}) {
   const noteError = h("p", { class: "form-error", role: "alert", testid: "note-error" });
   const replySend = h("button", { type: "submit", class: "button primary", testid: "reply-send" }, t("chat.send"));
   const noteSend = h("button", { type: "submit", class: "button", testid: "note-send" }, t("chat.add_note"));
-  const windowWarning = h("p", { class: "warning", testid: "window-warning", hidden: true }, t("chat.error_24h"));
+  // WhatsApp: files (paperclip, paste, drop) and templates (always offered; prominent when the
+  // 24-hour window is closed)
+  let pendingFile = null;
+  const fileInput = h("input", { type: "file", class: "sr-only", testid: "file-input", tabindex: "-1", "aria-hidden": "true" });
+  const attachBtn = h("button", { type: "button", class: "button icon-button", testid: "attach-file", title: t("media.attach"), "aria-label": t("media.attach"), onClick: () => fileInput.click() }, icon("clip", 18));
+  const fileBox = h("div", { class: "file-box", testid: "file-box", hidden: true });
+  const templateBtn = h("button", { type: "button", class: "button", testid: "template-open", hidden: true, onClick: openTemplates }, t("template.button"));
+  const windowTemplateBtn = h("button", { type: "button", class: "button primary", testid: "window-template", onClick: openTemplates }, t("template.button_closed"));
+  const windowWarning = h("div", { class: "warning window-warning", testid: "window-warning", hidden: true }, h("p", {}, t("chat.error_24h"), " ", t("template.window_hint")), windowTemplateBtn);
+  fileInput.addEventListener("change", () => {
+    if (fileInput.files && fileInput.files[0]) chooseFile(fileInput.files[0]);
+    fileInput.value = "";
+  });
   const replyClosed = h("p", { class: "reply-closed", testid: "reply-closed", hidden: true }, t("chat.reply_closed"));
 
   const qrPopup = suggestPopup({
@@ -234,12 +269,13 @@ export function mount(ctx, { id, message, onRead } = {}) {
     h("label", { for: replyInput.id, class: "sr-only" }, t("chat.reply_label")),
     windowWarning,
     replyClosed,
+    fileBox,
     h("div", { class: "suggest-anchor" }, qrPopup.el, replyInput),
     h(
       "div",
       { class: "composer-actions" },
       h("span", { class: "hint" }, t("chat.enter_hint"), " ", t("chat.slash_hint"), " ", h("a", { href: "#/quick-replies", testid: "quick-replies-link" }, t("qr.manage"))),
-      replySend,
+      h("span", { class: "composer-buttons" }, fileInput, attachBtn, templateBtn, replySend),
     ),
     replyError,
   );
@@ -308,17 +344,68 @@ export function mount(ctx, { id, message, onRead } = {}) {
     return ids;
   }
 
+  /** A file chosen, pasted or dropped: checked against Meta's limits, then previewed. */
+  function chooseFile(file) {
+    replyError.textContent = "";
+    if (replyInput.disabled) return;
+    const problem = fileProblem(file);
+    if (problem) {
+      replyError.textContent = problem;
+      return;
+    }
+    setMode("reply");
+    pendingFile = file;
+    clear(fileBox, filePreview(file, () => dropFile()));
+    fileBox.hidden = false;
+    replyInput.placeholder = t("media.caption_placeholder");
+    replyInput.focus();
+  }
+
+  function dropFile() {
+    pendingFile = null;
+    clear(fileBox);
+    fileBox.hidden = true;
+    replyInput.placeholder = t("chat.reply_placeholder");
+  }
+
+  replyInput.addEventListener("paste", (e) => {
+    const files = e.clipboardData && e.clipboardData.files;
+    if (files && files.length) {
+      e.preventDefault();
+      chooseFile(files[0]);
+    }
+  });
+
+  function openTemplates() {
+    if (!conv) return;
+    openTemplateDialog(ctx, conv.channel_id, async (template) => {
+      const m = await ctx.api.sendTemplate(id, template);
+      replyError.textContent = "";
+      if (m && m.id !== undefined) {
+        messages = messages.filter((x) => String(x.id) !== String(m.id)).concat([m]);
+        renderMessages(true);
+      }
+      refresh();
+    });
+  }
+
   async function send(which) {
     const input = which === "reply" ? replyInput : noteInput;
     const errEl = which === "reply" ? replyError : noteError;
     const button = which === "reply" ? replySend : noteSend;
     const text = input.value;
-    if (!text.trim() || input.disabled) return;
+    const file = which === "reply" ? pendingFile : null;
+    if ((!text.trim() && !file) || input.disabled) return;
+    if (file && text.length > 1024) {
+      errEl.textContent = t("media.caption_too_long");
+      return;
+    }
     errEl.textContent = "";
     button.disabled = true;
     try {
-      const m = which === "reply" ? await ctx.api.sendMessage(id, text) : await ctx.api.addNoteWithMentions(id, text, mentionsIn(text));
+      const m = file ? await ctx.api.sendFile(id, file, text.trim() ? text : "") : which === "reply" ? await ctx.api.sendMessage(id, text) : await ctx.api.addNoteWithMentions(id, text, mentionsIn(text));
       input.value = "";
+      if (file) dropFile();
       if (which === "note") mentioned.clear();
       if (m && m.id !== undefined) {
         messages = messages.filter((x) => String(x.id) !== String(m.id)).concat([m]);
@@ -328,6 +415,7 @@ export function mount(ctx, { id, message, onRead } = {}) {
     } catch (err) {
       const is24h = err.code === "outside_24h_window" || /outside_24h_window/.test(err.message || "");
       errEl.textContent = is24h ? t("chat.error_24h") : errorText(err);
+      if (is24h && which === "reply") windowWarning.hidden = false;
     } finally {
       button.disabled = false;
       if (!input.disabled) input.focus();
@@ -558,7 +646,8 @@ export function mount(ctx, { id, message, onRead } = {}) {
     replyInput.disabled = closed;
     replySend.disabled = closed;
     replyClosed.hidden = !closed;
-    replyInput.placeholder = closed ? t("chat.reply_closed") : t("chat.reply_placeholder");
+    replyInput.placeholder = closed ? t("chat.reply_closed") : pendingFile ? t("media.caption_placeholder") : t("chat.reply_placeholder");
+    attachBtn.disabled = closed;
 
     // 24-hour window (WhatsApp)
     const kind = channelLabel(dir, conv).kind;
@@ -570,9 +659,13 @@ export function mount(ctx, { id, message, onRead } = {}) {
       windowState.className = `window-state ${open ? "open" : "closed"}`;
       windowState.textContent = open ? t("chat.window_open_until", { time: fmtDateTime(end.toISOString()) }) : t("chat.window_closed");
       windowWarning.hidden = open;
+      templateBtn.hidden = false;
+      attachBtn.hidden = false;
     } else {
       windowState.hidden = true;
       windowWarning.hidden = true;
+      templateBtn.hidden = true;
+      attachBtn.hidden = kind && kind !== "whatsapp";
     }
   }
 
@@ -591,7 +684,7 @@ export function mount(ctx, { id, message, onRead } = {}) {
     for (const { m, cont } of grouped(messages)) {
       const key = String(m.id);
       seen.add(key);
-      const sig = `${m.status}|${m.error || ""}|${m.text || ""}|${m.employee_id || ""}|${cont}|${contactName}`;
+      const sig = `${m.status}|${m.error || ""}|${m.retry_at || ""}|${m.delivery_unknown ? 1 : 0}|${m.text || ""}|${m.employee_id || ""}|${cont}|${contactName}|${mediaSig(m)}`;
       const have = rendered.get(key);
       if (have && have.sig === sig) {
         prev = have.el;
@@ -702,6 +795,25 @@ export function mount(ctx, { id, message, onRead } = {}) {
     renderMessages();
   });
 
+  function hasFiles(e) {
+    return e.dataTransfer && [...(e.dataTransfer.types || [])].includes("Files");
+  }
+  function onDragOver(e) {
+    if (!hasFiles(e) || replyInput.disabled) return;
+    e.preventDefault();
+    e.currentTarget.classList.add("dropping");
+  }
+  function onDragLeave(e) {
+    if (!e.currentTarget.contains(e.relatedTarget)) e.currentTarget.classList.remove("dropping");
+  }
+  function onDrop(e) {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    e.currentTarget.classList.remove("dropping");
+    const f = e.dataTransfer.files && e.dataTransfer.files[0];
+    if (f) chooseFile(f);
+  }
+
   let first = true;
   async function refresh(force = false) {
     if (loading && !force) return;
@@ -761,7 +873,8 @@ export function mount(ctx, { id, message, onRead } = {}) {
       { class: "chat-body" },
       h(
         "div",
-        { class: "chat-main" },
+        { class: "chat-main", testid: "chat-drop", onDragover: onDragOver, onDragleave: onDragLeave, onDrop: onDrop },
+        h("div", { class: "drop-hint", "aria-hidden": "true" }, t("media.drop_here")),
         messagesEl,
         h("div", { class: "composer" }, h("div", { role: "tablist", class: "tabs", "aria-label": t("chat.composer") }, tabReply, tabNote), replyForm, noteForm),
       ),
@@ -793,6 +906,12 @@ export function mount(ctx, { id, message, onRead } = {}) {
       const cid = d.conversation_id ?? (msg.type === "conversation.updated" ? d.id : undefined) ?? (d.conversation && d.conversation.id);
       if (cid === undefined || String(cid) === String(id)) {
         if (msg.type === "message.created") focusMessage = "";
+        // a status event carries the updated message (e.g. its file is now stored): redraw it now
+        const updated = d.message && d.message.id !== undefined ? d.message : d.id !== undefined && d.conversation_id !== undefined && d.direction ? d : null;
+        if (msg.type === "message.status" && updated && messages.some((x) => String(x.id) === String(updated.id))) {
+          messages = messages.map((x) => (String(x.id) === String(updated.id) ? { ...x, ...updated } : x));
+          renderMessages();
+        }
         refreshSoon();
       }
     },

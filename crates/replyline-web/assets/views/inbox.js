@@ -3,7 +3,8 @@
 // («в очереди» / «в работе» / «закрыт»), labels, the waiting timer and the SLA state; filters
 // by scope, label and channel, a search box, cursor paging and live updates.
 import { t } from "../i18n.js";
-import { h, clear, fmtTime, tickTimers, errorText, field, statusLine, setStatus } from "../dom.js";
+import { h, clear, fmtTime, tickTimers, errorText, fieldErrorText, field, statusLine, setStatus } from "../dom.js";
+import { templateChooser } from "./wa_templates.js";
 import { list } from "../api.js";
 import { debounce } from "../live.js";
 import * as chatView from "./chat.js";
@@ -398,50 +399,123 @@ export function mount(ctx, params = {}) {
   };
 }
 
-/** "Write first": POST /conversations opens an employee-initiated chat. */
+/** Digits of a phone number typed in E.164 (+, spaces, dashes, brackets ignored), or "" if it is not one. */
+export function e164Digits(raw) {
+  const s = String(raw || "").trim();
+  if (!/^\+?[\d\s\-()]+$/.test(s)) return "";
+  const digits = s.replace(/\D/g, "");
+  return digits.length >= 8 && digits.length <= 15 && digits[0] !== "0" ? digits : "";
+}
+
+/**
+ * «Написать первым»: POST /conversations opens an employee-initiated chat on a channel that
+ * allows it (`allow_write_first`), with a text or an approved WhatsApp template. Hidden when no
+ * channel the person sees allows it.
+ */
 function newChatForm(ctx) {
   const channel = h("select", { testid: "new-chat-channel" });
-  const address = h("input", { type: "text", testid: "new-chat-address", autocomplete: "off", inputmode: "tel" });
+  const address = h("input", { type: "tel", testid: "new-chat-address", autocomplete: "off", inputmode: "tel", placeholder: "+7 916 123-45-67" });
   const text = h("textarea", { rows: 3, testid: "new-chat-text" });
   const status = statusLine("new-chat-status");
+  const modeText = h("input", { type: "radio", name: uidName(), value: "text", checked: true, testid: "new-chat-mode-text" });
+  const modeTemplate = h("input", { type: "radio", name: modeText.name, value: "template", testid: "new-chat-mode-template" });
+  let chooser = null;
+  const templateBox = h("div", { class: "new-chat-template", hidden: true });
+  const addressField = field(t("inbox.new_chat_address"), address, { hint: t("inbox.new_chat_address_hint"), testid: "new-chat-address" });
+  const textField = field(t("inbox.new_chat_text"), text, { testid: "new-chat-text" });
+
+  function setMode() {
+    const tpl = modeTemplate.checked;
+    textField.hidden = tpl;
+    templateBox.hidden = !tpl;
+    if (tpl && !chooser) {
+      chooser = templateChooser(ctx, channel.value, { testid: "new-chat-template" });
+      templateBox.append(chooser.el);
+      chooser.load();
+    }
+  }
+  modeText.addEventListener("change", setMode);
+  modeTemplate.addEventListener("change", setMode);
+  channel.addEventListener("change", () => chooser && chooser.setChannel(channel.value));
+
   const details = h(
     "details",
-    {
-      class: "card new-chat",
-      onToggle: async () => {
-        if (!details.open || channel.options.length) return;
-        const dir = await ctx.directory();
-        for (const c of dir.channels) channel.append(h("option", { value: String(c.id) }, c.name || c.id));
-      },
-    },
+    { class: "card new-chat", testid: "new-chat-box", hidden: true },
     h("summary", { testid: "new-chat" }, t("inbox.new_chat")),
     h(
       "form",
       {
+        novalidate: true,
         onSubmit: async (e) => {
           e.preventDefault();
-          if (!channel.value || !address.value.trim() || !text.value.trim()) {
+          setStatus(status, "");
+          addressField.error("");
+          textField.error("");
+          if (!channel.value) {
             setStatus(status, t("inbox.new_chat_fill"), "error");
             return;
           }
+          if (!e164Digits(address.value)) {
+            addressField.error(t("inbox.new_chat_e164"));
+            address.focus();
+            return;
+          }
+          const body = { channel_id: channel.value, contact_address: address.value.trim() };
+          if (modeTemplate.checked) {
+            const v = chooser.value();
+            if (v.error) return;
+            body.template = v.template;
+          } else {
+            if (!text.value.trim()) {
+              textField.error(t("common.required"));
+              text.focus();
+              return;
+            }
+            body.text = text.value;
+          }
           try {
-            const conv = await ctx.api.openConversation({
-              channel_id: channel.value,
-              contact_address: address.value.trim(),
-              text: text.value,
-            });
+            const conv = await ctx.api.openConversation(body);
             if (conv && conv.id) ctx.navigate(`/chat/${encodeURIComponent(conv.id)}`);
           } catch (err) {
-            setStatus(status, errorText(err), "error");
+            if (err.field === "contact_address") addressField.error(fieldErrorText(err));
+            else if (err.field === "text") textField.error(fieldErrorText(err));
+            else if (chooser && modeTemplate.checked && chooser.showError(err)) {
+              /* shown at the template */
+            }
+            if (err.code === "outside_24h_window") setStatus(status, t("inbox.new_chat_needs_template"), "error");
+            else setStatus(status, errorText(err), "error");
           }
         },
       },
-      field(t("inbox.new_chat_channel"), channel),
-      field(t("inbox.new_chat_address"), address, { hint: t("inbox.new_chat_address_hint") }),
-      field(t("inbox.new_chat_text"), text),
+      h("p", { class: "hint" }, t("inbox.new_chat_hint")),
+      field(t("inbox.new_chat_channel"), channel, { testid: "new-chat-channel" }),
+      addressField,
+      h(
+        "fieldset",
+        { class: "radio-row" },
+        h("legend", {}, t("inbox.new_chat_what")),
+        h("label", {}, modeText, " ", t("inbox.new_chat_mode_text")),
+        h("label", {}, modeTemplate, " ", t("inbox.new_chat_mode_template")),
+      ),
+      textField,
+      templateBox,
       h("button", { type: "submit", class: "button primary", testid: "new-chat-submit" }, t("inbox.new_chat_submit")),
       status,
     ),
   );
+  ctx
+    .directory()
+    .then((dir) => {
+      const allowed = dir.channels.filter((c) => c.allow_write_first === true);
+      clear(channel, allowed.map((c) => h("option", { value: String(c.id) }, c.name || c.id)));
+      details.hidden = allowed.length === 0;
+    })
+    .catch(() => {});
   return details;
+}
+
+let radioCounter = 0;
+function uidName() {
+  radioCounter += 1;
+  return `new-chat-mode-${radioCounter}`;
 }

@@ -9,6 +9,7 @@ import { h, clear, field, uid, waMarkup, errorText, fieldErrorText, fmtIsoDate, 
 import { list } from "../api.js";
 import { webhookBox, lastWebhook, queueEditor } from "./channels.js";
 import { delayField, personPicker, renderTemplate, templateError, TEXT_VARS, NOTIFY_VARS } from "../widgets.js";
+import { placeholders, fillPreview } from "./wa_templates.js";
 
 export { renderTemplate };
 
@@ -148,28 +149,121 @@ export function mount(ctx, { id }) {
     return serverCompany || t("settings.preview.company_name");
   }
 
+  // The channel's WhatsApp templates (GET /channels/{id}/templates), for the pickers below.
+  let channelTemplates = [];
+  const templatePickers = [];
+
   function template(group) {
     const name = h("input", { type: "text", testid: `${tid(group)}-template-name`, autocomplete: "off", class: "short" });
     const language = h("input", { type: "text", testid: `${tid(group)}-template-language`, autocomplete: "off", class: "tiny", placeholder: "ru" });
+    const pick = h("select", { testid: `${tid(group)}-template-pick` });
+    const params = h("div", { class: "template-params", testid: `${tid(group)}-template-params` });
+    const preview = h("div", { class: "template-preview", testid: `${tid(group)}-template-preview` });
     const path = `${group}.template`;
+    let paramInputs = [];
+    let names = [];
+
+    const known = () => channelTemplates.find((x) => x.name === name.value.trim() && x.language === (language.value.trim() || "ru"));
+
+    function drawPreview() {
+      const tpl = known();
+      const values = paramInputs.map((i) => renderTemplate(i.value, previewVars(), TEXT_VARS) || i.value);
+      clear(preview, tpl && tpl.preview ? [h("span", { class: "muted small" }, `${t("template.preview")}: `), fillPreview(tpl.preview, names, values)] : null);
+    }
+
+    /** One input per parameter of the chosen template (or of the stored parameters). */
+    function drawParams(values) {
+      const tpl = known();
+      names = tpl ? placeholders(tpl) : values.map((_, i) => String(i + 1));
+      paramInputs = names.map((n, i) => {
+        const input = h("input", { type: "text", maxlength: 1024, testid: `${tid(group)}-template-param`, "data-field": `${path}.parameters[${i}]`, autocomplete: "off", onInput: () => (checkParam(input), drawPreview()) });
+        input.value = values[i] || "";
+        return input;
+      });
+      clear(
+        params,
+        paramInputs.map((input, i) => field(t("template.parameter", { name: `{{${names[i]}}}` }), input, { hint: i === 0 ? t("settings.template.parameter_hint") : undefined, testid: `${tid(group)}-template-param` })),
+      );
+      drawPreview();
+    }
+
+    function checkParam(input) {
+      const err = templateError(input.value, TEXT_VARS);
+      if (input.fieldWrapper) input.fieldWrapper.error(err);
+      return !err;
+    }
+
+    function drawPick() {
+      const current = known();
+      clear(
+        pick,
+        h("option", { value: "" }, channelTemplates.length ? t("settings.template.pick") : t("settings.template.pick_none")),
+        channelTemplates
+          .filter((x) => String(x.status).toUpperCase() === "APPROVED")
+          .map((x) => h("option", { value: `${x.name}\u0000${x.language}`, selected: current === x }, `${x.name} · ${x.language}`)),
+      );
+    }
+
+    pick.addEventListener("change", () => {
+      if (!pick.value) return;
+      const [n, l] = pick.value.split("\u0000");
+      name.value = n;
+      language.value = l;
+      drawParams(paramInputs.map((i) => i.value));
+      name.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    for (const input of [name, language]) input.addEventListener("change", () => (drawPick(), drawParams(paramInputs.map((i) => i.value))));
+
     register(
       path,
       name,
-      () => (name.value.trim() ? { value: { name: name.value.trim(), language: language.value.trim() || "ru" } } : { value: null }),
+      () => {
+        if (!name.value.trim()) return { value: null };
+        const value = { name: name.value.trim(), language: language.value.trim() || "ru" };
+        const parameters = paramInputs.map((i) => i.value);
+        if (!parameters.some((p) => p.trim())) return { value }; // none given: the engine sends none
+        value.parameters = parameters;
+        const bad = paramInputs.find((i) => !checkParam(i));
+        if (bad) return { value, error: templateError(bad.value, TEXT_VARS) };
+        return { value };
+      },
       (s) => {
         const tpl = get(s, path);
         name.value = tpl && tpl.name ? tpl.name : "";
         language.value = tpl && tpl.language ? tpl.language : "";
+        drawPick();
+        drawParams(tpl && Array.isArray(tpl.parameters) ? tpl.parameters : []);
       },
     );
+    templatePickers.push(() => {
+      drawPick();
+      drawParams(paramInputs.map((i) => i.value));
+    });
     language.setAttribute("data-field", `${path}.language`);
     return h(
       "details",
       { class: "template", testid: `${tid(group)}-template` },
       h("summary", {}, t("settings.template.summary")),
       h("p", { class: "hint" }, t("settings.template.hint")),
+      h("div", { class: "field" }, h("label", {}, t("settings.template.from_list")), pick),
       h("div", { class: "row" }, field(t("settings.template.name"), name), field(t("settings.template.language"), language)),
+      params,
+      preview,
     );
+  }
+
+  /** The variables' sample values of the previews. */
+  function previewVars() {
+    return { client_name: t("settings.preview.client_name"), employee_name: t("settings.sign.sample_name"), company_name: companyName() };
+  }
+
+  async function loadTemplates() {
+    try {
+      channelTemplates = list(await ctx.api.templates(id));
+    } catch {
+      channelTemplates = []; // no WABA id yet, or Meta unreachable: names are typed by hand
+    }
+    for (const redraw of templatePickers) redraw();
   }
 
   const tid = (group) => group.replace(/_/g, "-");
@@ -576,6 +670,7 @@ export function mount(ctx, { id }) {
       for (const d of form.querySelectorAll("details.template")) d.hidden = !!ch.kind && ch.kind !== "whatsapp";
       fill(settings);
       loaded = true;
+      if (!ch.kind || ch.kind === "whatsapp") loadTemplates();
     } catch (err) {
       generalError.textContent = errorText(err);
     }
