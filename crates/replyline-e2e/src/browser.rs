@@ -552,6 +552,40 @@ impl Browser {
             .expect("resize");
     }
 
+    /// Chooses the file at `path` in the `<input type=file>` with `data-testid` (WebDriver
+    /// "send keys" of the path; the input may be visually hidden).
+    ///
+    /// # Panics
+    /// When the input is missing or chromedriver refuses the file.
+    pub async fn choose_file(&self, id: &str, path: &Path) {
+        let el = self
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(fantoccini::Locator::Css(&testid(id)))
+            .await
+            .unwrap_or_else(|e| panic!("file input [{id}]: {e}"));
+        el.send_keys(&path.display().to_string())
+            .await
+            .unwrap_or_else(|e| panic!("choose {} in [{id}]: {e}", path.display()));
+    }
+
+    /// Runs `script` as an async function body (`await` allowed; the arguments are `args[i]`)
+    /// and answers what it returns (a rejection answers `{"error": "..."}`).
+    ///
+    /// # Panics
+    /// On a WebDriver error.
+    pub async fn js_async(&self, script: &str, args: Vec<Value>) -> Value {
+        let wrapped = format!(
+            "const done = arguments[arguments.length - 1]; const args = Array.from(arguments).slice(0, -1); \
+             (async (args) => {{ {script} }})(args).then(done, (e) => done({{error: String(e)}}));"
+        );
+        self.client
+            .execute_async(&wrapped, args)
+            .await
+            .unwrap_or_else(|e| panic!("js_async: {e}"))
+    }
+
     /// Logs in as the test server's first admin (`ADMIN_EMAIL`, `ADMIN_PASSWORD`).
     pub async fn login_admin(&self, base_url: &str) {
         self.login(

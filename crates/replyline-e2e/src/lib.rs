@@ -13,6 +13,7 @@ pub mod fake_graph;
 pub mod fake_graph_media;
 pub mod fake_graph_templates;
 pub mod poll;
+pub mod s3;
 pub mod server;
 pub mod setup;
 pub mod tmpfs;

@@ -1,16 +1,22 @@
 //! `replyline demo`: a server, a fake WhatsApp Graph API and a customer, all in
 //! one process, on a temporary database removed again on Ctrl-C or SIGTERM.
 //! The customer can be made to write again (`POST /api/v1/demo/customer-message`).
+//! The fake Graph API also serves media (info, bytes, uploads) and two approved
+//! templates, so files, templates and writing first work in the demo; the
+//! customer sends a photo (a PNG made here) and a location after the first text.
 
 use crate::auth::{hash_password, new_token, random_hex, token_hash};
 use crate::config::{Config, Secret};
 use crate::{Running, ServerError};
 use axum::Router;
-use axum::extract::Path;
-use axum::routing::post;
-use replyline_store::{Id, NewChannel, NewEmployee, NewRoutingRule, Store};
+use axum::extract::{DefaultBodyLimit, Path};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use replyline_store::{ChannelPatch, Id, NewChannel, NewEmployee, NewRoutingRule, Store};
 use serde::Serialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +27,9 @@ const APP_SECRET: &str = "demo-app-secret";
 const PHONE_NUMBER_ID: &str = "100000000000001";
 const CUSTOMER: &str = "79001234567";
 const CUSTOMER_NAME: &str = "Анна";
+const WABA_ID: &str = "200000000000002";
+/// The media id of the customer's photo on the fake Graph API.
+const PHOTO_ID: &str = "demo-photo-1";
 /// What the customer writes again when no text is given.
 pub const DEFAULT_AGAIN_TEXT: &str = "Здравствуйте! Пишу снова: есть новости по моему заказу?";
 
@@ -53,8 +62,19 @@ impl DemoMode {
         text: &str,
         now: jiff::Timestamp,
     ) -> Result<DemoCustomer, String> {
+        self.customer_sends(json!({"type": "text", "text": {"body": text}}), now)
+            .await
+    }
+
+    /// The first customer sends one WhatsApp message `content` (`{"type", TYPE: {..}}`)
+    /// through a real, signed webhook.
+    pub async fn customer_sends(
+        &self,
+        content: Value,
+        now: jiff::Timestamp,
+    ) -> Result<DemoCustomer, String> {
         let customer = self.customers.first().ok_or("the demo has no customer")?;
-        let status = signed_webhook(&self.base_url, self.channel, customer, text, now).await?;
+        let status = signed_webhook(&self.base_url, self.channel, customer, content, now).await?;
         if !status.is_success() {
             return Err(format!("the webhook answered {status}"));
         }
@@ -115,30 +135,192 @@ fn setup(err: impl std::fmt::Display) -> ServerError {
     ServerError::Setup(err.to_string())
 }
 
-/// Starts a fake Graph API that prints what it "delivers"; returns its base URL.
+/// What the fake Graph API prints for a sent message: the text, the template or the file.
+fn delivered(body: &Value) -> String {
+    if let Some(text) = body["text"]["body"].as_str() {
+        return format!("{text:?}");
+    }
+    if body["template"].is_object() {
+        let params: Vec<&str> = body["template"]["components"][0]["parameters"]
+            .as_array()
+            .map(|p| p.iter().filter_map(|x| x["text"].as_str()).collect())
+            .unwrap_or_default();
+        return format!("[template {} {params:?}]", body["template"]["name"]);
+    }
+    let kind = body["type"].as_str().unwrap_or("?");
+    format!(
+        "[{kind} {} {:?}]",
+        body[kind]["id"],
+        body[kind]["caption"].as_str().unwrap_or("")
+    )
+}
+
+/// Starts a fake Graph API that prints what it "delivers", serves the customer's
+/// photo, takes uploads and lists two approved templates; returns its base URL.
 async fn fake_whatsapp() -> Result<String, ServerError> {
-    let counter = Arc::new(AtomicU64::new(0));
-    let app = Router::new().route(
-        "/{version}/{phone}/messages",
-        post(move |Path((_v, _p)): Path<(String, String)>, body: axum::Json<Value>| {
-            let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
-            async move {
-                let to = body["to"].as_str().unwrap_or("?");
-                let what = body["text"]["body"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("[template {}]", body["template"]["name"]));
-                println!("📱 fake WhatsApp delivered to {to}: {what:?}");
-                axum::Json(json!({"messaging_product": "whatsapp", "messages": [{"id": format!("wamid.demo{n}")}]}))
-            }
-        }),
-    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(setup)?;
     let addr = listener.local_addr().map_err(setup)?;
+    let base = format!("http://{addr}");
+    let counter = Arc::new(AtomicU64::new(0));
+    let uploads = Arc::new(AtomicU64::new(0));
+    let info_base = base.clone();
+    let app = Router::new()
+        .route(
+            "/{version}/{phone}/messages",
+            post(move |Path((_v, _p)): Path<(String, String)>, body: axum::Json<Value>| {
+                let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
+                async move {
+                    let to = body["to"].as_str().unwrap_or("?");
+                    println!("📱 fake WhatsApp delivered to {to}: {}", delivered(&body));
+                    axum::Json(json!({"messaging_product": "whatsapp", "messages": [{"id": format!("wamid.demo{n}")}]}))
+                }
+            }),
+        )
+        .route(
+            "/{version}/{phone}/media",
+            post(move |body: axum::body::Bytes| {
+                let n = uploads.fetch_add(1, Ordering::Relaxed) + 1;
+                async move {
+                    println!("📎 fake WhatsApp took an upload of {} bytes", body.len());
+                    axum::Json(json!({"id": format!("demo-upload-{n}")}))
+                }
+            }),
+        )
+        .route(
+            "/{version}/{media_id}",
+            get(move |Path((_v, id)): Path<(String, String)>| {
+                let base = info_base.clone();
+                async move { media_info(&base, &id) }
+            }),
+        )
+        .route("/demo-media/{media_id}", get(media_bytes))
+        .route("/{version}/{waba}/message_templates", get(templates))
+        .layer(DefaultBodyLimit::max(128 * 1024 * 1024));
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(format!("http://{addr}"))
+    Ok(base)
+}
+
+/// `GET /{version}/{MEDIA_ID}`: the photo's URL, type, size and SHA-256.
+fn media_info(base: &str, id: &str) -> axum::response::Response {
+    if id != PHOTO_ID {
+        return graph_not_found();
+    }
+    let png = demo_png();
+    let sha = Sha256::digest(&png)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    axum::Json(
+        json!({"messaging_product": "whatsapp", "url": format!("{base}/demo-media/{id}"),
+                      "mime_type": "image/png", "sha256": sha, "file_size": png.len(), "id": id}),
+    )
+    .into_response()
+}
+
+/// The bytes behind a media URL.
+async fn media_bytes(Path(id): Path<String>) -> axum::response::Response {
+    if id != PHOTO_ID {
+        return graph_not_found();
+    }
+    ([(header::CONTENT_TYPE, "image/png")], demo_png()).into_response()
+}
+
+fn graph_not_found() -> axum::response::Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"error": {"message": "Unsupported get request", "type": "GraphMethodException", "code": 100}})),
+    )
+        .into_response()
+}
+
+/// `GET /{version}/{WABA_ID}/message_templates`: two approved templates and one in review.
+async fn templates() -> axum::Json<Value> {
+    let body = |text: &str| json!([{"type": "BODY", "text": text}]);
+    axum::Json(json!({"data": [
+        {"name": "order_update", "language": "ru", "status": "APPROVED", "category": "UTILITY", "id": "t1",
+         "components": body("Здравствуйте, {{1}}! Ваш заказ {{2}} передан в доставку.")},
+        {"name": "follow_up", "language": "ru", "status": "APPROVED", "category": "UTILITY", "id": "t2",
+         "components": body("{{1}}, мы ответили на ваш вопрос в чате поддержки. Напишите нам, если нужна помощь.")},
+        {"name": "spring_sale", "language": "ru", "status": "PENDING", "category": "MARKETING", "id": "t3",
+         "components": body("Весенняя распродажа: скидка {{1}} до конца недели!")}
+    ], "paging": {"cursors": {"before": "a", "after": "b"}}}))
+}
+
+/// A small PNG (a parcel on a blue-to-green gradient) made here, so the demo needs no files.
+pub fn demo_png() -> Vec<u8> {
+    const W: u32 = 160;
+    const H: u32 = 120;
+    let mut raw = Vec::with_capacity(((W * 3 + 1) * H) as usize);
+    for y in 0..H {
+        raw.push(0); // filter: none
+        for x in 0..W {
+            let parcel = (50..110).contains(&x) && (35..95).contains(&y);
+            let tape = parcel && ((76..84).contains(&x) || (61..69).contains(&y));
+            let rgb = if tape {
+                [222, 184, 96]
+            } else if parcel {
+                [176, 124, 70]
+            } else {
+                [40, (90 + y) as u8, (200 - x / 2) as u8]
+            };
+            raw.extend_from_slice(&rgb);
+        }
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&W.to_be_bytes());
+    ihdr.extend_from_slice(&H.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    png_chunk(&mut png, b"IHDR", &ihdr);
+    png_chunk(&mut png, b"IDAT", &zlib_stored(&raw));
+    png_chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// A zlib stream of uncompressed ("stored") deflate blocks.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let chunks: Vec<&[u8]> = data.chunks(65_535).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        out.push(u8::from(i + 1 == chunks.len()));
+        let len = chunk.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in data {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }
 
 async fn person(
@@ -201,15 +383,23 @@ async fn signed_webhook(
     base: &str,
     channel: Id,
     customer: &DemoCustomer,
-    text: &str,
+    content: Value,
     now: jiff::Timestamp,
 ) -> Result<replyline_whatsapp::reqwest::StatusCode, String> {
+    let what = content["text"]["body"]
+        .as_str()
+        .map(|t| format!("{t:?}"))
+        .unwrap_or_else(|| format!("a {}", content["type"].as_str().unwrap_or("message")));
+    let mut message = json!({"from": customer.address, "id": format!("wamid.in.{}", random_hex(8)),
+                             "timestamp": now.as_second().to_string()});
+    if let (Some(m), Some(c)) = (message.as_object_mut(), content.as_object()) {
+        m.extend(c.clone());
+    }
     let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "demo", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
         "contacts": [{"profile": {"name": customer.name}, "wa_id": customer.address}],
-        "messages": [{"from": customer.address, "id": format!("wamid.in.{}", random_hex(8)),
-                      "timestamp": now.as_second().to_string(), "type": "text", "text": {"body": text}}]
+        "messages": [message]
     }}]}]})
     .to_string();
     let signature = replyline_whatsapp::sign(APP_SECRET.as_bytes(), body.as_bytes());
@@ -222,7 +412,7 @@ async fn signed_webhook(
         .map_err(|e| format!("the webhook request failed: {e}"))?;
     let status = response.status();
     println!(
-        "👤 customer {} wrote {text:?} (webhook answered {status})",
+        "👤 customer {} sent {what} (webhook answered {status})",
         customer.name
     );
     Ok(status)
@@ -287,10 +477,16 @@ async fn demo_channel(
         kind: "whatsapp".into(),
         name: "Demo WhatsApp".into(),
         config: json!({"phone_number_id": PHONE_NUMBER_ID, "access_token": "demo", "app_secret": APP_SECRET,
-                       "verify_token": "demo", "api_base_url": graph}),
+                       "verify_token": "demo", "api_base_url": graph, "waba_id": WABA_ID}),
         settings,
     };
-    Ok(store.create_channel(new, now).await?.id)
+    let id = store.create_channel(new, now).await?.id;
+    let write_first = ChannelPatch {
+        allow_write_first: Some(true),
+        ..ChannelPatch::default()
+    };
+    store.update_channel(id, write_first).await?;
+    Ok(id)
 }
 
 /// A bearer token for the demo's admin, for the printed `curl` lines.
@@ -364,11 +560,28 @@ pub async fn run() -> Result<(), ServerError> {
     println!(
         "  channel {channel}: greeting, no-reply after 20 s, manager notification after 60 s, signatures, closing"
     );
-    println!("  routing rule 1: «заказ», «доставка» → group «Отдел продаж» (Иван Петров)\n");
+    println!("  routing rule 1: «заказ», «доставка» → group «Отдел продаж» (Иван Петров)");
+    println!(
+        "  WhatsApp templates: order_update, follow_up (approved); writing first is allowed\n"
+    );
     tokio::spawn(watch_notifications(store.clone(), manager));
     demo.customer_writes("Здравствуйте! Где мой заказ?", now)
         .await
         .map_err(setup)?;
+    demo.customer_sends(
+        json!({"type": "image", "image": {"id": PHOTO_ID, "mime_type": "image/png",
+               "caption": "Вот фото посылки: коробка помята"}}),
+        now,
+    )
+    .await
+    .map_err(setup)?;
+    demo.customer_sends(
+        json!({"type": "location", "location": {"latitude": 55.753_93, "longitude": 37.620_795,
+               "name": "Пункт выдачи «Ромашка»", "address": "Москва, Красная площадь, 1"}}),
+        now,
+    )
+    .await
+    .map_err(setup)?;
     println!(
         "\nWatch the greeting now, the no-reply message in 20 s and the manager notification in 60 s. Try:"
     );

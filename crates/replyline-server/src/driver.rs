@@ -296,6 +296,8 @@ pub struct Driver {
     inbox_retry: Option<tokio::time::Instant>,
     rx: mpsc::Receiver<Command>,
     live: LiveHub,
+    /// Woken after a commit that stored files to download.
+    downloads: Option<crate::media_worker::MediaWorkerHandle>,
 }
 
 /// Creates the driver and its handle; run the driver with [`Driver::run`].
@@ -319,6 +321,7 @@ pub fn driver(
         inbox_retry: Some(tokio::time::Instant::now()),
         rx,
         live: LiveHub::new(),
+        downloads: None,
     };
     (driver, DriverHandle { tx })
 }
@@ -328,6 +331,13 @@ impl Driver {
     #[must_use]
     pub fn with_live(mut self, live: LiveHub) -> Self {
         self.live = live;
+        self
+    }
+
+    /// Wakes the media worker after commits that store files to download.
+    #[must_use]
+    pub fn with_downloads(mut self, downloads: crate::media_worker::MediaWorkerHandle) -> Self {
+        self.downloads = Some(downloads);
         self
     }
 }
@@ -865,10 +875,18 @@ impl Driver {
             .map(|c| c.notifications.len())
             .sum();
         let live = self.live.has_subscribers().then(|| LiveCommit::of(&commit));
+        let downloads = commit
+            .conversations
+            .iter()
+            .flat_map(|c| &c.messages)
+            .any(|m| m.attachment.as_ref().is_some_and(|a| a.state == "pending"));
         let result = self.store.commit(commit).await?;
         self.metrics.notifications(notifications as u64);
         if result.queued > 0 {
             self.outbox.wake();
+        }
+        if downloads && let Some(worker) = &self.downloads {
+            worker.wake();
         }
         if let Some(live) = live {
             self.publish(live, &result).await;

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod json;
 pub mod live;
 pub mod media;
+pub mod media_worker;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox;
@@ -134,7 +135,16 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         metrics.clone(),
         outbox.clone(),
     );
-    let driver = driver.with_live(live.clone());
+    let (media_worker, downloads) = media_worker::media_worker(
+        store.clone(),
+        clock.clone(),
+        media.clone(),
+        live.clone(),
+    );
+    tokio::spawn(media_worker.run());
+    let driver = driver
+        .with_live(live.clone())
+        .with_downloads(downloads.clone());
     let wake = driver_handle.clone();
     let inbox = ingest::InboxBatcher::start(store.clone(), move || wake.inbox_ready());
     tokio::spawn(worker.run());
@@ -167,6 +177,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         deliveries,
         demo: Arc::default(),
         media,
+        downloads,
     };
     let app = api::router(state.clone());
     let server = tokio::spawn(async move {

@@ -47,7 +47,7 @@ impl Modify for Bearer {
         crate::api::routing::list_groups, crate::api::routing::read_group, crate::api::routing::create_group,
         crate::api::routing::update_group, crate::api::routing::delete_group,
         crate::api::routing::list_rules, crate::api::routing::replace_rules,
-        crate::api::inbox::list, crate::api::inbox::retry,
+        crate::api::inbox::list, crate::api::inbox::retry, crate::api::media::read,
         crate::api::contacts::read, crate::api::contacts::update, crate::api::search::search,
         crate::api::quick_replies::list, crate::api::quick_replies::create, crate::api::quick_replies::read,
         crate::api::quick_replies::update, crate::api::quick_replies::remove, crate::api::quick_replies::render,

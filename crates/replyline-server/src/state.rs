@@ -39,6 +39,8 @@ pub struct AppState {
     pub demo: Arc<std::sync::OnceLock<crate::demo::DemoMode>>,
     /// Where message files are kept (`media_url`).
     pub media: crate::media::MediaStore,
+    /// The media worker: downloads clients' files (`media_worker`).
+    pub downloads: crate::media_worker::MediaWorkerHandle,
 }
 
 /// The notification deliveries this server can make (`smtp_url`,

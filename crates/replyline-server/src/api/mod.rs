@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod dto;
 pub mod employees;
 pub mod inbox;
+pub mod media;
 pub mod ops;
 pub mod preferences;
 pub mod quick_replies;
@@ -129,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(routing::router())
         .merge(inbox::router())
+        .merge(media::router())
         .merge(contacts::router())
         .merge(search::router())
         .merge(quick_replies::router())

@@ -62,6 +62,7 @@ async fn step_clock_to(state: &AppState, target: jiff::Timestamp) -> jiff::Times
         advance_and_record(state, step).await;
         state.driver.run_due().await;
         state.outbox.drain().await;
+        state.downloads.drain().await;
         state.delivery.drain().await;
         if step >= target {
             break;
@@ -80,11 +81,12 @@ async fn advance_and_record(state: &AppState, at: jiff::Timestamp) {
     }
 }
 
-/// The earliest pending deadline or outbox attempt.
+/// The earliest pending deadline, outbox attempt or media download.
 async fn next_instant(state: &AppState) -> Option<jiff::Timestamp> {
     let due = state.store.next_due_at().await.ok().flatten();
     let outbox = state.store.next_outbox_at().await.ok().flatten();
-    due.into_iter().chain(outbox).min()
+    let download = state.store.next_download_at().await.ok().flatten();
+    due.into_iter().chain(outbox).chain(download).min()
 }
 
 /// Liveness and a proof that the database writer can commit: every check

@@ -112,7 +112,9 @@ function messageEl(m, dir, ctx, { cont, contactName, earlier }) {
   const author = m.employee_id ? dir.empById.get(String(m.employee_id)) : null;
   const raw = kind === "employee" && author ? withoutSignature(m.text, ctx.employeeName(author)) : m.text;
   const media = mediaOf(m);
-  const text = raw ? waMarkup(raw) : media ? null : h("span", { class: "muted" }, t("chat.no_text"));
+  // a location or contact message's text is only the server's summary of its card
+  const summary = m.details && /^\[(location|contacts?)\b/.test(String(raw || ""));
+  const text = raw && !summary ? waMarkup(raw) : media ? null : h("span", { class: "muted" }, t("chat.no_text"));
   return h(
     "li",
     {

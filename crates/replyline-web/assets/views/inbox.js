@@ -77,11 +77,22 @@ function paramsOf(filter, { label, channel, q }) {
   return p;
 }
 
+const MEDIA_TYPES = ["image", "sticker", "video", "audio", "voice", "document"];
+
+/** A message's text for the list; a file or a location without a caption says what it is. */
+function previewText(m) {
+  const type = m.content_type || "";
+  if (type === "location" || type === "contacts") return t(type === "location" ? "media.location" : "media.contact");
+  if (m.text) return m.text;
+  if (MEDIA_TYPES.includes(type)) return t(`media.kind.${type}`);
+  return t("chat.no_text");
+}
+
 /** The last message as one line: "Вы: …" for the caller's replies, "Заметка: …" for notes. */
 function preview(c, ctx) {
   const m = c.last_message;
   if (!m) return null;
-  const text = String(m.text || t("chat.no_text")).replace(/\s+/g, " ").slice(0, 140);
+  const text = String(previewText(m)).replace(/\s+/g, " ").slice(0, 140);
   let prefix = "";
   if (m.kind === "note") prefix = `${t("inbox.preview_note")}: `;
   else if (m.direction === "out" && m.kind === "employee") prefix = `${t("inbox.preview_employee")}: `;
