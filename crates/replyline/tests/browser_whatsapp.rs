@@ -88,6 +88,14 @@ async fn wait_states(env: &Env, conv: &str, want: &[&str]) {
     .await;
 }
 
+/// Waits until no element with `data-testid` is left.
+async fn gone(b: &Browser, id: &str) {
+    b.until(&format!("[{id}] gone"), || async {
+        (b.count(&testid(id)).await == 0).then_some(())
+    })
+    .await;
+}
+
 /// Whether an `<img>` of `selector` has loaded its picture; answers its natural width.
 async fn image_width(b: &Browser, selector: &str) -> u64 {
     b.until(&format!("{selector} loaded"), || async {
@@ -166,7 +174,7 @@ async fn media_and_files_in_chromium() {
         "full size"
     );
     ivan.click("lightbox-close").await;
-    assert_eq!(ivan.count(&testid("lightbox")).await, 0, "lightbox closed");
+    gone(&ivan, "lightbox").await;
 
     // the voice note: labelled, and it plays
     ivan.wait_text("Голосовое сообщение").await;
@@ -254,7 +262,36 @@ async fn media_and_files_in_chromium() {
         sent[0].body["document"]["caption"].as_str(),
         Some("Накладная во вложении")
     );
-    assert_eq!(ivan.count(&testid("file-preview")).await, 0, "preview gone");
+    gone(&ivan, "file-preview").await;
+
+    // a send that fails for now: the reason and the next attempt, then it goes out
+    env.graph
+        .fail_next_with_code(1, 131_000, "Something went wrong");
+    ivan.fill("reply-input", "Проверка связи").await;
+    ivan.click("reply-send").await;
+    let line = ivan
+        .wait_testid_text(
+            "message-error",
+            "Не отправлено: Сбой на стороне WhatsApp (код 131000) · повтор в",
+        )
+        .await;
+    assert!(
+        !line.contains("Something"),
+        "no English in the Russian UI: {line}"
+    );
+    env.advance(120).await;
+    env.graph
+        .wait_for_matching(1, WAIT, "the retried text", |r| {
+            r.text().is_some_and(|t| t.contains("Проверка связи")) && r.accepted_id().is_some()
+        })
+        .await;
+    ivan.until("the retried message is sent", || async {
+        let n = ivan
+            .count(&format!("{}[data-status=queued]", testid("message")))
+            .await;
+        (n == 0).then_some(())
+    })
+    .await;
 
     // a file over Meta's limit never leaves the browser
     let big = dir.path().join("большое.png");
@@ -353,7 +390,7 @@ async fn templates_after_the_window_closes_in_chromium() {
     let params = &sent[0].body["template"]["components"][0]["parameters"];
     assert_eq!(params[0]["text"], "Анна", "{params}");
     assert_eq!(params[1]["text"], "1042", "{params}");
-    assert_eq!(ivan.count(&testid("template-dialog")).await, 0, "closed");
+    gone(&ivan, "template-dialog").await;
     ivan.wait_text("Шаблон WhatsApp «order_update»").await;
 
     // ---- the same dialog in English ------------------------------------------------------------
