@@ -177,6 +177,8 @@ impl Env {
             .create_channel(&json!({
                 "kind": "whatsapp",
                 "name": "Main",
+                // The tests write first to clients (an open window or a template).
+                "allow_write_first": true,
                 "whatsapp": {
                     "phone_number_id": PHONE_NUMBER_ID,
                     "access_token": ACCESS_TOKEN,

@@ -26,6 +26,9 @@ pub struct WhatsappConfig {
     pub api_base_url: Option<String>,
     #[serde(default)]
     pub api_version: Option<String>,
+    /// The WhatsApp Business Account whose message templates the channel may send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waba_id: Option<String>,
 }
 
 impl WhatsappConfig {

@@ -393,6 +393,7 @@ pub fn message_status_event(message: &replyline_store::Message) -> LiveEvent {
             "conversation_id": message.conversation_id.to_string(),
             "status": message.status,
             "error": message.error,
+            "attachments": message.attachments.iter().cloned().map(crate::api::dto::AttachmentDto::from).collect::<Vec<_>>(),
         }),
     }
 }

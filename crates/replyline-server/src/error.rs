@@ -49,6 +49,15 @@ pub enum ApiError {
     /// A body that is not `Content-Type: application/json` where JSON is expected (415).
     #[error("expected Content-Type: application/json, got {0}")]
     UnsupportedMediaType(String),
+    /// Any status with its own code, optionally naming a field (e.g. 413
+    /// `file_too_large` on `file`, 403 `write_first_disabled`, 502 `provider_error`).
+    #[error("{message}")]
+    Coded {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        field: Option<&'static str>,
+    },
 }
 
 /// The error body.
@@ -120,6 +129,12 @@ impl ApiError {
                 "unsupported_media_type",
                 None,
             ),
+            Self::Coded {
+                status,
+                code,
+                field,
+                ..
+            } => (*status, code, field.map(str::to_owned)),
         }
     }
 }

@@ -34,7 +34,7 @@ impl Modify for Bearer {
         channels::read_members, channels::write_members, session::notifications, session::read_notification,
         employees::list, employees::create, employees::read, employees::update, employees::deactivate,
         channels::list, channels::create, channels::read, channels::update, channels::remove,
-        channels::read_settings, channels::write_settings,
+        channels::read_settings, channels::write_settings, crate::api::templates::list,
         conversations::list, conversations::open, conversations::read, conversations::messages, conversations::send,
         conversations::note, conversations::assign, conversations::close, conversations::events,
         conversations::inbox::mark_read, conversations::inbox::set_labels, conversations::inbox::labels,
@@ -72,6 +72,7 @@ impl Modify for Bearer {
         crate::api::quick_replies::QuickReplyDto, crate::api::quick_replies::NewQuickReplyRequest,
         crate::api::quick_replies::PatchQuickReplyRequest, crate::api::quick_replies::RenderedDto, crate::api::audit::AuditDto,
         ops::ServerInfo, ops::DemoInfo, ops::DemoMessageRequest, ops::DemoMessageResponse, crate::demo::DemoCustomer,
+        crate::api::templates::TemplateDto, dto::TemplateRequest, crate::api::compose::FileMessageForm,
         dto::TextRequest, dto::OpenConversationRequest, dto::AssignRequest, dto::AdvanceRequest, dto::NowResponse, dto::HealthResponse,
     ))
 )]
@@ -284,6 +285,12 @@ fn constrain(doc: &mut Value) {
         }
         set(doc, schema, "api_base_url", url.clone());
         set(doc, schema, "api_version", version.clone());
+        set(
+            doc,
+            schema,
+            "waba_id",
+            json!({"pattern": r"^ *[0-9]{0,30} *$"}),
+        );
     }
     set(doc, "TextRequest", "text", text.clone());
     set(doc, "NoteRequest", "text", text.clone());
@@ -306,7 +313,33 @@ fn constrain(doc: &mut Value) {
         doc,
         "OpenConversationRequest",
         "contact_address",
-        json!({"pattern": r"^\+?[0-9]{1,20}$", "description": "The client's WhatsApp number: digits, an optional leading `+`."}),
+        json!({"pattern": r"^\+?[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$",
+            "description": "The client's number in E.164: 8 to 15 digits with the country code, an optional leading `+`; spaces, dashes, dots and brackets are ignored."}),
+    );
+    let parameter = json!({"minLength": 1, "maxLength": 1024, "pattern": format!("^[^{CC}]*[^{WS}{CC}][^{CC}]*$")});
+    set(
+        doc,
+        "TemplateRequest",
+        "name",
+        json!({"minLength": 1, "maxLength": 512, "pattern": name_pattern()}),
+    );
+    set(
+        doc,
+        "TemplateRequest",
+        "language",
+        json!({"minLength": 1, "maxLength": 512, "pattern": name_pattern()}),
+    );
+    set(
+        doc,
+        "TemplateRequest",
+        "parameters",
+        json!({"items": parameter}),
+    );
+    set(
+        doc,
+        "FileMessageForm",
+        "text",
+        json!({"maxLength": replyline_whatsapp::limits::MAX_CAPTION_CHARS}),
     );
     for schema in ["NewEmployeeRequest", "PatchEmployeeRequest"] {
         set(doc, schema, "name", name.clone());

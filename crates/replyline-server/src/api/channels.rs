@@ -63,8 +63,8 @@ fn audit_snapshot(c: &Channel) -> Value {
     json!({"name": c.name, "kind": c.kind, "routing": c.routing, "whatsapp": {
         "phone_number_id": wa.phone_number_id, "access_token": wa.access_token,
         "app_secret": wa.app_secret, "verify_token": wa.verify_token,
-        "api_base_url": wa.api_base_url, "api_version": wa.api_version,
-    }})
+        "api_base_url": wa.api_base_url, "api_version": wa.api_version, "waba_id": wa.waba_id,
+    }, "allow_write_first": c.allow_write_first})
 }
 
 fn members_snapshot(ids: &[Id]) -> Value {
@@ -185,6 +185,23 @@ fn check_version(value: Option<&str>) -> ApiResult<()> {
     }
 }
 
+/// A WhatsApp Business Account id: 1 to 30 digits (`""` in a patch removes it).
+fn check_waba_id(value: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(v) = value.map(str::trim) else {
+        return Ok(None);
+    };
+    if v.is_empty() {
+        return Ok(Some(String::new()));
+    }
+    if v.len() > 30 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::validation(
+            "whatsapp.waba_id",
+            "must be the WhatsApp Business Account id: 1 to 30 digits",
+        ));
+    }
+    Ok(Some(v.to_owned()))
+}
+
 /// Every channel.
 #[utoipa::path(get, path = "/api/v1/channels", tag = "channels", security(("bearer" = [])),
     responses((status = 200, body = Vec<ChannelDto>), (status = 401, body = crate::error::ErrorBody)))]
@@ -235,6 +252,7 @@ pub async fn create(
     check_credential("whatsapp.verify_token", &wa.verify_token)?;
     check_url("whatsapp.api_base_url", wa.api_base_url.as_deref())?;
     check_version(wa.api_version.as_deref())?;
+    let waba_id = check_waba_id(wa.waba_id.as_deref())?.filter(|w| !w.is_empty());
     let settings = match &req.settings {
         Some(patch) => {
             let employees = state.store.employees().await?;
@@ -253,6 +271,7 @@ pub async fn create(
         verify_token: wa.verify_token,
         api_base_url: wa.api_base_url,
         api_version: wa.api_version,
+        waba_id,
     };
     let new = NewChannel {
         kind: req.kind,
@@ -261,9 +280,14 @@ pub async fn create(
         settings: serde_json::to_value(settings).unwrap_or(Value::Null),
     };
     let mut channel = state.store.create_channel(new, state.clock.now()).await?;
-    if let Some(routing) = req.routing.filter(|r| *r != channel.routing) {
+    let routing = req.routing.filter(|r| *r != channel.routing);
+    let allow_write_first = req
+        .allow_write_first
+        .filter(|a| *a != channel.allow_write_first);
+    if routing.is_some() || allow_write_first.is_some() {
         let patch = ChannelPatch {
-            routing: Some(routing),
+            routing,
+            allow_write_first,
             ..ChannelPatch::default()
         };
         channel = state.store.update_channel(channel.id, patch).await?;
@@ -311,6 +335,7 @@ pub async fn update(
     let mut patch = ChannelPatch {
         name: req.name,
         routing: req.routing,
+        allow_write_first: req.allow_write_first,
         ..ChannelPatch::default()
     };
     if let Some(wa) = req.whatsapp {
@@ -328,6 +353,7 @@ pub async fn update(
         }
         check_url("whatsapp.api_base_url", wa.api_base_url.as_deref())?;
         check_version(wa.api_version.as_deref())?;
+        let waba_id = check_waba_id(wa.waba_id.as_deref())?;
         let mut cfg = WhatsappConfig::of(&channel);
         patch.reactivate = wa.access_token.is_some();
         if let Some(v) = wa.phone_number_id {
@@ -347,6 +373,9 @@ pub async fn update(
         }
         if let Some(v) = wa.api_version {
             cfg.api_version = Some(v);
+        }
+        if let Some(v) = waba_id {
+            cfg.waba_id = Some(v).filter(|w| !w.is_empty());
         }
         patch.config = Some(cfg.sealed(&state.secrets));
     }

@@ -7,6 +7,7 @@ pub mod mentions;
 
 use inbox::{contact_conversations, labels, leave, mark_read, set_labels};
 
+use super::compose;
 use super::dto::{
     AssignRequest, ConversationDto, EventDto, MessageDto, NoteRequest, OpenConversationRequest,
     TextRequest,
@@ -19,7 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -40,7 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/conversations/{id}", get(read))
         .route(
             "/api/v1/conversations/{id}/messages",
-            get(messages).post(send),
+            // A file may be up to 100 MB: this route alone takes bodies that large.
+            get(messages).merge(post(send).layer(DefaultBodyLimit::max(compose::MAX_MESSAGE_BODY))),
         )
         .route("/api/v1/conversations/{id}/notes", post(note))
         .route("/api/v1/conversations/{id}/assign", post(assign))
@@ -291,27 +293,26 @@ pub async fn list(
     Ok(response)
 }
 
-/// Opens a conversation by writing first; the caller becomes its assignee.
+/// Opens a conversation by writing first (the channel must allow it: 403
+/// `write_first_disabled`); the caller becomes its assignee. `text` only while the
+/// client's 24-hour window is open (422 `outside_24h_window`), else an approved `template`.
 #[utoipa::path(post, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), request_body = OpenConversationRequest,
-    responses((status = 201, body = ConversationDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = ConversationDto), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 502, description = "`provider_error`: the template list could not be read", body = crate::error::ErrorBody)))]
 pub async fn open(
     State(state): State<AppState>,
     caller: Caller,
     Json(req): Json<OpenConversationRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ConversationDto>)> {
     authorize(&caller, Permission::Converse)?;
-    check_message(&req.text)?;
-    // A WhatsApp number (E.164 digits), with or without its leading `+`.
-    let address = req
-        .contact_address
-        .strip_prefix('+')
-        .unwrap_or(&req.contact_address)
-        .to_owned();
-    if address.is_empty() || address.len() > 20 || !address.bytes().all(|b| b.is_ascii_digit()) {
+    if req.text.is_some() && req.template.is_some() {
         return Err(ApiError::validation(
-            "contact_address",
-            "must be a phone number: 1 to 20 digits, optionally after a +",
+            "text",
+            "give either text or template, not both",
         ));
+    }
+    if req.template.is_none() {
+        check_message(req.text.as_deref().unwrap_or_default())?;
     }
     let channel_id = parse_id(&req.channel_id, "channel")?;
     let access = Access::load(state.store.as_ref()).await?;
@@ -323,15 +324,34 @@ pub async fn open(
         }
         return Err(ApiError::not_found("channel"));
     }
+    let address = compose::e164_digits(&req.contact_address)?;
+    let channel = super::templates::channel(&state, channel_id).await?;
+    if !channel.allow_write_first {
+        return Err(ApiError::Coded {
+            status: StatusCode::FORBIDDEN,
+            code: "write_first_disabled",
+            message: "this channel does not allow writing to a client first (allow_write_first)"
+                .into(),
+            field: None,
+        });
+    }
+    let opening = match req.template {
+        Some(t) => {
+            crate::driver::Opening::Template(compose::template_send(&state, &channel, t).await?)
+        }
+        None => crate::driver::Opening::Text(req.text.unwrap_or_default()),
+    };
     let id = state
         .driver
-        .open(
-            channel_id,
-            address,
-            caller.id(),
-            crate::driver::Opening::Text(req.text),
-        )
-        .await?;
+        .open(channel_id, address, caller.id(), opening)
+        .await
+        .map_err(|e| match e {
+            crate::driver::DriverError::OutsideWindow => ApiError::Unprocessable {
+                code: "outside_24h_window",
+                message: format!("{e}: write first with an approved template"),
+            },
+            other => other.into(),
+        })?;
     let record = state
         .store
         .conversation(id)
@@ -377,27 +397,48 @@ pub async fn messages(
     ))
 }
 
-/// Sends a message as the caller (signed per settings); 422 `outside_24h_window`, 409 when closed.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)), request_body = TextRequest,
-    responses((status = 201, body = MessageDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+/// Sends a message as the caller: JSON `{"text"}` (signed per settings) or
+/// `{"template":{"name","language","parameters"}}` (an approved template, allowed outside
+/// the 24-hour window), or `multipart/form-data` with a `file` and an optional caption
+/// `text`. 422 `outside_24h_window`, `unknown_template`, `unsupported_file_type`;
+/// 413 `file_too_large`; 409 when closed.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body(content((TextRequest = "application/json"), (compose::FileMessageForm = "multipart/form-data"))),
+    responses((status = 201, body = MessageDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 413, description = "`file_too_large` (field `file`): over WhatsApp's limit for the file's kind", body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody),
+        (status = 502, description = "`provider_error`: the template list could not be read", body = crate::error::ErrorBody)))]
 pub async fn send(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(req): Json<TextRequest>,
+    request: Request,
 ) -> ApiResult<(StatusCode, axum::Json<MessageDto>)> {
-    let employee = caller.id();
-    write(
-        &state,
-        &caller,
-        &id,
-        Act::Message {
-            employee,
-            text: req.text,
-            attachment: None,
-        },
-    )
-    .await
+    authorize(&caller, Permission::Converse)?;
+    let (c, access) = find_actionable(&state, &caller, &id).await?;
+    // The first reply to a queued chat takes it (SPEC §3a): someone who only
+    // observes it may not take it that way, as they may not transfer it.
+    if c.assignee_id.is_none() && !authz::can_manage_conversation(&caller.0, &c, &access) {
+        return Err(ApiError::Forbidden(
+            "observers may not reply to a queued conversation: replying would take it".into(),
+        ));
+    }
+    if c.status == "closed" {
+        return Err(crate::driver::DriverError::Closed.into());
+    }
+    let compose::Composed { act, stored } =
+        compose::compose(&state, caller.id(), c.id, c.channel_id, request).await?;
+    let created = match state.driver.act(c.id, act).await {
+        Ok(created) => created,
+        Err(e) => {
+            compose::discard(stored.as_deref());
+            return Err(e.into());
+        }
+    };
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(message(&state, created).await?),
+    ))
 }
 
 /// Adds an internal note (never sent to the client). The employees it mentions

@@ -200,6 +200,8 @@ pub struct WhatsappInput {
     pub verify_token: String,
     pub api_base_url: Option<String>,
     pub api_version: Option<String>,
+    /// The WhatsApp Business Account id (its message templates).
+    pub waba_id: Option<String>,
 }
 
 /// A partial WhatsApp connection update.
@@ -212,6 +214,8 @@ pub struct WhatsappPatch {
     pub verify_token: Option<String>,
     pub api_base_url: Option<String>,
     pub api_version: Option<String>,
+    /// The WhatsApp Business Account id; `""` removes it.
+    pub waba_id: Option<String>,
 }
 
 /// `POST /api/v1/channels`.
@@ -227,6 +231,8 @@ pub struct NewChannelRequest {
     pub settings: Option<Value>,
     /// `manual` (default), `round_robin` or `sticky`.
     pub routing: Option<String>,
+    /// Whether employees may write first to a client (default false).
+    pub allow_write_first: Option<bool>,
 }
 
 /// `PATCH /api/v1/channels/{id}`.
@@ -237,6 +243,8 @@ pub struct PatchChannelRequest {
     pub whatsapp: Option<WhatsappPatch>,
     /// `manual`, `round_robin` or `sticky`.
     pub routing: Option<String>,
+    /// Whether employees may write first to a client.
+    pub allow_write_first: Option<bool>,
 }
 
 /// Public WhatsApp connection details.
@@ -245,6 +253,8 @@ pub struct WhatsappPublic {
     pub phone_number_id: String,
     pub api_base_url: String,
     pub api_version: String,
+    /// The WhatsApp Business Account id (templates), if set.
+    pub waba_id: Option<String>,
 }
 
 /// A channel (secrets never included).
@@ -262,6 +272,12 @@ pub struct ChannelDto {
     pub whatsapp: Option<WhatsappPublic>,
     /// How new conversations are assigned: `manual`, `round_robin` or `sticky`.
     pub routing: String,
+    /// Whether employees may write first to a client (`POST /api/v1/conversations`).
+    pub allow_write_first: bool,
+    /// Since when the channel's sends keep failing (an outage); `null` when healthy.
+    pub failing_since: Option<String>,
+    /// The last send error of the outage.
+    pub failing_error: Option<String>,
 }
 
 impl ChannelDto {
@@ -271,6 +287,7 @@ impl ChannelDto {
             api_base_url: cfg.base_url().to_owned(),
             api_version: cfg.version().to_owned(),
             phone_number_id: cfg.phone_number_id.clone(),
+            waba_id: cfg.waba_id.clone(),
         });
         Self {
             webhook_url: format!("{public_url}/webhooks/{}/{}", c.kind, c.id),
@@ -283,6 +300,9 @@ impl ChannelDto {
             created_at: time(c.created_at),
             whatsapp,
             routing: c.routing,
+            allow_write_first: c.allow_write_first,
+            failing_since: c.failing_since.map(time),
+            failing_error: c.failing_error,
         }
     }
 }
@@ -621,11 +641,25 @@ impl From<NotificationRecord> for NotificationDto {
     }
 }
 
-/// `{"text"}` for messages and notes.
+/// `POST /api/v1/conversations/{id}/messages` as JSON: `{"text"}` or
+/// `{"template"}` (exactly one of them).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TextRequest {
-    pub text: String,
+    pub text: Option<String>,
+    pub template: Option<TemplateRequest>,
+}
+
+/// An approved WhatsApp template to send, with its BODY parameters.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateRequest {
+    pub name: String,
+    /// The language code, e.g. `ru`.
+    pub language: String,
+    /// One value per BODY parameter, in order (`{{1}}`, `{{2}}`, …).
+    #[serde(default)]
+    pub parameters: Vec<String>,
 }
 
 /// `POST /api/v1/conversations`.
@@ -633,8 +667,12 @@ pub struct TextRequest {
 #[serde(deny_unknown_fields)]
 pub struct OpenConversationRequest {
     pub channel_id: String,
+    /// The client's number in E.164 (`+` optional; spaces, dashes and brackets ignored).
     pub contact_address: String,
-    pub text: String,
+    /// Free text (only while the client's 24-hour window is open) …
+    pub text: Option<String>,
+    /// … or an approved template (exactly one of them).
+    pub template: Option<TemplateRequest>,
 }
 
 /// `POST /api/v1/conversations/{id}/assign`: exactly one of `employee_id` and

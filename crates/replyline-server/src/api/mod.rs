@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod channels;
+pub mod compose;
 pub mod contacts;
 pub mod conversations;
 pub mod dto;
@@ -14,6 +15,7 @@ pub mod quick_replies;
 pub mod routing;
 pub mod search;
 pub mod session;
+pub mod templates;
 pub mod tokens;
 pub mod webhooks;
 
@@ -125,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::router())
         .merge(employees::router())
         .merge(channels::router())
+        .merge(templates::router())
         .merge(conversations::router())
         .merge(preferences::router())
         .merge(webhooks::router())

@@ -151,7 +151,7 @@ impl Srv {
                 Method::POST,
                 "/api/v1/channels",
                 &self.admin,
-                Some(json!({"kind": "whatsapp", "name": name, "routing": routing,
+                Some(json!({"kind": "whatsapp", "name": name, "routing": routing, "allow_write_first": true,
                     "whatsapp": {"phone_number_id": name, "access_token": "t", "app_secret": APP_SECRET, "verify_token": "v", "api_base_url": "http://127.0.0.1:9"}})),
             )
             .await;
