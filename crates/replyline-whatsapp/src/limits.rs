@@ -124,11 +124,11 @@ struct HumanSize(u64);
 impl fmt::Display for HumanSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        if b >= MIB && b % MIB == 0 {
+        if b >= MIB && b.is_multiple_of(MIB) {
             write!(f, "{} MB", b / MIB)
         } else if b >= MIB {
             write!(f, "{:.1} MB", b as f64 / MIB as f64)
-        } else if b >= KIB && b % KIB == 0 {
+        } else if b >= KIB && b.is_multiple_of(KIB) {
             write!(f, "{} KB", b / KIB)
         } else {
             write!(f, "{b} bytes")
