@@ -201,6 +201,15 @@ export function fmtTime(iso) {
   return new Intl.DateTimeFormat(locale(), opts).format(d);
 }
 
+/** A time as the server's clock sees it: «14:05» today (by the server's now), else «26.11, 14:05». */
+export function fmtClock(iso) {
+  const d = parseTime(iso);
+  if (!d) return "";
+  const sameDay = d.toDateString() === new Date(serverNow()).toDateString();
+  const opts = sameDay ? { hour: "2-digit", minute: "2-digit" } : { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" };
+  return new Intl.DateTimeFormat(locale(), opts).format(d);
+}
+
 export function fmtDateTime(iso) {
   const d = parseTime(iso);
   if (!d) return "";

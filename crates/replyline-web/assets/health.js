@@ -3,7 +3,7 @@
 // ≠ active): «Канал «X» не отправляет сообщения с 14:02: …». Admins get a link to the channel's
 // page. Redrawn on a live `channel.updated` event and every 30 s.
 import { t } from "./i18n.js";
-import { h, clear, fmtTime, fmtDateTime, parseTime, serverNow } from "./dom.js";
+import { h, clear, fmtClock } from "./dom.js";
 import { list } from "./api.js";
 import { providerErrorText } from "./errors.js";
 
@@ -13,9 +13,7 @@ const EVERY_MS = 30_000;
 export function healthText(ch) {
   const name = ch.name || ch.id;
   if (ch.failing_since) {
-    const since = parseTime(ch.failing_since);
-    const sameDay = since && new Date(serverNow()).toDateString() === since.toDateString();
-    const when = since ? (sameDay ? fmtTime(ch.failing_since) : fmtDateTime(ch.failing_since)) : "";
+    const when = fmtClock(ch.failing_since);
     const reason = providerErrorText(ch.failing_error || ch.status_reason || "") || t("health.unknown_error");
     return t("health.failing", { name, since: when, error: reason });
   }

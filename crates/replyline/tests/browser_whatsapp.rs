@@ -14,6 +14,7 @@
 use std::time::Duration;
 
 use replyline_e2e::browser::{Browser, Driver, testid};
+use replyline_e2e::fake_graph_templates::template;
 use replyline_e2e::poll::until;
 use replyline_e2e::setup::{Env, PHONE_NUMBER_ID, id_of};
 use replyline_e2e::webhook::{envelope, metadata};
@@ -302,8 +303,6 @@ async fn media_and_files_in_chromium() {
     ivan.close().await;
 }
 
-/*TEMPLATES
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_after_the_window_closes_in_chromium() {
     let env = Env::start(&json!({})).await;
@@ -316,19 +315,22 @@ async fn templates_after_the_window_closes_in_chromium() {
         )
         .await;
     expect_status(&resp, StatusCode::OK, "waba id and write first");
-    env.graph.add_template(
+    env.graph.set_templates(
         WABA,
-        "order_update",
-        "ru",
-        "APPROVED",
-        "Здравствуйте, {{1}}! Ваш заказ {{2}} передан в доставку.",
-    );
-    env.graph.add_template(
-        WABA,
-        "spring_sale",
-        "ru",
-        "PENDING",
-        "Скидка {{1}} до конца недели!",
+        vec![
+            template(
+                "order_update",
+                "ru",
+                "APPROVED",
+                "Здравствуйте, {{1}}! Ваш заказ {{2}} передан в доставку.",
+            ),
+            template(
+                "spring_sale",
+                "ru",
+                "PENDING",
+                "Скидка {{1}} до конца недели!",
+            ),
+        ],
     );
     env.client_says(CLIENT, Some(CLIENT_NAME), "Где мой заказ 1042?")
         .await;
@@ -370,8 +372,8 @@ async fn templates_after_the_window_closes_in_chromium() {
         "a pending template cannot be chosen"
     );
     let select = ivan.by_testid("template-select").await;
-    ivan.choose(&select, "order_update\u{0}ru").await;
-    let params = ivan.at_least(&testid("template-param"), 2).await;
+    ivan.choose(&select, "order_update|ru").await;
+    let params = ivan.at_least(&testid("template-param"), 1).await;
     params[0].send_keys("Анна").await.expect("type");
     params[1].send_keys("1042").await.expect("type");
     ivan.wait_testid_text(
@@ -402,12 +404,84 @@ async fn templates_after_the_window_closes_in_chromium() {
     ivan.wait_testid_text("template-dialog", "WhatsApp template")
         .await;
     ivan.click("template-send").await;
-    ivan.wait_testid_text("template-select-error", "Choose a template")
+    ivan.wait_testid_text("template-param-error", "Fill in the parameter")
         .await;
     ivan.wait_testid_text("template-select", "In review").await;
     ivan.screenshot("template-dialog-en").await;
     ivan.click("template-cancel").await;
     ivan.switch_language().await;
+
+    // ---- writing first: a new client gets a template, not a text ------------------------------
+    ivan.goto(&format!("{base}/#/inbox")).await;
+    ivan.click("new-chat").await;
+    ivan.fill("new-chat-address", "0123").await;
+    ivan.fill("new-chat-text", "Добрый день!").await;
+    ivan.click("new-chat-submit").await;
+    ivan.wait_testid_text("new-chat-address-error", "международном формате")
+        .await;
+    ivan.fill("new-chat-address", "+7 (900) 765-43-21").await;
+    ivan.click("new-chat-submit").await;
+    ivan.wait_testid_text("new-chat-status", "выберите «Шаблон WhatsApp»")
+        .await;
+    ivan.click("new-chat-mode-template").await;
+    ivan.wait_testid_text("new-chat-template-select", "order_update")
+        .await;
+    let params = ivan.at_least(&testid("new-chat-template-param"), 1).await;
+    params[0].send_keys("Пётр").await.expect("type");
+    params[1].send_keys("2001").await.expect("type");
+    ivan.wait_testid_text(
+        "new-chat-template-preview-text",
+        "Здравствуйте, Пётр! Ваш заказ 2001 передан в доставку.",
+    )
+    .await;
+    ivan.screenshot_at("write-first", "new-chat-box", 900).await;
+    ivan.click("new-chat-submit").await;
+    let sent = env
+        .graph
+        .wait_for_matching(1, WAIT, "the first message to a new client", |r| {
+            r.to() == "79007654321" && r.template_name() == Some("order_update")
+        })
+        .await;
+    assert_eq!(
+        sent[0].body["template"]["components"][0]["parameters"][0]["text"],
+        "Пётр"
+    );
+    ivan.wait_testid_text("chat-title", "79007654321").await;
+
+    // ---- the admin picks a fallback template with a variable for the greeting ------------------
+    let admin = driver.session().await;
+    admin.login_admin(&base).await;
+    admin
+        .goto(&format!("{base}/#/calls/messenger/{}", env.channel_id))
+        .await;
+    admin.click("show-more-settings").await;
+    admin
+        .click_css(&format!("{} summary", testid("greeting-template")))
+        .await;
+    admin
+        .wait_testid_text("greeting-template-pick", "order_update · ru")
+        .await;
+    let pick = admin.by_testid("greeting-template-pick").await;
+    admin.choose(&pick, "order_update|ru").await;
+    let params = admin.at_least(&testid("greeting-template-param"), 1).await;
+    params[0].send_keys("{client_name}").await.expect("type");
+    params[1].send_keys("—").await.expect("type");
+    admin
+        .wait_testid_text(
+            "greeting-template-preview",
+            "Здравствуйте, Анна! Ваш заказ —",
+        )
+        .await;
+    admin.click("settings-save").await;
+    admin.wait_testid_text("settings-status", "Настройки сохранены").await;
+    let (status, settings) = env.admin.settings(&env.channel_id).await;
+    assert!(status.is_success(), "{settings}");
+    assert_eq!(
+        settings["greeting"]["template"],
+        json!({"name": "order_update", "language": "ru", "parameters": ["{client_name}", "—"]}),
+        "{settings}"
+    );
+    admin.close().await;
 
     // ---- a channel that stops sending gets a banner --------------------------------------------
     env.graph
@@ -428,4 +502,3 @@ async fn templates_after_the_window_closes_in_chromium() {
     ivan.screenshot("channel-failing").await;
     ivan.close().await;
 }
-TEMPLATES*/

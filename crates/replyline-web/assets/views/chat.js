@@ -3,7 +3,7 @@
 // and note (with @mentions) boxes, take/transfer/leave, "end chat" with a confirmation, and the
 // WhatsApp 24-hour window.
 import { t, getLang, has } from "../i18n.js";
-import { h, clear, fmtTime, fmtDateTime, waMarkup, errorText, parseTime, tickTimers, uid, icon, serverNow } from "../dom.js";
+import { h, clear, fmtTime, fmtClock, fmtDateTime, waMarkup, errorText, parseTime, tickTimers, uid, icon, serverNow } from "../dom.js";
 import { list } from "../api.js";
 import { describe, reasonText, prepare } from "../timeline.js";
 import { slaBadge, channelLabel, statusChip, labelChips } from "./inbox.js";
@@ -46,7 +46,7 @@ function tick(m) {
     case "queued":
       if (m.error) {
         // a failing send the outbox retries: say why and when the next attempt is
-        const retry = m.retry_at ? t("chat.retry_at", { time: fmtTime(m.retry_at) }) : "";
+        const retry = m.retry_at ? t("chat.retry_at", { time: fmtClock(m.retry_at) }) : "";
         return h(
           "span",
           { ...common, class: `${common.class} tick-retry` },

@@ -200,13 +200,13 @@ export function mount(ctx, { id }) {
         h("option", { value: "" }, channelTemplates.length ? t("settings.template.pick") : t("settings.template.pick_none")),
         channelTemplates
           .filter((x) => String(x.status).toUpperCase() === "APPROVED")
-          .map((x) => h("option", { value: `${x.name}\u0000${x.language}`, selected: current === x }, `${x.name} · ${x.language}`)),
+          .map((x) => h("option", { value: `${x.name}|${x.language}`, selected: current === x }, `${x.name} · ${x.language}`)),
       );
     }
 
     pick.addEventListener("change", () => {
       if (!pick.value) return;
-      const [n, l] = pick.value.split("\u0000");
+      const [n, l] = pick.value.split("|");
       name.value = n;
       language.value = l;
       drawParams(paramInputs.map((i) => i.value));

@@ -53,7 +53,7 @@ export function templateChooser(ctx, initialChannel, { testid = "template", onCh
   let names = [];
 
   function current() {
-    const [name, language] = String(select.value || "").split("\u0000");
+    const [name, language] = String(select.value || "").split("|");
     return templates.find((x) => x.name === name && x.language === language) || null;
   }
 
@@ -92,11 +92,11 @@ export function templateChooser(ctx, initialChannel, { testid = "template", onCh
     clear(
       select,
       h("option", { value: "" }, approved.length ? t("template.choose") : t("template.none_approved")),
-      approved.map((x) => h("option", { value: `${x.name}\u0000${x.language}` }, optionText(x))),
-      others.length ? h("optgroup", { label: t("template.not_approved") }, others.map((x) => h("option", { value: `${x.name}\u0000${x.language}`, disabled: true }, optionText(x)))) : null,
+      approved.map((x) => h("option", { value: `${x.name}|${x.language}` }, optionText(x))),
+      others.length ? h("optgroup", { label: t("template.not_approved") }, others.map((x) => h("option", { value: `${x.name}|${x.language}`, disabled: true }, optionText(x)))) : null,
     );
     if (keep && [...select.options].some((o) => o.value === keep && !o.disabled)) select.value = keep;
-    else if (approved.length === 1) select.value = `${approved[0].name}\u0000${approved[0].language}`;
+    else if (approved.length === 1) select.value = `${approved[0].name}|${approved[0].language}`;
     drawParams();
   }
 
