@@ -124,6 +124,12 @@ impl MediaStore {
     pub async fn get(&self, key: &str) -> Result<Bytes, MediaError> {
         Ok(self.inner.get(&Path::from(key)).await?.bytes().await?)
     }
+
+    /// Removes the file under `key` (a file no message refers to).
+    pub async fn delete(&self, key: &str) -> Result<(), MediaError> {
+        self.inner.delete(&Path::from(key)).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +156,19 @@ mod tests {
             assert_eq!(mode & 0o777, 0o700, "{mode:o}");
         }
         assert!(store.get("in/1/3").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_deleted_file_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MediaStore::open(None, dir.path()).unwrap();
+        store
+            .put("out/1/x", Bytes::from_static(b"%PDF"))
+            .await
+            .unwrap();
+        store.delete("out/1/x").await.unwrap();
+        assert!(store.get("out/1/x").await.is_err());
+        assert!(!dir.path().join("media/out/1/x").exists());
     }
 
     #[test]

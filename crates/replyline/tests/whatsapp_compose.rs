@@ -169,6 +169,20 @@ async fn the_template_list_is_cached_refreshed_and_read_page_by_page() {
     let (status, kept) = templates(&env, "").await;
     assert_eq!(status, StatusCode::OK, "{kept}");
     assert_eq!(kept.as_array().map(Vec::len), Some(6), "the cache is kept");
+
+    // `null` removes the WABA: nothing to read the templates from.
+    let resp = env
+        .admin
+        .patch(
+            &format!("/api/v1/channels/{}", env.channel_id),
+            &json!({"whatsapp": {"waba_id": null}}),
+        )
+        .await;
+    expect_status(&resp, StatusCode::OK, "waba_id null");
+    assert_eq!(resp.1["whatsapp"]["waba_id"], Value::Null, "{}", resp.1);
+    let resp = templates(&env, "?refresh=true").await;
+    let error = expect_error(&resp, StatusCode::UNPROCESSABLE_ENTITY, "waba removed");
+    assert_eq!(error["code"], "waba_id_missing", "{error}");
 }
 
 #[tokio::test]
@@ -391,8 +405,11 @@ async fn writing_first_to_a_new_number_takes_a_template() {
     assert!(env.conversations_of("79005550022").await.is_empty());
 }
 
-/// A `multipart/form-data` body: `(name, file name, content type, bytes)` parts.
-fn form(parts: &[(&str, Option<&str>, Option<&str>, &[u8])]) -> (Vec<u8>, String) {
+/// A form part: name, file name, content type, bytes.
+type Part<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
+
+/// A `multipart/form-data` body of `parts`, with its content type.
+fn form(parts: &[Part<'_>]) -> (Vec<u8>, String) {
     let boundary = "replyline-compose-test-boundary";
     let mut body = Vec::new();
     for (name, file_name, content_type, bytes) in parts {
@@ -414,11 +431,7 @@ fn form(parts: &[(&str, Option<&str>, Option<&str>, &[u8])]) -> (Vec<u8>, String
     (body, format!("multipart/form-data; boundary={boundary}"))
 }
 
-async fn send_form(
-    env: &Env,
-    conv: &str,
-    parts: &[(&str, Option<&str>, Option<&str>, &[u8])],
-) -> Resp {
+async fn send_form(env: &Env, conv: &str, parts: &[Part<'_>]) -> Resp {
     let (body, content_type) = form(parts);
     env.admin
         .raw(
@@ -587,4 +600,24 @@ async fn files_are_checked_against_meta_limits_and_stored() {
         "{doc}"
     );
     assert_eq!(doc["text"], "", "no caption: {doc}");
+
+    // Refused by the 24-hour window: the file stored for it is deleted again.
+    let dir = env.server.data_dir().join(format!("media/out/{conv}"));
+    let stored = || std::fs::read_dir(&dir).map_or(0, Iterator::count);
+    assert_eq!(
+        stored(),
+        2,
+        "the image and the PDF are in {}",
+        dir.display()
+    );
+    env.advance(25 * 3600).await;
+    let resp = send_form(
+        &env,
+        &conv,
+        &[("file", Some("late.png"), Some("image/png"), &png)],
+    )
+    .await;
+    let error = expect_error(&resp, StatusCode::UNPROCESSABLE_ENTITY, "a file after 24 h");
+    assert_eq!(error["code"], "outside_24h_window", "{error}");
+    assert_eq!(stored(), 2, "the refused file was deleted");
 }

@@ -353,7 +353,11 @@ pub async fn update(
         }
         check_url("whatsapp.api_base_url", wa.api_base_url.as_deref())?;
         check_version(wa.api_version.as_deref())?;
-        let waba_id = check_waba_id(wa.waba_id.as_deref())?;
+        let waba_id = match &wa.waba_id {
+            Some(given) => Some(check_waba_id(Some(given.as_deref().unwrap_or_default()))?),
+            None => None,
+        }
+        .flatten();
         let mut cfg = WhatsappConfig::of(&channel);
         patch.reactivate = wa.access_token.is_some();
         if let Some(v) = wa.phone_number_id {

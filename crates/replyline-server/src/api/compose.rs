@@ -48,16 +48,14 @@ pub struct Composed {
     pub stored: Option<String>,
 }
 
-/// After the driver refused a message with a stored file: the file has no message.
-///
-/// The media store has no delete yet, so the file stays as an orphan under
-/// `out/{conversation_id}/`; it is logged for an operator.
-pub fn discard(stored: Option<&str>) {
-    if let Some(key) = stored {
-        tracing::warn!(
-            key,
-            "message refused: its stored file is left without a message"
-        );
+/// After the driver refused a message with a stored file: the file has no
+/// message, so it is deleted (a failure to delete is logged, the file left).
+pub async fn discard(state: &AppState, stored: Option<&str>) {
+    let Some(key) = stored else {
+        return;
+    };
+    if let Err(err) = state.media.delete(key).await {
+        tracing::warn!(key, %err, "message refused: its stored file could not be deleted");
     }
 }
 

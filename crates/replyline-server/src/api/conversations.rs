@@ -431,7 +431,7 @@ pub async fn send(
     let created = match state.driver.act(c.id, act).await {
         Ok(created) => created,
         Err(e) => {
-            compose::discard(stored.as_deref());
+            compose::discard(&state, stored.as_deref()).await;
             return Err(e.into());
         }
     };

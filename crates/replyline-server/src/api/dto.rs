@@ -214,8 +214,10 @@ pub struct WhatsappPatch {
     pub verify_token: Option<String>,
     pub api_base_url: Option<String>,
     pub api_version: Option<String>,
-    /// The WhatsApp Business Account id; `""` removes it.
-    pub waba_id: Option<String>,
+    /// The WhatsApp Business Account id; `null` or `""` removes it.
+    #[serde(default, deserialize_with = "double")]
+    #[schema(value_type = Option<String>)]
+    pub waba_id: Option<Option<String>>,
 }
 
 /// `POST /api/v1/channels`.
