@@ -102,6 +102,9 @@ pub fn render_notification_in(lang: Lang, n: &NotificationView, tz: &TimeZone) -
     if n.reason == "mention" {
         return render_mention(lang, n);
     }
+    if n.reason == "channel_failing" {
+        return render_channel_failing(lang, n);
+    }
     let (first, escalated) = match n.reason.as_str() {
         "first_message" => (Some(true), false),
         "next_message" => (Some(false), false),
@@ -279,6 +282,49 @@ fn render_mention(lang: Lang, n: &NotificationView) -> NotificationText {
     }
 }
 
+/// A channel's sends keep failing (`channel_failing`): its `text` is
+/// «Канал «NAME» не отправляет сообщения: ERROR»; the error is said again in English.
+fn render_channel_failing(lang: Lang, n: &NotificationView) -> NotificationText {
+    let channel = one_line(&n.channel_name);
+    let text = n.text.as_deref().map(one_line).unwrap_or_default();
+    let ru_prefix = format!("Канал «{channel}» не отправляет сообщения");
+    let error = text
+        .strip_prefix(&ru_prefix)
+        .map(|rest| rest.trim_start_matches(':').trim().to_owned())
+        .unwrap_or_else(|| text.clone());
+    let url = n
+        .conversation_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let (subject, error_line, open) = match lang {
+        Lang::Ru => (ru_prefix, format!("Ошибка: {error}"), "Сообщение, которое не ушло:"),
+        Lang::En => (
+            format!("Channel “{channel}” is not sending messages"),
+            format!("Error: {error}"),
+            "The message that did not go out:",
+        ),
+    };
+    let (hint, more) = match lang {
+        Lang::Ru => (
+            "Сообщения ждут в очереди и уйдут, когда канал снова заработает.",
+            "Больше уведомлений об этом сбое не будет.",
+        ),
+        Lang::En => (
+            "Messages wait in the queue and go out once the channel works again.",
+            "You will not be notified again about this outage.",
+        ),
+    };
+    let mut lines = vec![format!("{subject}."), error_line, hint.to_owned(), more.to_owned()];
+    if let Some(url) = url {
+        lines.push(format!("{open} {url}"));
+    }
+    NotificationText {
+        subject: truncate_chars(&subject, MAX_SUBJECT_CHARS),
+        text: lines.join("\n"),
+    }
+}
+
 /// Longest e-mail subject made from a rule's text.
 const MAX_SUBJECT_CHARS: usize = 200;
 
@@ -324,5 +370,41 @@ pub fn format_duration(lang: Lang, seconds: i64) -> String {
         format!("{minutes} {min}")
     } else {
         format!("{s} {sec}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failing() -> NotificationView {
+        NotificationView {
+            reason: "channel_failing".into(),
+            contact_name: Some("Анна".into()),
+            contact_address: "79001234567".into(),
+            channel_name: "Продажи".into(),
+            employee_name: None,
+            wait_started_at: Timestamp::UNIX_EPOCH,
+            waited_seconds: 0,
+            conversation_url: Some("https://inbox.example.com/#/chat/7".into()),
+            text: Some("Канал «Продажи» не отправляет сообщения: Service unavailable (code 131000)".into()),
+        }
+    }
+
+    #[test]
+    fn a_failing_channel_in_russian() {
+        let t = render_notification(Lang::Ru, &failing());
+        assert_eq!(t.subject, "Канал «Продажи» не отправляет сообщения");
+        assert!(t.text.contains("Ошибка: Service unavailable (code 131000)"), "{}", t.text);
+        assert!(t.text.ends_with("https://inbox.example.com/#/chat/7"), "{}", t.text);
+        assert!(!t.text.contains("ждёт ответа"), "{}", t.text);
+    }
+
+    #[test]
+    fn a_failing_channel_in_english() {
+        let t = render_notification(Lang::En, &failing());
+        assert_eq!(t.subject, "Channel “Продажи” is not sending messages");
+        assert!(t.text.contains("Error: Service unavailable (code 131000)"), "{}", t.text);
+        assert!(!t.text.contains("Канал"), "{}", t.text);
     }
 }

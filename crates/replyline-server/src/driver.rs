@@ -393,6 +393,8 @@ pub fn message_status_event(message: &replyline_store::Message) -> LiveEvent {
             "conversation_id": message.conversation_id.to_string(),
             "status": message.status,
             "error": message.error,
+            "retry_at": message.retry_at.map(|t| t.to_string()),
+            "delivery_unknown": message.delivery_unknown,
             "attachments": message.attachments.iter().cloned().map(crate::api::dto::AttachmentDto::from).collect::<Vec<_>>(),
         }),
     }

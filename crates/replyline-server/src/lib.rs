@@ -126,8 +126,11 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let metrics = Arc::new(Metrics::default());
     let live = live::LiveHub::new();
-    let (worker, outbox) = outbox::outbox(store.clone(), clock.clone(), metrics.clone());
-    let worker = worker.with_live(live.clone());
+    let (worker, outbox) =
+        outbox::outbox(store.clone(), clock.clone(), metrics.clone(), media.clone());
+    let worker = worker
+        .with_live(live.clone())
+        .with_company_name(config.company_name.as_str());
     let (driver, driver_handle) = driver::driver(
         store.clone(),
         clock.clone(),

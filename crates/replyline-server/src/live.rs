@@ -38,7 +38,8 @@ const RECHECK_EVERY: Duration = Duration::from_secs(2);
 /// One live event: `{"type": kind, "data": data}` on the wire.
 #[derive(Clone, Debug)]
 pub struct LiveEvent {
-    /// `message.created`, `message.status`, `conversation.updated`, `notification.created`.
+    /// `message.created`, `message.status`, `conversation.updated`, `notification.created`,
+    /// `channel.updated` (a channel's sending health changed).
     pub kind: &'static str,
     /// The conversation it concerns, for the visibility check.
     pub conversation_id: Option<Id>,
@@ -288,6 +289,13 @@ async fn visible(
             cache.observed = None;
         }
         return mine;
+    }
+    if event.kind == "channel.updated" {
+        // Whoever works in or supervises the channel sees its health.
+        return match (event.channel_id, cache.get(state).await) {
+            (Some(channel), Some(access)) => authz::can_view_channel(&caller.0, channel, access),
+            _ => false,
+        };
     }
     let Some(conversation_id) = event.conversation_id else {
         return false;

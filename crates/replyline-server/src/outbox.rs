@@ -14,9 +14,16 @@
 use crate::channel::WhatsappConfig;
 use crate::clock::{Clock, after};
 use crate::driver::channel_policy;
+use crate::live::LiveEvent;
+use crate::media::MediaStore;
 use crate::metrics::Metrics;
-use replyline_store::{Id, OutboxJob, OutboxOutcome, Store, StoreError};
+use replyline_engine::{Template, TemplateRef, Var, Vars};
+use replyline_store::{
+    Attachment, Channel, HealthChange, Id, OutboxJob, OutboxOutcome, SendHealth, SentTemplate,
+    Store, StoreError,
+};
 use replyline_whatsapp::{ErrorClass, GraphClient, OutgoingBody, OutgoingMessage, SendError};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -51,7 +58,13 @@ struct Sender {
     clock: Clock,
     metrics: Arc<Metrics>,
     graph: GraphClient,
+    /// The same HTTP client, for media uploads.
+    http: replyline_whatsapp::reqwest::Client,
     live: crate::live::LiveHub,
+    /// Where outbound attachments' bytes are.
+    media: MediaStore,
+    /// `{company_name}` in a fallback template's parameters.
+    company_name: Option<String>,
 }
 
 impl OutboxWorker {
@@ -61,6 +74,13 @@ impl OutboxWorker {
         self.sender.live = live;
         self
     }
+
+    /// The company name a fallback template's `{company_name}` renders as.
+    #[must_use]
+    pub fn with_company_name(mut self, name: impl Into<String>) -> Self {
+        self.sender.company_name = Some(name.into());
+        self
+    }
 }
 
 /// Creates the worker and its handle.
@@ -68,6 +88,7 @@ pub fn outbox(
     store: Arc<dyn Store>,
     clock: Clock,
     metrics: Arc<Metrics>,
+    media: MediaStore,
 ) -> (OutboxWorker, OutboxHandle) {
     let (handle, signals) = crate::worker::channel();
     let http = replyline_whatsapp::reqwest::Client::builder()
@@ -80,8 +101,11 @@ pub fn outbox(
             store,
             clock,
             metrics,
-            graph: GraphClient::new(http),
+            graph: GraphClient::new(http.clone()),
+            http,
             live: crate::live::LiveHub::new(),
+            media,
+            company_name: None,
         },
         wake: signals.wake,
         drain: signals.drain,
@@ -232,15 +256,20 @@ impl Sender {
 
     /// Sends one claimed row and records its outcome.
     async fn send_one(self: Arc<Self>, job: OutboxJob) {
-        let outcome = self.attempt(&job).await;
+        let Attempt { outcome, health } = self.attempt(&job).await;
         let label = match &outcome {
             OutboxOutcome::Sent { .. } => "sent",
             OutboxOutcome::Retry { .. } => "retry",
             OutboxOutcome::Failed { .. } => "failed",
+            OutboxOutcome::Unknown { .. } => "unknown",
             OutboxOutcome::Skipped { .. } => "skipped",
         };
         self.metrics.outbound(label);
-        if self.finish(job.id, outcome).await
+        let finished = self.finish(job.id, outcome).await;
+        if let Some(health) = &health {
+            self.record_health(&job, health).await;
+        }
+        if finished
             && self.live.has_subscribers()
             && let Ok(Some(message)) = self.store.message(job.message.id).await
         {
@@ -274,23 +303,117 @@ impl Sender {
         }
     }
 
-    async fn attempt(&self, job: &OutboxJob) -> OutboxOutcome {
-        let m = &job.message;
-        let body = match (&m.template, &m.template_language) {
-            (Some(name), Some(language)) => OutgoingBody::Template {
-                name: name.clone(),
-                language: language.clone(),
-            },
-            _ => OutgoingBody::Text {
-                body: m.text.clone().unwrap_or_default(),
-            },
+    async fn attempt(&self, job: &OutboxJob) -> Attempt {
+        let body = match self.body_of(job).await {
+            Ok(body) => body,
+            Err(not_sent) => return not_sent,
         };
         match self.send(job, body).await {
-            Ok(provider_id) => OutboxOutcome::Sent {
-                provider_id,
-                template: None,
-            },
+            Ok(provider_id) => Attempt::sent(provider_id, None),
             Err(err) => self.on_error(job, err).await,
+        }
+    }
+
+    /// What to send for the message: its template, its attachment (uploaded
+    /// first when it has no provider id yet) or its text.
+    async fn body_of(&self, job: &OutboxJob) -> Result<OutgoingBody, Attempt> {
+        let m = &job.message;
+        if let (Some(name), Some(language)) = (&m.template, &m.template_language) {
+            return Ok(OutgoingBody::Template {
+                name: name.clone(),
+                language: language.clone(),
+                parameters: payload_parameters(m.payload.as_ref()),
+            });
+        }
+        if let Some(attachment) = m.attachments.iter().find(|a| a.direction == "out") {
+            return self.media_body(job, attachment).await;
+        }
+        Ok(OutgoingBody::Text {
+            body: m.text.clone().unwrap_or_default(),
+        })
+    }
+
+    /// An attachment's message: uploaded first unless a previous attempt did.
+    async fn media_body(
+        &self,
+        job: &OutboxJob,
+        attachment: &Attachment,
+    ) -> Result<OutgoingBody, Attempt> {
+        let media_id = match &attachment.provider_media_id {
+            Some(id) => id.clone(),
+            None => self
+                .upload(job, attachment)
+                .await
+                .map_err(|err| self.upload_failed(job, &err))?,
+        };
+        let caption = job.message.text.clone().filter(|t| !t.is_empty());
+        Ok(OutgoingBody::Media {
+            kind: attachment.kind.clone(),
+            media_id,
+            caption,
+            filename: attachment.file_name.clone(),
+        })
+    }
+
+    /// Uploads the attachment's stored bytes and records the id it got.
+    async fn upload(&self, job: &OutboxJob, attachment: &Attachment) -> Result<String, SendError> {
+        let stored = |message: String| SendError {
+            class: ErrorClass::Transient,
+            code: None,
+            message,
+            retry_after: None,
+        };
+        let key = attachment.storage_key.as_deref().ok_or_else(|| SendError {
+            class: ErrorClass::Permanent,
+            ..stored("the attachment was never stored".into())
+        })?;
+        let bytes = self
+            .media
+            .get(key)
+            .await
+            .map_err(|e| stored(format!("reading the file failed: {e}")))?;
+        let cfg = WhatsappConfig::of(&job.channel);
+        let mime_type = attachment
+            .mime_type
+            .as_deref()
+            .unwrap_or("application/octet-stream");
+        let file_name = attachment.file_name.as_deref().unwrap_or("file");
+        let media_id = replyline_whatsapp::media::upload(
+            &self.http,
+            cfg.base_url(),
+            cfg.version(),
+            &cfg.phone_number_id,
+            &cfg.access_token,
+            bytes,
+            mime_type,
+            file_name,
+        )
+        .await?;
+        if let Err(err) = self
+            .store
+            .set_attachment_provider_media(attachment.id, &media_id)
+            .await
+        {
+            // The send goes on; a retry would upload once more.
+            tracing::error!(%err, attachment = attachment.id, "recording the uploaded media id failed");
+        }
+        Ok(media_id)
+    }
+
+    /// An upload that failed: nothing was sent, so even an unknown outcome is retried.
+    fn upload_failed(&self, job: &OutboxJob, err: &SendError) -> Attempt {
+        tracing::warn!(message = job.message.id, class = %err.class, error = %err.message, "upload failed");
+        let retryable = SendError {
+            class: match err.class {
+                ErrorClass::Ambiguous | ErrorClass::PairRateLimit => ErrorClass::Transient,
+                ErrorClass::WindowClosed => ErrorClass::Permanent,
+                other => other,
+            },
+            ..err.clone()
+        };
+        Attempt {
+            outcome: self.outcome_of(job, &retryable),
+            health: health_of(&retryable),
         }
     }
 
@@ -314,17 +437,27 @@ impl Sender {
         Ok(sent.provider_id)
     }
 
-    async fn on_error(&self, job: &OutboxJob, err: SendError) -> OutboxOutcome {
-        let now = self.clock.now();
+    async fn on_error(&self, job: &OutboxJob, err: SendError) -> Attempt {
         tracing::warn!(message = job.message.id, class = %err.class, error = %err.message, "send failed");
+        if err.class == ErrorClass::WindowClosed {
+            return self.template_fallback(job).await;
+        }
+        if matches!(err.class, ErrorClass::Auth | ErrorClass::Account) {
+            self.halt_channel(job, &err).await;
+        }
+        Attempt {
+            outcome: self.outcome_of(job, &err),
+            health: health_of(&err),
+        }
+    }
+
+    /// What a failed attempt (other than 131047) does to the message.
+    fn outcome_of(&self, job: &OutboxJob, err: &SendError) -> OutboxOutcome {
+        let now = self.clock.now();
         match err.class {
             ErrorClass::Transient | ErrorClass::PairRateLimit if job.attempts >= MAX_ATTEMPTS => {
                 OutboxOutcome::Failed {
-                    error: format!(
-                        "gave up after {} attempts: {}",
-                        job.attempts,
-                        describe(&err)
-                    ),
+                    error: format!("gave up after {} attempts: {}", job.attempts, describe(err)),
                 }
             }
             ErrorClass::Transient => {
@@ -333,74 +466,238 @@ impl Sender {
                     .map_or(transient_backoff(job.attempts), |d| d.as_secs().max(1));
                 OutboxOutcome::Retry {
                     at: after(now, wait),
-                    error: describe(&err),
+                    error: describe(err),
                 }
             }
             ErrorClass::PairRateLimit => OutboxOutcome::Retry {
                 at: after(now, pair_backoff(job.attempts)),
-                error: describe(&err),
+                error: describe(err),
             },
-            ErrorClass::WindowClosed => self.template_fallback(job).await,
-            ErrorClass::Permanent => OutboxOutcome::Failed {
-                error: describe(&err),
+            ErrorClass::Ambiguous => OutboxOutcome::Unknown {
+                error: DELIVERY_UNKNOWN.into(),
             },
-            ErrorClass::Auth | ErrorClass::Account => {
-                let status = if err.class == ErrorClass::Auth {
-                    "auth_failed"
-                } else {
-                    "account_problem"
-                };
-                if let Err(e) = self
-                    .store
-                    .set_channel_status(job.channel.id, status, Some(&describe(&err)))
-                    .await
-                {
-                    tracing::error!(%e, "flagging the channel failed");
-                }
-                tracing::error!(
-                    channel = job.channel.id,
-                    status,
-                    "channel halted: sending stopped until it is fixed"
-                );
-                OutboxOutcome::Failed {
-                    error: describe(&err),
-                }
-            }
-            ErrorClass::Ambiguous => OutboxOutcome::Failed {
-                error: "delivery unknown (timeout)".into(),
+            ErrorClass::WindowClosed
+            | ErrorClass::Permanent
+            | ErrorClass::Auth
+            | ErrorClass::Account => OutboxOutcome::Failed {
+                error: describe(err),
             },
         }
     }
 
-    /// 131047: an automatic message goes out as its configured template; otherwise it is skipped.
-    async fn template_fallback(&self, job: &OutboxJob) -> OutboxOutcome {
-        let skipped = OutboxOutcome::Skipped {
-            reason: "outside_24h_window".into(),
+    /// An auth or account error stops the channel's sending until it is fixed.
+    async fn halt_channel(&self, job: &OutboxJob, err: &SendError) {
+        let status = if err.class == ErrorClass::Auth {
+            "auth_failed"
+        } else {
+            "account_problem"
+        };
+        if let Err(e) = self
+            .store
+            .set_channel_status(job.channel.id, status, Some(&describe(err)))
+            .await
+        {
+            tracing::error!(%e, "flagging the channel failed");
+        }
+        tracing::error!(
+            channel = job.channel.id,
+            status,
+            "channel halted: sending stopped until it is fixed"
+        );
+    }
+
+    /// 131047: an automatic message goes out as its configured template (its
+    /// parameters rendered like the engine's fallback); otherwise it is skipped.
+    async fn template_fallback(&self, job: &OutboxJob) -> Attempt {
+        let skipped = Attempt {
+            outcome: OutboxOutcome::Skipped {
+                reason: "outside_24h_window".into(),
+            },
+            health: None,
         };
         if job.message.kind == "employee" || job.message.template.is_some() {
             return skipped;
         }
-        let Some((name, language)) = template_for(job) else {
+        let Some(template) = template_for(job) else {
             return skipped;
         };
+        let vars = self.fallback_vars(job).await;
+        let sent = SentTemplate {
+            parameters: render_parameters(&template.parameters, &vars.as_vars()),
+            name: template.name,
+            language: template.language,
+        };
         let body = OutgoingBody::Template {
-            name: name.clone(),
-            language: language.clone(),
+            name: sent.name.clone(),
+            language: sent.language.clone(),
+            parameters: sent.parameters.clone(),
         };
         match self.send(job, body).await {
-            Ok(provider_id) => OutboxOutcome::Sent {
-                provider_id,
-                template: Some((name, language)),
+            Ok(provider_id) => Attempt::sent(provider_id, Some(sent)),
+            Err(err) => Attempt {
+                outcome: OutboxOutcome::Failed {
+                    error: describe(&err),
+                },
+                health: health_of(&err),
             },
-            Err(err) => OutboxOutcome::Failed {
-                error: describe(&err),
-            },
+        }
+    }
+
+    /// The automatic messages' variables for this job's conversation.
+    async fn fallback_vars(&self, job: &OutboxJob) -> FallbackVars {
+        let assignee = match self.store.conversation(job.message.conversation_id).await {
+            Ok(Some(record)) => record.assignee_id,
+            _ => None,
+        };
+        let employee_name = match assignee {
+            Some(id) => self.store.employee(id).await.ok().flatten().map(|e| {
+                e.display_name
+                    .filter(|name| !name.is_empty())
+                    .unwrap_or(e.name)
+            }),
+            None => None,
+        };
+        FallbackVars {
+            client_name: job.contact_name.clone(),
+            employee_name,
+            company_name: self.company_name.clone(),
+        }
+    }
+
+    /// Records the attempt in the channel's health; tells the workspace when an outage starts or ends.
+    async fn record_health(&self, job: &OutboxJob, health: &SendHealth) {
+        let change = self
+            .store
+            .record_send(
+                job.channel.id,
+                job.message.conversation_id,
+                health,
+                self.clock.now(),
+            )
+            .await;
+        match change {
+            Ok(HealthChange::None) => {}
+            Ok(change) => self.publish_health(job, &change, health).await,
+            Err(err) => {
+                tracing::error!(%err, channel = job.channel.id, "recording the channel's health failed")
+            }
+        }
+    }
+
+    async fn publish_health(&self, job: &OutboxJob, change: &HealthChange, health: &SendHealth) {
+        match change {
+            HealthChange::OutageStarted { .. } => {
+                tracing::error!(
+                    channel = job.channel.id,
+                    "channel outage: sends keep failing"
+                )
+            }
+            HealthChange::OutageEnded => {
+                tracing::info!(channel = job.channel.id, "channel outage ended")
+            }
+            HealthChange::None => {}
+        }
+        if !self.live.has_subscribers() {
+            return;
+        }
+        if let (HealthChange::OutageStarted { notified }, SendHealth::Failed { error, .. }) =
+            (change, health)
+        {
+            for &admin in notified {
+                self.live
+                    .publish(failing_notification_event(job, admin, error));
+            }
+        }
+        if let Ok(Some(channel)) = self.store.channel(job.channel.id).await {
+            self.live.publish(channel_updated_event(&channel));
         }
     }
 }
 
+/// The error of a send whose outcome is unknown.
+const DELIVERY_UNKNOWN: &str = "delivery unknown";
+
+/// One attempt: what happens to the message, and what it says about the channel.
+struct Attempt {
+    outcome: OutboxOutcome,
+    /// `None` when the attempt says nothing about the channel (e.g. a
+    /// recipient's own problem).
+    health: Option<SendHealth>,
+}
+
+impl Attempt {
+    fn sent(provider_id: String, template: Option<SentTemplate>) -> Self {
+        Self {
+            outcome: OutboxOutcome::Sent {
+                provider_id,
+                template,
+            },
+            health: Some(SendHealth::Ok),
+        }
+    }
+}
+
+/// Whether a failure counts against the channel: the provider unreachable or
+/// failing (transient, unknown outcome) counts, auth and account errors halt
+/// it at once; a problem of one recipient or message does not count.
+fn health_of(err: &SendError) -> Option<SendHealth> {
+    let halting = match err.class {
+        ErrorClass::Transient | ErrorClass::Ambiguous => false,
+        ErrorClass::Auth | ErrorClass::Account => true,
+        ErrorClass::PairRateLimit | ErrorClass::WindowClosed | ErrorClass::Permanent => {
+            return None;
+        }
+    };
+    Some(SendHealth::Failed {
+        error: describe(err),
+        halting,
+    })
+}
+
+/// `{"template":{"parameters":[..]}}` of a template message's payload.
+fn payload_parameters(payload: Option<&Value>) -> Vec<String> {
+    payload
+        .and_then(|p| p["template"]["parameters"].as_array())
+        .map(|list| {
+            list.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The owned values of the automatic messages' variables.
+struct FallbackVars {
+    client_name: Option<String>,
+    employee_name: Option<String>,
+    company_name: Option<String>,
+}
+
+impl FallbackVars {
+    fn as_vars(&self) -> Vars<'_> {
+        Vars {
+            client_name: self.client_name.as_deref(),
+            employee_name: self.employee_name.as_deref(),
+            company_name: self.company_name.as_deref(),
+            text: None,
+            waited_minutes: None,
+        }
+    }
+}
+
+/// The variables a fallback template's parameters may use (those of the automatic messages).
+const FALLBACK_VARS: &[Var] = &[Var::ClientName, Var::EmployeeName, Var::CompanyName];
+
+/// Renders each parameter like the engine does (one that does not parse goes as written).
+fn render_parameters(parameters: &[String], vars: &Vars<'_>) -> Vec<String> {
+    parameters
+        .iter()
+        .map(|p| Template::parse(p, FALLBACK_VARS).map_or_else(|_| p.clone(), |t| t.render(vars)))
+        .collect()
+}
+
 /// The template configured for an automatic message's kind.
-fn template_for(job: &OutboxJob) -> Option<(String, String)> {
+fn template_for(job: &OutboxJob) -> Option<TemplateRef> {
     let policy = channel_policy(&job.channel).ok()?;
     let s = policy.settings();
     let template = match job.message.kind.as_str() {
@@ -410,7 +707,43 @@ fn template_for(job: &OutboxJob) -> Option<(String, String)> {
         "out_of_hours" => s.out_of_hours.template.as_ref(),
         _ => None,
     }?;
-    Some((template.name.clone(), template.language.clone()))
+    Some(template.clone())
+}
+
+/// `channel.updated`: the channel's sending health changed.
+pub fn channel_updated_event(channel: &Channel) -> LiveEvent {
+    LiveEvent {
+        kind: "channel.updated",
+        conversation_id: None,
+        channel_id: Some(channel.id),
+        assignee_id: None,
+        manager_id: None,
+        data: json!({
+            "id": channel.id.to_string(),
+            "name": channel.name,
+            "status": channel.status,
+            "status_reason": channel.status_reason,
+            "failing_since": channel.failing_since.map(|t| t.to_string()),
+            "failing_error": channel.failing_error,
+        }),
+    }
+}
+
+fn failing_notification_event(job: &OutboxJob, admin: Id, error: &str) -> LiveEvent {
+    LiveEvent {
+        kind: "notification.created",
+        conversation_id: Some(job.message.conversation_id),
+        channel_id: Some(job.channel.id),
+        assignee_id: None,
+        manager_id: Some(admin),
+        data: json!({
+            "conversation_id": job.message.conversation_id.to_string(),
+            "manager_id": admin.to_string(),
+            "employee_id": null,
+            "reason": replyline_store::CHANNEL_FAILING,
+            "text": replyline_store::failing_text(&job.channel.name, error),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -527,6 +527,17 @@ pub struct OutboxJob {
     pub message: Message,
     pub channel: Channel,
     pub contact_address: String,
+    /// The contact's name, for the variables of a fallback template's parameters.
+    pub contact_name: Option<String>,
+}
+
+/// The template sent in place of an automatic message's text (the 24-hour window had closed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentTemplate {
+    pub name: String,
+    pub language: String,
+    /// The BODY parameters as sent (rendered).
+    pub parameters: Vec<String>,
 }
 
 /// What happened to a claimed outbox row.
@@ -535,12 +546,15 @@ pub enum OutboxOutcome {
     /// The provider accepted it; `template` is set when a template was sent instead of text.
     Sent {
         provider_id: String,
-        template: Option<(String, String)>,
+        template: Option<SentTemplate>,
     },
     /// Try again at `at`.
     Retry { at: Timestamp, error: String },
     /// Given up: the message is failed with `error`.
     Failed { error: String },
+    /// The send's outcome is unknown (a timeout after the request went out):
+    /// failed with «delivery unknown», healable by a later status callback.
+    Unknown { error: String },
     /// Not sent on purpose (e.g. outside the 24-hour window).
     Skipped { reason: String },
 }

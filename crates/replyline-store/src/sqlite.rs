@@ -554,7 +554,7 @@ async fn write_conversation(
 async fn apply_status(tx: &mut Tx<'_>, s: &StatusWrite, now: Timestamp) -> StoreResult<bool> {
     let by_ours = match s.message_id {
         Some(id) => sqlx::query(
-            "SELECT id, status FROM messages WHERE id = ? AND channel_id = ? AND direction = 'out'",
+            "SELECT id, status, delivery_unknown FROM messages WHERE id = ? AND channel_id = ? AND direction = 'out'",
         )
         .bind(id)
         .bind(s.channel_id)
@@ -564,7 +564,7 @@ async fn apply_status(tx: &mut Tx<'_>, s: &StatusWrite, now: Timestamp) -> Store
     };
     let row = match by_ours {
         Some(row) => Some(row),
-        None => sqlx::query("SELECT id, status FROM messages WHERE provider_id = ? AND channel_id = ? AND direction = 'out' ORDER BY id LIMIT 1")
+        None => sqlx::query("SELECT id, status, delivery_unknown FROM messages WHERE provider_id = ? AND channel_id = ? AND direction = 'out' ORDER BY id LIMIT 1")
             .bind(&s.provider_id)
             .bind(s.channel_id)
             .fetch_optional(&mut **tx)
@@ -582,6 +582,9 @@ async fn apply_status(tx: &mut Tx<'_>, s: &StatusWrite, now: Timestamp) -> Store
     .bind(&s.error)
     .execute(&mut **tx)
     .await?;
+    if row.try_get::<i64, _>("delivery_unknown")? != 0 {
+        return heal_unknown(tx, id, s, now).await;
+    }
     let updatable = matches!(
         current.as_str(),
         "queued" | "sent" | "delivered" | "failed" | "read"
@@ -600,6 +603,45 @@ async fn apply_status(tx: &mut Tx<'_>, s: &StatusWrite, now: Timestamp) -> Store
     .bind(id)
     .execute(&mut **tx)
     .await?;
+    Ok(true)
+}
+
+/// A status callback for a message whose send was in doubt: `sent`,
+/// `delivered` or `read` heal it to that status (error cleared, provider id
+/// recorded); `failed` keeps it failed with the provider's error.
+async fn heal_unknown(
+    tx: &mut Tx<'_>,
+    id: Id,
+    s: &StatusWrite,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let sql = match s.status.as_str() {
+        "sent" | "delivered" | "read" => {
+            "UPDATE messages SET status = ?, error = NULL, provider_id = ?, delivery_unknown = 0, \
+             updated_at = ? WHERE id = ?"
+        }
+        "failed" => {
+            "UPDATE messages SET status = ?, error = COALESCE(?, error), delivery_unknown = 0, \
+             updated_at = ? WHERE id = ?"
+        }
+        _ => return Ok(false),
+    };
+    let value = if s.status == "failed" {
+        s.error.clone()
+    } else {
+        Some(s.provider_id.clone())
+    };
+    sqlx::query(sql)
+        .bind(&s.status)
+        .bind(value)
+        .bind(ms(now))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    if s.status != "failed" {
+        // It went out after all: the CRM hears of it as of any send.
+        crate::sqlite_delivery::on_message_sent(tx, id, now).await?;
+    }
     Ok(true)
 }
 
@@ -1278,8 +1320,9 @@ impl Store for SqliteStore {
     async fn recover_inflight(&self, now: Timestamp) -> StoreResult<u64> {
         self.tracked_when(async move {
             let mut tx = self.writer.begin().await?;
-            let error = "delivery unknown (interrupted)";
-            sqlx::query("UPDATE messages SET status = 'failed', error = ?, updated_at = ? WHERE id IN (SELECT message_id FROM outbox WHERE state = 'inflight') AND status = 'queued'")
+            let error = "delivery unknown";
+            sqlx::query("UPDATE messages SET status = 'failed', error = ?, retry_at = NULL, delivery_unknown = 1, updated_at = ? \
+                         WHERE id IN (SELECT message_id FROM outbox WHERE state = 'inflight') AND status = 'queued'")
                 .bind(error)
                 .bind(ms(now))
                 .execute(&mut *tx)
@@ -1301,7 +1344,7 @@ impl Store for SqliteStore {
             let mut tx = self.writer.begin().await?;
             let rows = sqlx::query(
                 &format!(
-                    "SELECT o.id AS outbox_id, o.attempts, k.address FROM outbox o \
+                    "SELECT o.id AS outbox_id, o.attempts, k.address, k.name AS contact_name FROM outbox o \
                      JOIN channels ch ON ch.id = o.channel_id JOIN messages m ON m.id = o.message_id \
                      JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id \
                      WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND ch.status = 'active' AND ch.deleted = 0 \
@@ -1350,6 +1393,7 @@ impl Store for SqliteStore {
                     message: m,
                     channel: ch,
                     contact_address: row.try_get("address")?,
+                    contact_name: row.try_get("contact_name")?,
                 });
             }
             tx.commit().await?;
@@ -1380,12 +1424,15 @@ impl Store for SqliteStore {
                         .bind(outbox_id)
                         .execute(&mut *tx)
                         .await?;
-                    if let Some((name, language)) = template {
+                    if let Some(t) = template {
+                        let payload = serde_json::json!({"template": {
+                            "name": t.name, "language": t.language, "parameters": t.parameters}});
                         sqlx::query(
-                            "UPDATE messages SET template = ?, template_language = ? WHERE id = ?",
+                            "UPDATE messages SET template = ?, template_language = ?, payload = ? WHERE id = ?",
                         )
-                        .bind(name)
-                        .bind(language)
+                        .bind(&t.name)
+                        .bind(&t.language)
+                        .bind(payload.to_string())
                         .bind(message_id)
                         .execute(&mut *tx)
                         .await?;
@@ -1393,6 +1440,7 @@ impl Store for SqliteStore {
                     // A status webhook may have arrived first: never downgrade.
                     sqlx::query(
                         "UPDATE messages SET provider_id = ?, status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END, \
+                         error = CASE WHEN status = 'failed' THEN error END, retry_at = NULL, delivery_unknown = 0, \
                          updated_at = ? WHERE id = ?",
                     )
                     .bind(provider_id)
@@ -1405,8 +1453,16 @@ impl Store for SqliteStore {
                 OutboxOutcome::Retry { at, error } => {
                     sqlx::query("UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?")
                         .bind(ms_ceil(at))
-                        .bind(error)
+                        .bind(&error)
                         .bind(outbox_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    // Visible at once: the last attempt's error and when the next one is.
+                    sqlx::query("UPDATE messages SET error = ?, retry_at = ?, updated_at = ? WHERE id = ?")
+                        .bind(&error)
+                        .bind(ms_ceil(at))
+                        .bind(ms(now))
+                        .bind(message_id)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -1417,7 +1473,24 @@ impl Store for SqliteStore {
                         .execute(&mut *tx)
                         .await?;
                     sqlx::query(
-                        "UPDATE messages SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
+                        "UPDATE messages SET status = 'failed', error = ?, retry_at = NULL, updated_at = ? WHERE id = ?",
+                    )
+                    .bind(&error)
+                    .bind(ms(now))
+                    .bind(message_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                OutboxOutcome::Unknown { error } => {
+                    sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?")
+                        .bind(&error)
+                        .bind(outbox_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    // Healable: a later status callback for it says what happened.
+                    sqlx::query(
+                        "UPDATE messages SET status = 'failed', error = ?, retry_at = NULL, delivery_unknown = 1, \
+                         updated_at = ? WHERE id = ? AND status = 'queued'",
                     )
                     .bind(&error)
                     .bind(ms(now))
@@ -1431,7 +1504,7 @@ impl Store for SqliteStore {
                         .bind(outbox_id)
                         .execute(&mut *tx)
                         .await?;
-                    sqlx::query("UPDATE messages SET status = 'skipped', error = ?, updated_at = ? WHERE id = ?")
+                    sqlx::query("UPDATE messages SET status = 'skipped', error = ?, retry_at = NULL, updated_at = ? WHERE id = ?")
                         .bind(&reason)
                         .bind(ms(now))
                         .bind(message_id)

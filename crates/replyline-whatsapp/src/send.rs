@@ -34,13 +34,57 @@ pub enum OutgoingBody {
         /// The text.
         body: String,
     },
-    /// An approved template without parameters; allowed at any time.
+    /// An approved template; allowed at any time.
     Template {
         /// The template name.
         name: String,
         /// The language code, e.g. `ru`.
         language: String,
+        /// The BODY's parameters in order (none: no `components`).
+        parameters: Vec<String>,
     },
+    /// A file already uploaded to the provider.
+    Media {
+        /// `image`, `video`, `audio`, `document` or `sticker` (`voice` is sent as `audio`).
+        kind: String,
+        /// The id the upload returned.
+        media_id: String,
+        /// The caption (not for audio or stickers).
+        caption: Option<String>,
+        /// The file name shown to the client (documents only).
+        filename: Option<String>,
+    },
+}
+
+/// The JSON of a template: `components` only when there are parameters.
+fn template_json(name: &str, language: &str, parameters: &[String]) -> Value {
+    let mut template = json!({ "name": name, "language": { "code": language } });
+    if !parameters.is_empty() {
+        let parameters: Vec<Value> = parameters
+            .iter()
+            .map(|text| json!({ "type": "text", "text": text }))
+            .collect();
+        template["components"] = json!([{ "type": "body", "parameters": parameters }]);
+    }
+    template
+}
+
+/// The JSON of a media message's object: `{"id", "caption"?, "filename"?}`.
+fn media_json(kind: &str, media_id: &str, caption: Option<&str>, filename: Option<&str>) -> Value {
+    let mut media = json!({ "id": media_id });
+    let captioned = !matches!(kind, "audio" | "sticker");
+    if let Some(caption) = caption.filter(|c| captioned && !c.is_empty()) {
+        media["caption"] = json!(caption);
+    }
+    if let Some(filename) = filename.filter(|f| kind == "document" && !f.is_empty()) {
+        media["filename"] = json!(filename);
+    }
+    media
+}
+
+/// The Graph message type of an attachment kind (a voice note goes as audio).
+fn media_type(kind: &str) -> &str {
+    if kind == "voice" { "audio" } else { kind }
 }
 
 /// A message the provider accepted (not yet delivered).
@@ -170,9 +214,23 @@ pub fn request_body(msg: &OutgoingMessage) -> Value {
             body["type"] = json!("text");
             body["text"] = json!({ "preview_url": false, "body": text });
         }
-        OutgoingBody::Template { name, language } => {
+        OutgoingBody::Template {
+            name,
+            language,
+            parameters,
+        } => {
             body["type"] = json!("template");
-            body["template"] = json!({ "name": name, "language": { "code": language } });
+            body["template"] = template_json(name, language, parameters);
+        }
+        OutgoingBody::Media {
+            kind,
+            media_id,
+            caption,
+            filename,
+        } => {
+            let kind = media_type(kind);
+            body["type"] = json!(kind);
+            body[kind] = media_json(kind, media_id, caption.as_deref(), filename.as_deref());
         }
     }
     if let Some(data) = &msg.callback_data {
@@ -319,4 +377,94 @@ fn success_id(bytes: &[u8]) -> Result<String, SendError> {
                 ),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: OutgoingBody) -> OutgoingMessage {
+        OutgoingMessage {
+            to: "79001234567".into(),
+            callback_data: Some("42".into()),
+            body,
+        }
+    }
+
+    #[test]
+    fn a_template_without_parameters_has_no_components() {
+        let body = request_body(&message(OutgoingBody::Template {
+            name: "hello".into(),
+            language: "ru".into(),
+            parameters: vec![],
+        }));
+        assert_eq!(body["type"], "template");
+        assert_eq!(
+            body["template"],
+            json!({"name": "hello", "language": {"code": "ru"}})
+        );
+        assert_eq!(body["to"], "+79001234567");
+        assert_eq!(body["biz_opaque_callback_data"], "42");
+    }
+
+    #[test]
+    fn template_parameters_go_into_the_body_component_in_order() {
+        let body = request_body(&message(OutgoingBody::Template {
+            name: "order".into(),
+            language: "en_US".into(),
+            parameters: vec!["Анна".into(), "#17".into()],
+        }));
+        assert_eq!(
+            body["template"]["components"],
+            json!([{"type": "body", "parameters": [
+                {"type": "text", "text": "Анна"},
+                {"type": "text", "text": "#17"}
+            ]}])
+        );
+    }
+
+    fn media(kind: &str) -> Value {
+        request_body(&message(OutgoingBody::Media {
+            kind: kind.into(),
+            media_id: "m1".into(),
+            caption: Some("see".into()),
+            filename: Some("a.pdf".into()),
+        }))
+    }
+
+    #[test]
+    fn an_image_carries_its_caption_but_no_filename() {
+        let body = media("image");
+        assert_eq!(body["type"], "image");
+        assert_eq!(body["image"], json!({"id": "m1", "caption": "see"}));
+    }
+
+    #[test]
+    fn a_document_carries_caption_and_filename() {
+        let body = media("document");
+        assert_eq!(
+            body["document"],
+            json!({"id": "m1", "caption": "see", "filename": "a.pdf"})
+        );
+    }
+
+    #[test]
+    fn audio_stickers_and_voice_notes_have_no_caption() {
+        assert_eq!(media("audio")["audio"], json!({"id": "m1"}));
+        assert_eq!(media("sticker")["sticker"], json!({"id": "m1"}));
+        let voice = media("voice");
+        assert_eq!(voice["type"], "audio");
+        assert_eq!(voice["audio"], json!({"id": "m1"}));
+    }
+
+    #[test]
+    fn an_empty_caption_is_left_out() {
+        let body = request_body(&message(OutgoingBody::Media {
+            kind: "video".into(),
+            media_id: "v".into(),
+            caption: Some(String::new()),
+            filename: None,
+        }));
+        assert_eq!(body["video"], json!({"id": "v"}));
+    }
 }

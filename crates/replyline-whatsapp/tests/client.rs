@@ -118,6 +118,7 @@ async fn template_body() {
         body: OutgoingBody::Template {
             name: "follow_up".to_owned(),
             language: "ru".to_owned(),
+            parameters: vec![],
         },
     };
     let sent = send_to(&server.uri(), &msg).await.expect("send");
