@@ -278,6 +278,7 @@ export const DICT = {
   "media.drop_here": ["Отпустите файл, чтобы отправить его клиенту", "Drop the file to send it to the client"],
   "media.choose_file": ["Выберите файл", "Choose a file"],
   "media.empty_file": ["Файл пустой", "The file is empty"],
+  "media.too_big_plain": ["Файл слишком большой для WhatsApp: {kind} — не больше {max}", "The file is too big for WhatsApp: {kind} at most {max}"],
   "media.too_big": ["Файл слишком большой для WhatsApp: {kind} — не больше {max}, а этот {size}", "The file is too big for WhatsApp: {kind} at most {max}, this one is {size}"],
   "chat.not_sent": ["Не отправлено: {reason}", "Not sent: {reason}"],
   "chat.retry_at": ["повтор в {time}", "retrying at {time}"],

@@ -425,7 +425,7 @@ export function e164Digits(raw) {
  */
 function newChatForm(ctx) {
   const channel = h("select", { testid: "new-chat-channel" });
-  const address = h("input", { type: "tel", testid: "new-chat-address", autocomplete: "off", inputmode: "tel", placeholder: "+7 916 123-45-67" });
+  const address = h("input", { type: "text", testid: "new-chat-address", autocomplete: "off", inputmode: "tel", placeholder: "+7 916 123-45-67" });
   const text = h("textarea", { rows: 3, testid: "new-chat-text" });
   const status = statusLine("new-chat-status");
   const modeText = h("input", { type: "radio", name: uidName(), value: "text", checked: true, testid: "new-chat-mode-text" });

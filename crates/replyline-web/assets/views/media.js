@@ -30,7 +30,10 @@ export function fileProblem(file) {
   if (!file) return t("media.choose_file");
   if (!file.size) return t("media.empty_file");
   const { kind, max } = fileLimit(file);
-  if (file.size > max) return t("media.too_big", { kind: t(`media.kind.${kind}`), max: fmtSize(max), size: fmtSize(file.size) });
+  if (file.size > max) {
+    const params = { kind: t(`media.kind.${kind}`), max: fmtSize(max), size: fmtSize(file.size) };
+    return params.size === params.max ? t("media.too_big_plain", params) : t("media.too_big", params);
+  }
   return "";
 }
 
