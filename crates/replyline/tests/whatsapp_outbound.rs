@@ -9,7 +9,8 @@ use replyline_e2e::poll::{self, WAIT, settle};
 use replyline_e2e::server::COMPANY_NAME;
 use replyline_e2e::setup::{PHONE_NUMBER_ID, id_of};
 use replyline_e2e::webhook::{Status, status_webhook};
-use replyline_e2e::{Api, Env, Failure, Outcome, StatusCode, expect_status};
+use replyline_e2e::{Api, Env, Failure, Outcome, Resp, StatusCode, expect_status};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 const WA: &str = "79001234567";
@@ -288,4 +289,114 @@ async fn a_send_in_flight_at_a_crash_is_unknown_until_its_status_heals_it() {
     assert_eq!(healed["delivery_unknown"], false, "{healed}");
     settle().await;
     assert_eq!(env.graph.messages_to(WA).len(), 1, "never sent twice");
+}
+
+/// A PNG-looking file of a couple of kilobytes.
+fn png() -> Vec<u8> {
+    b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain((0..2000u32).map(|i| (i % 251) as u8))
+        .collect()
+}
+
+/// POSTs an image with a caption as `multipart/form-data` to the conversation.
+async fn send_image(env: &Env, conv: &str, caption: &str, bytes: &[u8]) -> Resp {
+    let boundary = "replyline-outbound-test-boundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n{caption}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"box.png\"\r\n\
+             Content-Type: image/png\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    env.admin
+        .raw(
+            Method::POST,
+            &format!("/api/v1/conversations/{conv}/messages"),
+            body,
+            &[("content-type", content_type)],
+        )
+        .await
+        .expect("POST a form")
+}
+
+#[tokio::test]
+async fn an_image_is_uploaded_once_and_sent_by_id_with_its_caption_even_when_the_send_is_retried() {
+    let env = Env::start(&json!({})).await;
+    env.client_says(WA, Some("Анна"), "Пришлите фото").await;
+    let conv = id_of(&env.conversation_of(WA).await);
+    let bytes = png();
+    env.graph.fail_next(1, &Failure::Http500);
+    let (status, created) = send_image(&env, &conv, "Вот фото коробки", &bytes).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    env.graph.wait_for_to(WA, 1, WAIT).await;
+    advance_until(&env, "the image sent", async || {
+        message(&env, &conv, "employee").await["status"] == "sent"
+    })
+    .await;
+
+    let uploads = env.graph.uploads();
+    assert_eq!(
+        uploads.len(),
+        1,
+        "the retry does not upload again: {uploads:#?}"
+    );
+    let upload = &uploads[0];
+    assert_eq!(upload.bytes, bytes);
+    assert_eq!(upload.mime_type.as_deref(), Some("image/png"));
+    assert_eq!(upload.file_name.as_deref(), Some("box.png"));
+    assert_eq!(upload.messaging_product.as_deref(), Some("whatsapp"));
+    let sends = env.graph.messages_to(WA);
+    assert_eq!(sends.len(), 2, "one failure, one success: {sends:#?}");
+    for send in &sends {
+        assert_eq!(send.kind(), Some("image"), "{}", send.body);
+        assert_eq!(
+            send.body["image"],
+            json!({"id": upload.id, "caption": "Вот фото коробки"}),
+            "{}",
+            send.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_upload_is_visible_and_retried_before_anything_is_sent() {
+    let env = Env::start(&json!({})).await;
+    env.client_says(WA, Some("Анна"), "Пришлите фото").await;
+    let conv = id_of(&env.conversation_of(WA).await);
+    env.graph.fail_next_upload(500, 1);
+    let (status, created) = send_image(&env, &conv, "Фото", &png()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let failing = poll::until("the failed upload shown on the message", WAIT, || async {
+        let m = message(&env, &conv, "employee").await;
+        (!m["retry_at"].is_null()).then_some(m)
+    })
+    .await;
+    assert_eq!(failing["status"], "queued", "{failing}");
+    assert!(failing["error"].is_string(), "{failing}");
+    assert!(
+        env.graph.messages_to(WA).is_empty(),
+        "nothing sent without the upload"
+    );
+
+    advance_until(&env, "the image sent", async || {
+        message(&env, &conv, "employee").await["status"] == "sent"
+    })
+    .await;
+    let uploads = env.graph.uploads();
+    assert_eq!(uploads.len(), 1, "{uploads:#?}");
+    let sends = env.graph.messages_to(WA);
+    assert_eq!(sends.len(), 1, "{sends:#?}");
+    assert_eq!(sends[0].body["image"]["id"], uploads[0].id.as_str());
+    let sent = message(&env, &conv, "employee").await;
+    assert!(
+        sent["error"].is_null() && sent["retry_at"].is_null(),
+        "{sent}"
+    );
 }
