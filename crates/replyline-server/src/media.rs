@@ -21,6 +21,9 @@ pub enum MediaError {
     Io(#[from] std::io::Error),
 }
 
+/// The chunks of a stored file.
+pub type MediaStream = futures_util::stream::BoxStream<'static, Result<Bytes, object_store::Error>>;
+
 /// Files of messages, by key (e.g. `in/42/1234`); cheap to clone.
 #[derive(Clone, Debug)]
 pub struct MediaStore {
@@ -125,6 +128,13 @@ impl MediaStore {
         Ok(self.inner.get(&Path::from(key)).await?.bytes().await?)
     }
 
+    /// The file under `key` as a stream of chunks, with its size: for serving
+    /// files without holding them in memory.
+    pub async fn stream(&self, key: &str) -> Result<(u64, MediaStream), MediaError> {
+        let got = self.inner.get(&Path::from(key)).await?;
+        Ok((got.meta.size, got.into_stream()))
+    }
+
     /// Removes the file under `key` (a file no message refers to).
     pub async fn delete(&self, key: &str) -> Result<(), MediaError> {
         self.inner.delete(&Path::from(key)).await?;
@@ -169,6 +179,23 @@ mod tests {
         store.delete("out/1/x").await.unwrap();
         assert!(store.get("out/1/x").await.is_err());
         assert!(!dir.path().join("media/out/1/x").exists());
+    }
+
+    #[tokio::test]
+    async fn a_stored_file_streams_with_its_size() {
+        use futures_util::StreamExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = MediaStore::open(None, dir.path()).unwrap();
+        let big = Bytes::from(vec![7u8; 100_000]);
+        store.put("in/1/9", big.clone()).await.unwrap();
+        let (size, mut chunks) = store.stream("in/1/9").await.unwrap();
+        assert_eq!(size, 100_000);
+        let mut read = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            read.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(read, big);
+        assert!(store.stream("in/1/10").await.is_err());
     }
 
     #[test]

@@ -217,6 +217,10 @@ async fn every_media_type_of_the_corpus_is_stored_once_and_served_with_its_type(
             "{}",
             case.name
         );
+        assert_eq!(
+            header(&headers, "content-length"),
+            case.bytes.len().to_string()
+        );
         assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
         assert_eq!(header(&headers, "content-security-policy"), "sandbox");
         assert_eq!(header(&headers, "cache-control"), "private, max-age=86400");

@@ -5,6 +5,7 @@ use super::parse_id;
 use crate::auth::{Caller, Permission, authorize};
 use crate::authz::{self, Access};
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorDetail};
+use crate::media::MediaStream;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -52,11 +53,11 @@ pub async fn read(
         (Some(key), "stored") => key,
         _ => return Ok(not_ready(&attachment)),
     };
-    let bytes = state.media.get(key).await.map_err(|e| {
+    let (size, chunks) = state.media.stream(key).await.map_err(|e| {
         tracing::error!(attachment = attachment.id, %e, "a stored file cannot be read");
         ApiError::Internal(e.to_string())
     })?;
-    Ok(file_response(&attachment, bytes))
+    Ok(file_response(&attachment, size, chunks))
 }
 
 /// 409 `media_not_ready`, saying why.
@@ -150,9 +151,11 @@ fn disposition(attachment: &Attachment, mime: &HeaderValue) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
-fn file_response(attachment: &Attachment, bytes: bytes::Bytes) -> Response {
+/// The file, streamed from the media store, with its headers.
+fn file_response(attachment: &Attachment, size: u64, chunks: MediaStream) -> Response {
     let mime = content_type(attachment);
     let headers = [
+        (header::CONTENT_LENGTH, HeaderValue::from(size)),
         (header::CONTENT_DISPOSITION, disposition(attachment, &mime)),
         (header::CONTENT_TYPE, mime),
         (
@@ -168,7 +171,7 @@ fn file_response(attachment: &Attachment, bytes: bytes::Bytes) -> Response {
             HeaderValue::from_static("private, max-age=86400"),
         ),
     ];
-    (headers, bytes).into_response()
+    (headers, axum::body::Body::from_stream(chunks)).into_response()
 }
 
 #[cfg(test)]
