@@ -138,12 +138,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         metrics.clone(),
         outbox.clone(),
     );
-    let (media_worker, downloads) = media_worker::media_worker(
-        store.clone(),
-        clock.clone(),
-        media.clone(),
-        live.clone(),
-    );
+    let (media_worker, downloads) =
+        media_worker::media_worker(store.clone(), clock.clone(), media.clone(), live.clone());
     tokio::spawn(media_worker.run());
     let driver = driver
         .with_live(live.clone())
