@@ -788,12 +788,13 @@ async fn the_demo_customer_writes_again_from_the_inbox_in_chromium() {
         }
         n
     };
+    // The demo customer opens with a text, a photo and a location.
     let before = replyline_e2e::poll::until(
-        "the demo's first message",
+        "the demo's opening messages",
         Duration::from_secs(30),
         || async {
             let n = client_messages().await;
-            (n > 0).then_some(n)
+            (n >= 3).then_some(n)
         },
     )
     .await;

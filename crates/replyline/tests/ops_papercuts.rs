@@ -184,8 +184,11 @@ async fn client_texts(api: &Api, id: &str) -> Vec<String> {
         .or_else(|| messages["items"].as_array())
         .cloned()
         .unwrap_or_default();
+    // the demo customer's photo and location are not texts
     list.iter()
-        .filter(|m| m["direction"] == "in")
+        .filter(|m| {
+            m["direction"] == "in" && m["content_type"].as_str().unwrap_or("text") == "text"
+        })
         .filter_map(|m| m["text"].as_str().map(str::to_owned))
         .collect()
 }
