@@ -539,3 +539,84 @@ async fn files_go_to_an_s3_bucket_when_media_url_says_so() {
     assert_eq!(got, bytes);
     assert_eq!(header(&headers, "content-type"), "audio/ogg; codecs=opus");
 }
+
+#[tokio::test]
+async fn a_file_whose_hash_does_not_match_is_never_served() {
+    let env = Env::start(&json!({})).await;
+    let wrong = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    env.graph
+        .add_media_claiming("bad-hash", "image/jpeg", b"tampered bytes", wrong);
+    let (id, body) = media_webhook(
+        &env,
+        "79003330001",
+        "image",
+        json!({"id": "bad-hash", "mime_type": "image/jpeg", "sha256": wrong}),
+    );
+    let (status, resp) = env.post_webhook(&body).await;
+    assert_eq!(status, StatusCode::OK, "{resp}");
+    let first = poll::until("the first attempt", poll::WAIT, || async {
+        let (_, messages) = inbound(&env, "79003330001").await;
+        messages
+            .into_iter()
+            .find(|m| m["provider_id"] == id.as_str())
+            .filter(|m| m["attachments"][0]["error"].is_string())
+    })
+    .await;
+    let error = first["attachments"][0]["error"].as_str().unwrap();
+    assert!(error.contains("SHA-256"), "{error}");
+    assert_eq!(first["attachments"][0]["state"], "pending");
+    env.advance(600).await;
+    let failed = wait_attachment(&env, "79003330001", &id, "failed").await;
+    let error = failed["attachments"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("gave up after 8 attempts") && error.contains("SHA-256"),
+        "{error}"
+    );
+    assert_eq!(env.graph.downloads_of("bad-hash"), 8);
+    let (status, _, _) = fetch(
+        &env.admin,
+        failed["attachments"][0]["url"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn a_download_still_pending_at_a_restart_is_finished_after_it() {
+    let mut env = Env::start(&json!({})).await;
+    let bytes = b"survives a restart";
+    let sha = env.graph.add_media("restart-1", "application/pdf", bytes);
+    env.graph.fail_downloads(1);
+    let (id, body) = media_webhook(
+        &env,
+        "79002220001",
+        "document",
+        json!({"id": "restart-1", "mime_type": "application/pdf", "sha256": sha,
+            "filename": "act.pdf", "caption": "акт"}),
+    );
+    let (status, resp) = env.post_webhook(&body).await;
+    assert_eq!(status, StatusCode::OK, "{resp}");
+    poll::until("the failed first attempt", poll::WAIT, || async {
+        let (_, messages) = inbound(&env, "79002220001").await;
+        messages
+            .into_iter()
+            .find(|m| m["provider_id"] == id.as_str())
+            .filter(|m| m["attachments"][0]["error"].is_string())
+    })
+    .await;
+    env.restart().await;
+    env.advance(5).await;
+    let stored = wait_attachment(&env, "79002220001", &id, "stored").await;
+    assert_eq!(stored["text"], "акт");
+    let (status, headers, got) = fetch(
+        &env.admin,
+        stored["attachments"][0]["url"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got, bytes);
+    assert_eq!(
+        header(&headers, "content-disposition"),
+        "inline; filename*=UTF-8''act.pdf"
+    );
+}
