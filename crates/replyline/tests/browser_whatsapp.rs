@@ -294,6 +294,26 @@ async fn media_and_files_in_chromium() {
     })
     .await;
 
+    // dropping a file on the chat and pasting one into the reply box choose it too
+    for (how, name) in [("drop", "фото.png"), ("paste", "скрин.png")] {
+        ivan.js(
+            "const dt = new DataTransfer(); \
+             dt.items.add(new File([new Uint8Array([137, 80, 78, 71])], arguments[1], {type: 'image/png'})); \
+             if (arguments[0] === 'drop') { \
+               const zone = document.querySelector('[data-testid=chat-drop]'); \
+               zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true})); \
+               zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})); \
+             } else { \
+               document.querySelector('[data-testid=reply-input]').dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true})); \
+             } return true;",
+            vec![json!(how), json!(name)],
+        )
+        .await;
+        ivan.wait_testid_text("file-preview-name", name).await;
+        ivan.click("file-remove").await;
+        gone(&ivan, "file-preview").await;
+    }
+
     // a file over Meta's limit never leaves the browser
     let big = dir.path().join("большое.png");
     std::fs::write(&big, vec![0u8; 5 * 1024 * 1024 + 1]).expect("write png");
@@ -473,7 +493,9 @@ async fn templates_after_the_window_closes_in_chromium() {
         )
         .await;
     admin.click("settings-save").await;
-    admin.wait_testid_text("settings-status", "Настройки сохранены").await;
+    admin
+        .wait_testid_text("settings-status", "Настройки сохранены")
+        .await;
     let (status, settings) = env.admin.settings(&env.channel_id).await;
     assert!(status.is_success(), "{settings}");
     assert_eq!(
@@ -481,6 +503,24 @@ async fn templates_after_the_window_closes_in_chromium() {
         json!({"name": "order_update", "language": "ru", "parameters": ["{client_name}", "—"]}),
         "{settings}"
     );
+    // the channel page shows the WABA id and the write-first switch, and saves the switch
+    admin
+        .goto(&format!("{base}/#/admin/channels/{}", env.channel_id))
+        .await;
+    let waba = admin
+        .until("the WABA id", || async {
+            let v = admin.value_of(&testid("channel-edit-waba-id")).await;
+            (!v.is_empty()).then_some(v)
+        })
+        .await;
+    assert_eq!(waba, WABA);
+    admin.click("channel-edit-write-first").await;
+    admin.click("channel-edit-save").await;
+    admin
+        .wait_testid_text("channel-edit-status", "Канал сохранён")
+        .await;
+    let (_, channel) = env.admin.channel(&env.channel_id).await;
+    assert_eq!(channel["allow_write_first"], json!(false), "{channel}");
     admin.close().await;
 
     // ---- a channel that stops sending gets a banner --------------------------------------------
