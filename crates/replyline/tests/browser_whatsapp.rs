@@ -235,6 +235,29 @@ async fn media_and_files_in_chromium() {
     ivan.wait_testid_text("attachment-name", "чек.pdf").await;
     ivan.wait_testid_text("attachment-size", "16 Б").await;
     ivan.screenshot_at("chat-media", "chat", 1250).await;
+    // on a phone the media fit the width
+    ivan.client.set_window_size(390, 844).await.expect("resize");
+    ivan.js(
+        "document.querySelector('[data-testid=messages]').scrollIntoView({block: 'start'}); return true;",
+        vec![],
+    )
+    .await;
+    let sideways = ivan
+        .js(
+            "return Math.max(0, document.documentElement.scrollWidth - window.innerWidth);",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        sideways,
+        json!(0),
+        "the chat with media scrolls sideways on a phone"
+    );
+    ivan.screenshot("chat-media-phone").await;
+    ivan.client
+        .set_window_size(1366, 900)
+        .await
+        .expect("resize");
 
     // ---- the employee sends a file through the file input ------------------------------------
     let dir = tempfile::tempdir().expect("tempdir");
