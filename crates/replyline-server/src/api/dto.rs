@@ -607,7 +607,8 @@ impl From<Event> for EventDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationDto {
     pub id: String,
-    /// first_message, next_message, first_message_escalated, next_message_escalated.
+    /// first_message, next_message, first_message_escalated, next_message_escalated, mention,
+    /// or channel_failing (the conversation's channel stopped sending; admins only).
     pub reason: String,
     pub conversation_id: String,
     pub contact_id: String,
