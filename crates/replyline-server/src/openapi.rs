@@ -316,7 +316,7 @@ fn constrain(doc: &mut Value) {
         json!({"pattern": r"^\+?[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$",
             "description": "The client's number in E.164: 8 to 15 digits with the country code, an optional leading `+`; spaces, dashes, dots and brackets are ignored."}),
     );
-    let parameter = json!({"minLength": 1, "maxLength": 1024, "pattern": format!("^[^{CC}]*[^{WS}{CC}][^{CC}]*$")});
+    let parameter = json!({"type": "string", "minLength": 1, "maxLength": 1024, "pattern": format!("^[^{CC}]*[^{WS}{CC}][^{CC}]*$")});
     set(
         doc,
         "TemplateRequest",

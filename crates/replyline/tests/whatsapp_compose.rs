@@ -296,6 +296,19 @@ async fn a_template_with_parameters_is_sent_outside_the_window() {
             {"type": "text", "text": "Анна"}, {"type": "text", "text": "A-17"}]}]),
         "{body}"
     );
+
+    // A miss while the Graph API fails: still 422, saying why.
+    set_waba(&env, "999").await;
+    let resp = send(&env, &conv, &unknown).await;
+    expect_field(
+        &resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_template",
+        "template.name",
+        "the list cannot be read",
+    );
+    let message = resp.1["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("code 100"), "{message}");
 }
 
 #[tokio::test]

@@ -297,8 +297,7 @@ pub async fn list(
 /// `write_first_disabled`); the caller becomes its assignee. `text` only while the
 /// client's 24-hour window is open (422 `outside_24h_window`), else an approved `template`.
 #[utoipa::path(post, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), request_body = OpenConversationRequest,
-    responses((status = 201, body = ConversationDto), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
-        (status = 502, description = "`provider_error`: the template list could not be read", body = crate::error::ErrorBody)))]
+    responses((status = 201, body = ConversationDto), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn open(
     State(state): State<AppState>,
     caller: Caller,
@@ -406,8 +405,7 @@ pub async fn messages(
     request_body(content((TextRequest = "application/json"), (compose::FileMessageForm = "multipart/form-data"))),
     responses((status = 201, body = MessageDto), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
         (status = 413, description = "`file_too_large` (field `file`): over WhatsApp's limit for the file's kind", body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody),
-        (status = 502, description = "`provider_error`: the template list could not be read", body = crate::error::ErrorBody)))]
+        (status = 422, body = crate::error::ErrorBody)))]
 pub async fn send(
     State(state): State<AppState>,
     caller: Caller,

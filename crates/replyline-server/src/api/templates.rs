@@ -191,20 +191,29 @@ pub async fn sendable(
     name: &str,
     language: &str,
 ) -> ApiResult<CachedTemplate> {
-    let found = match state.store.template(channel.id, name, language).await? {
-        Some(t) => Some(t),
-        None => fetch(state, channel)
-            .await?
-            .into_iter()
-            .find(|t| t.name == name && t.language == language),
+    let unknown = |why: &str| ApiError::UnprocessableField {
+        code: "unknown_template",
+        message: format!(
+            "template.name: no approved template {name:?} in language {language:?} on this channel{why}"
+        ),
+        field: "template.name",
     };
-    found
-        .filter(|t| t.status.eq_ignore_ascii_case("APPROVED"))
-        .ok_or_else(|| ApiError::UnprocessableField {
-            code: "unknown_template",
-            message: format!("template.name: no approved template {name:?} in language {language:?} on this channel"),
-            field: "template.name",
-        })
+    let approved = |t: &CachedTemplate| t.status.eq_ignore_ascii_case("APPROVED");
+    if let Some(t) = state.store.template(channel.id, name, language).await?
+        && approved(&t)
+    {
+        return Ok(t);
+    }
+    // A miss (or a template not approved when last read): read the list again, once.
+    let listed = match fetch(state, channel).await {
+        Ok(listed) => listed,
+        Err(ApiError::Coded { message, .. }) => return Err(unknown(&format!(" ({message})"))),
+        Err(other) => return Err(other),
+    };
+    listed
+        .into_iter()
+        .find(|t| t.name == name && t.language == language && approved(t))
+        .ok_or_else(|| unknown(""))
 }
 
 /// The client for the Graph API's template listing.
