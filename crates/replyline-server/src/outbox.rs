@@ -2,7 +2,8 @@
 //!
 //! Rows are claimed (marked in flight in a transaction) before sending, so a
 //! row is never sent twice; a crash mid-send leaves it in flight, and startup
-//! records it as "delivery unknown" instead of resending.
+//! records it as "delivery unknown" instead of resending (unless its file
+//! was not uploaded yet: then nothing went out and it is sent again).
 //!
 //! Every claimed row is sent by its own task and finished as soon as its
 //! answer arrives, so a send that hangs (up to the client timeout) holds back
@@ -389,14 +390,12 @@ impl Sender {
             file_name,
         )
         .await?;
-        if let Err(err) = self
-            .store
+        // Recorded before the send: a crash after it leaves a send in doubt,
+        // one before it a file to upload again (nothing was sent).
+        self.store
             .set_attachment_provider_media(attachment.id, &media_id)
             .await
-        {
-            // The send goes on; a retry would upload once more.
-            tracing::error!(%err, attachment = attachment.id, "recording the uploaded media id failed");
-        }
+            .map_err(|e| stored(format!("recording the uploaded media id failed: {e}")))?;
         Ok(media_id)
     }
 

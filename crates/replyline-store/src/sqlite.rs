@@ -1321,6 +1321,13 @@ impl Store for SqliteStore {
         self.tracked_when(async move {
             let mut tx = self.writer.begin().await?;
             let error = "delivery unknown";
+            // An outbound file not uploaded yet: the send never started, so it is safe to send.
+            sqlx::query(
+                "UPDATE outbox SET state = 'pending' WHERE state = 'inflight' AND EXISTS (SELECT 1 FROM attachments a \
+                 WHERE a.message_id = outbox.message_id AND a.direction = 'out' AND a.provider_media_id IS NULL)",
+            )
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("UPDATE messages SET status = 'failed', error = ?, retry_at = NULL, delivery_unknown = 1, updated_at = ? \
                          WHERE id IN (SELECT message_id FROM outbox WHERE state = 'inflight') AND status = 'queued'")
                 .bind(error)

@@ -261,3 +261,63 @@ async fn three_failures_start_one_outage_and_a_success_ends_it() {
     ));
     assert_eq!(f.store.notifications(anna, false).await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_file_in_flight_but_not_uploaded_at_a_crash_is_sent_again_not_left_in_doubt() {
+    let f = fixture().await;
+    let mut c = Commit::new(t(1));
+    let file = |key: &str| NewMessage {
+        direction: "out".into(),
+        kind: "employee".into(),
+        text: Some(String::new()),
+        status: "queued".into(),
+        send: true,
+        attachment: Some(NewAttachment {
+            kind: "image".into(),
+            mime_type: Some("image/png".into()),
+            file_name: Some("a.png".into()),
+            size: Some(3),
+            sha256: None,
+            provider_media_id: None,
+            storage_key: Some(key.into()),
+            state: "stored".into(),
+        }),
+        ..NewMessage::default()
+    };
+    c.conversations.push(ConversationWrite {
+        id: None,
+        channel_id: f.channel,
+        contact_id: f.contact,
+        status: "open".into(),
+        assignee_id: None,
+        waiting_since: None,
+        closed_at: None,
+        last_message_at: None,
+        state: "{}".into(),
+        due_at: None,
+        messages: vec![file("out/1/a")],
+        events: vec![],
+        notifications: vec![],
+    });
+    let r = f.store.commit(c).await.unwrap();
+    let id = r.conversations[0].1[0];
+    let job = f.store.claim_outbox(t(1), 10).await.unwrap().remove(0);
+    // Crash before the upload finished: nothing went out.
+    assert_eq!(f.store.recover_inflight(t(2)).await.unwrap(), 0);
+    let m = f.store.message(id).await.unwrap().unwrap();
+    assert_eq!(m.status, "queued");
+    assert!(!m.delivery_unknown);
+    let again = f.store.claim_outbox(t(2), 10).await.unwrap();
+    assert_eq!(again.len(), 1, "claimed again");
+    assert_eq!(again[0].id, job.id);
+    // Uploaded, then a crash: the send may have gone out.
+    let attachment = again[0].message.attachments[0].id;
+    f.store
+        .set_attachment_provider_media(attachment, "media-1")
+        .await
+        .unwrap();
+    assert_eq!(f.store.recover_inflight(t(3)).await.unwrap(), 1);
+    let m = f.store.message(id).await.unwrap().unwrap();
+    assert_eq!(m.status, "failed");
+    assert!(m.delivery_unknown);
+}
