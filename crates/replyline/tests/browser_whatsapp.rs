@@ -565,3 +565,253 @@ async fn templates_after_the_window_closes_in_chromium() {
     ivan.screenshot("channel-failing").await;
     ivan.close().await;
 }
+
+/// One part of a form: its name, `Some((file name, content type))` for a file, and the bytes.
+type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
+
+/// A `multipart/form-data` body of `parts`, and its `Content-Type`.
+fn multipart(parts: &[Part<'_>]) -> (Vec<u8>, String) {
+    let boundary = "replyline-test-boundary";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some((file_name, mime)) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {mime}\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={boundary}"))
+}
+
+/// The issue's errors as the real server gives them, each `{request, status, code, message, field}`.
+async fn whatsapp_errors(env: &Env, conv: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut keep = |request: &str, (status, body): replyline_e2e::Resp, want: u16| {
+        assert_eq!(status.as_u16(), want, "{request}: {body}");
+        let e = &body["error"];
+        out.push(json!({"request": request, "status": want, "code": e["code"], "message": e["message"], "field": e["field"]}));
+    };
+    let messages = format!("/api/v1/conversations/{conv}/messages");
+    let file = |parts: &[Part<'_>]| {
+        let (body, content_type) = multipart(parts);
+        let api = env.admin.clone();
+        let path = messages.clone();
+        async move {
+            api.raw(
+                reqwest::Method::POST,
+                &path,
+                body,
+                &[("content-type", content_type)],
+            )
+            .await
+            .expect("multipart request")
+        }
+    };
+    let big = vec![0u8; 5 * 1024 * 1024 + 10];
+    keep(
+        "a 5 MB + 10 B PNG",
+        file(&[("file", Some(("big.png", "image/png")), &big)]).await,
+        413,
+    );
+    keep(
+        "an .exe",
+        file(&[(
+            "file",
+            Some(("setup.exe", "application/x-msdownload")),
+            b"MZ",
+        )])
+        .await,
+        422,
+    );
+    let long = "я".repeat(1025);
+    keep(
+        "a caption over 1024 characters",
+        file(&[
+            ("file", Some(("a.pdf", "application/pdf")), b"%PDF-1.4"),
+            ("text", None, long.as_bytes()),
+        ])
+        .await,
+        422,
+    );
+    keep(
+        "no file part",
+        file(&[("text", None, "подпись".as_bytes())]).await,
+        422,
+    );
+    let template = |t: Value| {
+        let api = env.admin.clone();
+        let path = messages.clone();
+        async move { api.post(&path, &t).await }
+    };
+    keep(
+        "an unknown template",
+        template(json!({"template": {"name": "no_such", "language": "ru", "parameters": []}}))
+            .await,
+        422,
+    );
+    keep(
+        "one parameter of two",
+        template(
+            json!({"template": {"name": "order_update", "language": "ru", "parameters": ["Анна"]}}),
+        )
+        .await,
+        422,
+    );
+    keep(
+        "a parameter with a line break",
+        template(json!({"template": {"name": "order_update", "language": "ru", "parameters": ["Анна\nКузнецова", "1"]}})).await,
+        422,
+    );
+    keep(
+        "text and template",
+        template(json!({"text": "привет", "template": {"name": "order_update", "language": "ru", "parameters": ["a", "b"]}})).await,
+        422,
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whatsapp_errors_read_in_the_uis_language() {
+    let env = Env::start(&json!({})).await;
+    let base = env.server.base_url().to_owned();
+    env.client_says(CLIENT, Some(CLIENT_NAME), "Здравствуйте")
+        .await;
+    let conv = id_of(&env.conversation_of(CLIENT).await);
+    let mut errors = Vec::new();
+    // before the WABA id and write-first are set
+    let resp = env
+        .admin
+        .get(&format!("/api/v1/channels/{}/templates", env.channel_id))
+        .await;
+    assert_eq!(resp.0.as_u16(), 422, "{}", resp.1);
+    errors.push(json!({"request": "templates without a WABA id", "status": 422, "code": resp.1["error"]["code"], "message": resp.1["error"]["message"], "field": resp.1["error"]["field"]}));
+    let first = |address: &str, body: Value| {
+        let mut b = body;
+        b["channel_id"] = json!(env.channel_id);
+        b["contact_address"] = json!(address);
+        let api = env.admin.clone();
+        async move { api.post("/api/v1/conversations", &b).await }
+    };
+    let resp = env
+        .admin
+        .patch(
+            &format!("/api/v1/channels/{}", env.channel_id),
+            &json!({"allow_write_first": false}),
+        )
+        .await;
+    expect_status(&resp, StatusCode::OK, "write first off");
+    let resp = first(
+        "+79007654321",
+        json!({"template": {"name": "order_update", "language": "ru", "parameters": ["a", "b"]}}),
+    )
+    .await;
+    assert_eq!(resp.0.as_u16(), 403, "{}", resp.1);
+    errors.push(json!({"request": "write first disabled", "status": 403, "code": resp.1["error"]["code"], "message": resp.1["error"]["message"], "field": resp.1["error"]["field"]}));
+    let resp = env
+        .admin
+        .patch(
+            &format!("/api/v1/channels/{}", env.channel_id),
+            &json!({"whatsapp": {"waba_id": WABA}, "allow_write_first": true}),
+        )
+        .await;
+    expect_status(&resp, StatusCode::OK, "waba id and write first");
+    env.graph.set_templates(
+        WABA,
+        vec![template(
+            "order_update",
+            "ru",
+            "APPROVED",
+            "Здравствуйте, {{1}}! Ваш заказ {{2}} передан в доставку.",
+        )],
+    );
+    for (request, address, body, want) in [
+        (
+            "a number with a leading 0",
+            "0123456789",
+            json!({"text": "Добрый день"}),
+            422,
+        ),
+        (
+            "text to a new client",
+            "+7 900 765-43-21",
+            json!({"text": "Добрый день"}),
+            422,
+        ),
+    ] {
+        let resp = first(address, body).await;
+        assert_eq!(resp.0.as_u16(), want, "{request}: {}", resp.1);
+        errors.push(json!({"request": request, "status": want, "code": resp.1["error"]["code"], "message": resp.1["error"]["message"], "field": resp.1["error"]["field"]}));
+    }
+    errors.extend(whatsapp_errors(&env, &conv).await);
+
+    let mut driver = Driver::start().await;
+    let b = driver.session().await;
+    b.login_admin(&base).await;
+    let translate = "const done = arguments[arguments.length - 1]; \
+        import('/assets/errors.js').then((m) => done(arguments[0].map((e) => { \
+          const err = {status: e.status, code: e.code || '', message: e.message || '', field: e.field || ''}; \
+          return [m.errorText(err), m.fieldErrorText(err)]; })));";
+    let texts = b
+        .client
+        .execute_async(translate, vec![json!(errors)])
+        .await
+        .expect("errors.js in the page");
+    let cyrillic = |s: &str| {
+        s.chars()
+            .any(|c| ('а'..='я').contains(&c) || ('А'..='Я').contains(&c))
+    };
+    let mut problems = Vec::new();
+    for (e, pair) in errors.iter().zip(texts.as_array().expect("texts")) {
+        let raw = e["message"].as_str().unwrap_or_default();
+        eprintln!("{}: {raw:?} → {pair}", e["request"]);
+        for text in [
+            pair[0].as_str().unwrap_or(""),
+            pair[1].as_str().unwrap_or(""),
+        ] {
+            if !cyrillic(text)
+                || (!raw.is_empty() && text.contains(raw))
+                || text.starts_with("Недопустимое значение")
+                || text == "Что-то пошло не так"
+            {
+                problems.push(format!("{}: {raw:?} reads {text:?}", e["request"]));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "in Russian:\n{}", problems.join("\n"));
+    let first_text = texts[0][0].as_str().unwrap_or_default();
+    assert!(
+        first_text.contains("WhatsApp Business Account ID"),
+        "{first_text}"
+    );
+    let e164 = texts[2][1].as_str().unwrap_or_default();
+    assert!(e164.contains("международном формате"), "{e164}");
+    let line_break = texts[10][1].as_str().unwrap_or_default();
+    assert!(line_break.contains("без переводов строки"), "{line_break}");
+    let too_big = &texts[4][0];
+    assert!(
+        too_big.as_str().unwrap_or_default().contains("5 МБ"),
+        "the limit is named: {too_big}"
+    );
+    b.switch_language().await;
+    let texts = b
+        .client
+        .execute_async(translate, vec![json!(errors)])
+        .await
+        .expect("errors.js in the page");
+    for (e, pair) in errors.iter().zip(texts.as_array().expect("texts")) {
+        let text = pair[0].as_str().unwrap_or_default();
+        assert!(
+            !cyrillic(text),
+            "{}: English UI reads {text:?}",
+            e["request"]
+        );
+    }
+    b.close().await;
+}
