@@ -909,7 +909,7 @@ export function mount(ctx, { id, message, onRead } = {}) {
       if (cid === undefined || String(cid) === String(id)) {
         if (msg.type === "message.created") focusMessage = "";
         // a status event carries the updated message (e.g. its file is now stored): redraw it now
-        const updated = d.message && d.message.id !== undefined ? d.message : d.id !== undefined && d.conversation_id !== undefined && d.direction ? d : null;
+        const updated = d.message && d.message.id !== undefined ? d.message : d.id !== undefined && d.conversation_id !== undefined ? d : null;
         if (msg.type === "message.status" && updated && messages.some((x) => String(x.id) === String(updated.id))) {
           messages = messages.map((x) => (String(x.id) === String(updated.id) ? { ...x, ...updated } : x));
           renderMessages();
