@@ -303,6 +303,7 @@ async fn media_and_files_in_chromium() {
         !line.contains("Something"),
         "no English in the Russian UI: {line}"
     );
+    ivan.screenshot_at("chat-retry", "chat", 1250).await;
     env.advance(120).await;
     env.graph
         .wait_for_matching(1, WAIT, "the retried text", |r| {
