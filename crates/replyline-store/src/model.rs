@@ -253,6 +253,8 @@ pub struct LastMessage {
     pub kind: String,
     pub direction: String,
     pub text: Option<String>,
+    /// A client message's type (text, image, …).
+    pub content_type: Option<String>,
     pub created_at: Timestamp,
 }
 

@@ -226,7 +226,7 @@ pub(crate) async fn extras(
     }
     if !last_ids.is_empty() {
         let sql = format!(
-            "SELECT id, conversation_id, kind, direction, text, created_at FROM messages WHERE id IN ({})",
+            "SELECT id, conversation_id, kind, direction, text, content_type, created_at FROM messages WHERE id IN ({})",
             id_list(&last_ids)
         );
         for row in sqlx::query(&sql).fetch_all(pool).await? {
@@ -236,6 +236,7 @@ pub(crate) async fn extras(
                 kind: row.try_get("kind")?,
                 direction: row.try_get("direction")?,
                 text: row.try_get("text")?,
+                content_type: row.try_get("content_type")?,
                 created_at: ts(row.try_get("created_at")?)?,
             });
         }

@@ -367,6 +367,9 @@ pub struct LastMessageDto {
     /// `in` or `out`.
     pub direction: String,
     pub text: Option<String>,
+    /// A client message's type (text, image, voice, location, …), so a media
+    /// message without a caption can be previewed by its kind.
+    pub content_type: Option<String>,
     pub created_at: String,
 }
 
@@ -377,6 +380,7 @@ impl From<LastMessage> for LastMessageDto {
             kind: m.kind,
             direction: m.direction,
             text: m.text,
+            content_type: m.content_type,
             created_at: time(m.created_at),
         }
     }
