@@ -298,7 +298,11 @@ fn render_channel_failing(lang: Lang, n: &NotificationView) -> NotificationText 
         .map(str::trim)
         .filter(|s| !s.is_empty());
     let (subject, error_line, open) = match lang {
-        Lang::Ru => (ru_prefix, format!("Ошибка: {error}"), "Сообщение, которое не ушло:"),
+        Lang::Ru => (
+            ru_prefix,
+            format!("Ошибка: {error}"),
+            "Сообщение, которое не ушло:",
+        ),
         Lang::En => (
             format!("Channel “{channel}” is not sending messages"),
             format!("Error: {error}"),
@@ -315,7 +319,12 @@ fn render_channel_failing(lang: Lang, n: &NotificationView) -> NotificationText 
             "You will not be notified again about this outage.",
         ),
     };
-    let mut lines = vec![format!("{subject}."), error_line, hint.to_owned(), more.to_owned()];
+    let mut lines = vec![
+        format!("{subject}."),
+        error_line,
+        hint.to_owned(),
+        more.to_owned(),
+    ];
     if let Some(url) = url {
         lines.push(format!("{open} {url}"));
     }
@@ -387,7 +396,9 @@ mod tests {
             wait_started_at: Timestamp::UNIX_EPOCH,
             waited_seconds: 0,
             conversation_url: Some("https://inbox.example.com/#/chat/7".into()),
-            text: Some("Канал «Продажи» не отправляет сообщения: Service unavailable (code 131000)".into()),
+            text: Some(
+                "Канал «Продажи» не отправляет сообщения: Service unavailable (code 131000)".into(),
+            ),
         }
     }
 
@@ -395,8 +406,16 @@ mod tests {
     fn a_failing_channel_in_russian() {
         let t = render_notification(Lang::Ru, &failing());
         assert_eq!(t.subject, "Канал «Продажи» не отправляет сообщения");
-        assert!(t.text.contains("Ошибка: Service unavailable (code 131000)"), "{}", t.text);
-        assert!(t.text.ends_with("https://inbox.example.com/#/chat/7"), "{}", t.text);
+        assert!(
+            t.text.contains("Ошибка: Service unavailable (code 131000)"),
+            "{}",
+            t.text
+        );
+        assert!(
+            t.text.ends_with("https://inbox.example.com/#/chat/7"),
+            "{}",
+            t.text
+        );
         assert!(!t.text.contains("ждёт ответа"), "{}", t.text);
     }
 
@@ -404,7 +423,11 @@ mod tests {
     fn a_failing_channel_in_english() {
         let t = render_notification(Lang::En, &failing());
         assert_eq!(t.subject, "Channel “Продажи” is not sending messages");
-        assert!(t.text.contains("Error: Service unavailable (code 131000)"), "{}", t.text);
+        assert!(
+            t.text.contains("Error: Service unavailable (code 131000)"),
+            "{}",
+            t.text
+        );
         assert!(!t.text.contains("Канал"), "{}", t.text);
     }
 }
