@@ -10,7 +10,7 @@ mod support;
 mod tmpfs;
 
 use replyline_store::*;
-use support::t;
+use support::{open_conversation, t};
 use tmpfs::{Tmpfs, fill};
 
 fn inbox(channel: Id, i: usize, size: usize) -> InboxAppend {
@@ -26,27 +26,17 @@ fn inbox(channel: Id, i: usize, size: usize) -> InboxAppend {
 
 fn note(channel: Id, contact: Id, text: &str) -> Commit {
     let mut commit = Commit::new(t(1));
-    commit.conversations.push(ConversationWrite {
-        id: None,
-        channel_id: channel,
-        contact_id: contact,
-        status: "open".into(),
-        assignee_id: None,
-        waiting_since: None,
-        closed_at: None,
-        last_message_at: None,
-        state: "{}".into(),
-        due_at: None,
-        messages: vec![NewMessage {
+    commit.conversations.push(open_conversation(
+        channel,
+        contact,
+        vec![NewMessage {
             direction: "out".into(),
             kind: "note".into(),
             text: Some(text.into()),
             status: "received".into(),
             ..NewMessage::default()
         }],
-        events: vec![],
-        notifications: vec![],
-    });
+    ));
     commit
 }
 

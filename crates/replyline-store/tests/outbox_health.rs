@@ -6,7 +6,7 @@ mod support;
 
 use replyline_store::*;
 use std::sync::Arc;
-use support::{store_with_channel, t};
+use support::{open_conversation, store_with_channel, t};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -34,18 +34,10 @@ async fn fixture() -> Fixture {
 /// Commits a conversation with one queued automatic message; its id.
 async fn queued_message(f: &Fixture) -> (Id, Id) {
     let mut c = Commit::new(t(1));
-    c.conversations.push(ConversationWrite {
-        id: None,
-        channel_id: f.channel,
-        contact_id: f.contact,
-        status: "open".into(),
-        assignee_id: None,
-        waiting_since: None,
-        closed_at: None,
-        last_message_at: None,
-        state: "{}".into(),
-        due_at: None,
-        messages: vec![NewMessage {
+    c.conversations.push(open_conversation(
+        f.channel,
+        f.contact,
+        vec![NewMessage {
             direction: "out".into(),
             kind: "greeting".into(),
             text: Some("hello".into()),
@@ -53,9 +45,7 @@ async fn queued_message(f: &Fixture) -> (Id, Id) {
             send: true,
             ..NewMessage::default()
         }],
-        events: vec![],
-        notifications: vec![],
-    });
+    ));
     let r = f.store.commit(c).await.unwrap();
     (r.conversations[0].0, r.conversations[0].1[0])
 }
@@ -284,21 +274,11 @@ async fn a_file_in_flight_but_not_uploaded_at_a_crash_is_sent_again_not_left_in_
         }),
         ..NewMessage::default()
     };
-    c.conversations.push(ConversationWrite {
-        id: None,
-        channel_id: f.channel,
-        contact_id: f.contact,
-        status: "open".into(),
-        assignee_id: None,
-        waiting_since: None,
-        closed_at: None,
-        last_message_at: None,
-        state: "{}".into(),
-        due_at: None,
-        messages: vec![file("out/1/a")],
-        events: vec![],
-        notifications: vec![],
-    });
+    c.conversations.push(open_conversation(
+        f.channel,
+        f.contact,
+        vec![file("out/1/a")],
+    ));
     let r = f.store.commit(c).await.unwrap();
     let id = r.conversations[0].1[0];
     let job = f.store.claim_outbox(t(1), 10).await.unwrap().remove(0);

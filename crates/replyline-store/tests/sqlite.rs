@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use replyline_store::*;
 use serde_json::json;
 use std::sync::Arc;
-use support::{store_with_channel, t};
+use support::{open_conversation, store_with_channel, t};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -39,18 +39,8 @@ fn conversation(
 ) -> ConversationWrite {
     ConversationWrite {
         id,
-        channel_id: f.channel,
-        contact_id: f.contact,
-        status: "open".into(),
-        assignee_id: None,
-        waiting_since: None,
-        closed_at: None,
-        last_message_at: None,
-        state: "{}".into(),
         due_at: due,
-        messages,
-        events: vec![],
-        notifications: vec![],
+        ..open_conversation(f.channel, f.contact, messages)
     }
 }
 

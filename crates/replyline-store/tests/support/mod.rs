@@ -1,8 +1,9 @@
-//! Shared helpers of the store tests: fixed instants and a fresh store with one channel.
+//! Shared helpers of the store tests: fixed instants, a fresh store with one
+//! channel, and a new open conversation to commit.
 #![allow(dead_code)]
 
 use jiff::Timestamp;
-use replyline_store::{Id, NewChannel, Store, connect};
+use replyline_store::{ConversationWrite, Id, NewChannel, NewMessage, Store, connect};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -31,4 +32,24 @@ pub async fn store_with_channel(dir: &Path, path: &str) -> (Arc<dyn Store>, Id) 
         .unwrap()
         .id;
     (store, channel)
+}
+
+/// A new open conversation of `contact` on `channel` with `messages`: nobody
+/// assigned, nothing due, no events.
+pub fn open_conversation(channel: Id, contact: Id, messages: Vec<NewMessage>) -> ConversationWrite {
+    ConversationWrite {
+        id: None,
+        channel_id: channel,
+        contact_id: contact,
+        status: "open".into(),
+        assignee_id: None,
+        waiting_since: None,
+        closed_at: None,
+        last_message_at: None,
+        state: "{}".into(),
+        due_at: None,
+        messages,
+        events: vec![],
+        notifications: vec![],
+    }
 }
