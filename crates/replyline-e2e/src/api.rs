@@ -15,6 +15,34 @@ use crate::webhook;
 /// A status code with a JSON body.
 pub type Resp = (StatusCode, Value);
 
+/// One part of a form: its name, file name, content type and bytes. A part
+/// without a file name is a plain field; either header may be left out, to
+/// test what the server makes of it.
+pub type FormPart<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
+
+/// A `multipart/form-data` body of `parts`, and its `Content-Type`, written
+/// by hand so tests can send parts a form library would not.
+pub fn multipart_form(parts: &[FormPart<'_>]) -> (Vec<u8>, String) {
+    let boundary = "replyline-test-boundary";
+    let mut body = Vec::new();
+    for (name, file_name, content_type, bytes) in parts {
+        let mut head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"");
+        if let Some(f) = file_name {
+            head.push_str(&format!("; filename=\"{f}\""));
+        }
+        head.push_str("\r\n");
+        if let Some(t) = content_type {
+            head.push_str(&format!("Content-Type: {t}\r\n"));
+        }
+        head.push_str("\r\n");
+        body.extend_from_slice(head.as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={boundary}"))
+}
+
 /// An API client, optionally with a bearer token.
 #[derive(Clone, Debug)]
 pub struct Api {
@@ -156,6 +184,14 @@ impl Api {
             req = req.header(*name, value);
         }
         read(req.send().await?).await
+    }
+
+    /// `POST path` with a `multipart/form-data` body of `parts`.
+    pub async fn post_form(&self, path: &str, parts: &[FormPart<'_>]) -> Resp {
+        let (body, content_type) = multipart_form(parts);
+        self.raw(Method::POST, path, body, &[("content-type", content_type)])
+            .await
+            .unwrap_or_else(|e| panic!("POST {path} (a form): {e}"))
     }
 
     /// `GET path`.

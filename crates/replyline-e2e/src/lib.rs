@@ -19,7 +19,7 @@ pub mod setup;
 pub mod tmpfs;
 pub mod webhook;
 
-pub use api::{Api, Resp, StatusCode, expect_error, expect_status};
+pub use api::{Api, FormPart, Resp, StatusCode, expect_error, expect_status, multipart_form};
 pub use fake_graph::{Failure, FakeGraph, Outcome, Recorded};
 pub use server::{Clock, Server, ServerOpts};
 pub use setup::{Env, Person};

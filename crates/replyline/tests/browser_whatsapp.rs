@@ -567,83 +567,66 @@ async fn templates_after_the_window_closes_in_chromium() {
     ivan.close().await;
 }
 
-/// One part of a form: its name, `Some((file name, content type))` for a file, and the bytes.
-type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
-
-/// A `multipart/form-data` body of `parts`, and its `Content-Type`.
-fn multipart(parts: &[Part<'_>]) -> (Vec<u8>, String) {
-    let boundary = "replyline-test-boundary";
-    let mut body = Vec::new();
-    for (name, file, bytes) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        match file {
-            Some((file_name, mime)) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {mime}\r\n\r\n").as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (body, format!("multipart/form-data; boundary={boundary}"))
+/// One of the errors as the real server gave it, `{request, status, code,
+/// message, field}`, after checking its status is `want`.
+fn error_row(request: &str, (status, body): &replyline_e2e::Resp, want: u16) -> Value {
+    assert_eq!(status.as_u16(), want, "{request}: {body}");
+    let e = &body["error"];
+    json!({"request": request, "status": want, "code": e["code"], "message": e["message"], "field": e["field"]})
 }
 
 /// The errors as the real server gives them, each `{request, status, code, message, field}`.
 async fn whatsapp_errors(env: &Env, conv: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    let mut keep = |request: &str, (status, body): replyline_e2e::Resp, want: u16| {
-        assert_eq!(status.as_u16(), want, "{request}: {body}");
-        let e = &body["error"];
-        out.push(json!({"request": request, "status": want, "code": e["code"], "message": e["message"], "field": e["field"]}));
+    let mut keep = |request: &str, resp: replyline_e2e::Resp, want: u16| {
+        out.push(error_row(request, &resp, want));
     };
     let messages = format!("/api/v1/conversations/{conv}/messages");
-    let file = |parts: &[Part<'_>]| {
-        let (body, content_type) = multipart(parts);
-        let api = env.admin.clone();
-        let path = messages.clone();
-        async move {
-            api.raw(
-                reqwest::Method::POST,
-                &path,
-                body,
-                &[("content-type", content_type)],
-            )
-            .await
-            .expect("multipart request")
-        }
-    };
     let big = vec![0u8; 5 * 1024 * 1024 + 10];
     keep(
         "a 5 MB + 10 B PNG",
-        file(&[("file", Some(("big.png", "image/png")), &big)]).await,
+        env.admin
+            .post_form(
+                &messages,
+                &[("file", Some("big.png"), Some("image/png"), &big)],
+            )
+            .await,
         413,
     );
     keep(
         "an .exe",
-        file(&[(
-            "file",
-            Some(("setup.exe", "application/x-msdownload")),
-            b"MZ",
-        )])
-        .await,
+        env.admin
+            .post_form(
+                &messages,
+                &[(
+                    "file",
+                    Some("setup.exe"),
+                    Some("application/x-msdownload"),
+                    b"MZ",
+                )],
+            )
+            .await,
         422,
     );
     let long = "я".repeat(1025);
     keep(
         "a caption over 1024 characters",
-        file(&[
-            ("file", Some(("a.pdf", "application/pdf")), b"%PDF-1.4"),
-            ("text", None, long.as_bytes()),
-        ])
-        .await,
+        env.admin
+            .post_form(
+                &messages,
+                &[
+                    ("file", Some("a.pdf"), Some("application/pdf"), b"%PDF-1.4"),
+                    ("text", None, None, long.as_bytes()),
+                ],
+            )
+            .await,
         422,
     );
     keep(
         "no file part",
-        file(&[("text", None, "подпись".as_bytes())]).await,
+        env.admin
+            .post_form(&messages, &[("text", None, None, "подпись".as_bytes())])
+            .await,
         422,
     );
     let template = |t: Value| {
@@ -691,8 +674,7 @@ async fn whatsapp_errors_read_in_the_uis_language() {
         .admin
         .get(&format!("/api/v1/channels/{}/templates", env.channel_id))
         .await;
-    assert_eq!(resp.0.as_u16(), 422, "{}", resp.1);
-    errors.push(json!({"request": "templates without a WABA id", "status": 422, "code": resp.1["error"]["code"], "message": resp.1["error"]["message"], "field": resp.1["error"]["field"]}));
+    errors.push(error_row("templates without a WABA id", &resp, 422));
     let first = |address: &str, body: Value| {
         let mut b = body;
         b["channel_id"] = json!(env.channel_id);
@@ -713,8 +695,7 @@ async fn whatsapp_errors_read_in_the_uis_language() {
         json!({"template": {"name": "order_update", "language": "ru", "parameters": ["a", "b"]}}),
     )
     .await;
-    assert_eq!(resp.0.as_u16(), 403, "{}", resp.1);
-    errors.push(json!({"request": "write first disabled", "status": 403, "code": resp.1["error"]["code"], "message": resp.1["error"]["message"], "field": resp.1["error"]["field"]}));
+    errors.push(error_row("write first disabled", &resp, 403));
     let resp = env
         .admin
         .patch(
@@ -747,8 +728,7 @@ async fn whatsapp_errors_read_in_the_uis_language() {
         ),
     ] {
         let resp = first(address, body).await;
-        assert_eq!(resp.0.as_u16(), want, "{request}: {}", resp.1);
-        errors.push(json!({"request": request, "status": want, "code": resp.1["error"]["code"], "message": resp.1["error"]["message"], "field": resp.1["error"]["field"]}));
+        errors.push(error_row(request, &resp, want));
     }
     errors.extend(whatsapp_errors(&env, &conv).await);
 

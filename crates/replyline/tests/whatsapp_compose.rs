@@ -5,8 +5,7 @@
 use replyline_e2e::fake_graph_templates::template;
 use replyline_e2e::poll::WAIT;
 use replyline_e2e::setup::{ACCESS_TOKEN, id_of};
-use replyline_e2e::{Env, Resp, StatusCode, expect_error, expect_status};
-use reqwest::Method;
+use replyline_e2e::{Env, FormPart, Resp, StatusCode, expect_error, expect_status};
 use serde_json::{Value, json};
 
 const WA: &str = "79001234567";
@@ -418,43 +417,11 @@ async fn writing_first_to_a_new_number_takes_a_template() {
     assert!(env.conversations_of("79005550022").await.is_empty());
 }
 
-/// A form part: name, file name, content type, bytes.
-type Part<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
-
-/// A `multipart/form-data` body of `parts`, with its content type.
-fn form(parts: &[Part<'_>]) -> (Vec<u8>, String) {
-    let boundary = "replyline-compose-test-boundary";
-    let mut body = Vec::new();
-    for (name, file_name, content_type, bytes) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let mut disposition = format!("Content-Disposition: form-data; name=\"{name}\"");
-        if let Some(f) = file_name {
-            disposition.push_str(&format!("; filename=\"{f}\""));
-        }
-        body.extend_from_slice(disposition.as_bytes());
-        body.extend_from_slice(b"\r\n");
-        if let Some(t) = content_type {
-            body.extend_from_slice(format!("Content-Type: {t}\r\n").as_bytes());
-        }
-        body.extend_from_slice(b"\r\n");
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (body, format!("multipart/form-data; boundary={boundary}"))
-}
-
-async fn send_form(env: &Env, conv: &str, parts: &[Part<'_>]) -> Resp {
-    let (body, content_type) = form(parts);
+/// POSTs `parts` as a form to the conversation's messages.
+async fn send_form(env: &Env, conv: &str, parts: &[FormPart<'_>]) -> Resp {
     env.admin
-        .raw(
-            Method::POST,
-            &format!("/api/v1/conversations/{conv}/messages"),
-            body,
-            &[("content-type", content_type)],
-        )
+        .post_form(&format!("/api/v1/conversations/{conv}/messages"), parts)
         .await
-        .expect("POST a form")
 }
 
 #[tokio::test]

@@ -10,7 +10,6 @@ use replyline_e2e::server::COMPANY_NAME;
 use replyline_e2e::setup::{PHONE_NUMBER_ID, id_of};
 use replyline_e2e::webhook::{Status, status_webhook};
 use replyline_e2e::{Api, Env, Failure, Outcome, Resp, StatusCode, expect_status};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 const WA: &str = "79001234567";
@@ -302,28 +301,15 @@ fn png() -> Vec<u8> {
 
 /// POSTs an image with a caption as `multipart/form-data` to the conversation.
 async fn send_image(env: &Env, conv: &str, caption: &str, bytes: &[u8]) -> Resp {
-    let boundary = "replyline-outbound-test-boundary";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n{caption}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"box.png\"\r\n\
-             Content-Type: image/png\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let content_type = format!("multipart/form-data; boundary={boundary}");
     env.admin
-        .raw(
-            Method::POST,
+        .post_form(
             &format!("/api/v1/conversations/{conv}/messages"),
-            body,
-            &[("content-type", content_type)],
+            &[
+                ("text", None, None, caption.as_bytes()),
+                ("file", Some("box.png"), Some("image/png"), bytes),
+            ],
         )
         .await
-        .expect("POST a form")
 }
 
 #[tokio::test]
