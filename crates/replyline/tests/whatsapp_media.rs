@@ -128,17 +128,37 @@ async fn inbound(env: &Env, wa_id: &str) -> (String, Vec<Value>) {
 /// Waits until the message `provider_id` of `wa_id` has an attachment whose
 /// state is `state`; answers the message.
 async fn wait_attachment(env: &Env, wa_id: &str, provider_id: &str, state: &str) -> Value {
-    poll::until(
-        &format!("the attachment of {provider_id} {state}"),
-        poll::WAIT,
-        || async {
-            let (_, messages) = inbound(env, wa_id).await;
-            messages
-                .into_iter()
-                .find(|m| m["provider_id"] == provider_id)
-                .filter(|m| m["attachments"][0]["state"] == state)
-        },
-    )
+    let what = format!("the attachment of {provider_id} {state}");
+    wait_message(env, wa_id, provider_id, &what, |m| {
+        m["attachments"][0]["state"] == state
+    })
+    .await
+}
+
+/// Waits until a download attempt of the message `provider_id` of `wa_id`
+/// has failed (its attachment has an error); answers the message.
+async fn wait_attachment_error(env: &Env, wa_id: &str, provider_id: &str) -> Value {
+    let what = format!("a failed download of {provider_id}");
+    wait_message(env, wa_id, provider_id, &what, |m| {
+        m["attachments"][0]["error"].is_string()
+    })
+    .await
+}
+
+/// Waits until the inbound message `provider_id` of `wa_id` satisfies `ready`.
+async fn wait_message(
+    env: &Env,
+    wa_id: &str,
+    provider_id: &str,
+    what: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    poll::until(what, poll::WAIT, || async {
+        let (_, messages) = inbound(env, wa_id).await;
+        messages
+            .into_iter()
+            .find(|m| m["provider_id"] == provider_id && ready(m))
+    })
     .await
 }
 
@@ -342,14 +362,7 @@ async fn a_download_that_fails_for_a_while_is_retried_and_then_stored() {
     let (status, resp) = env.post_webhook(&body).await;
     assert_eq!(status, StatusCode::OK, "{resp}");
     // The first attempt failed: still pending, with the reason, and not served.
-    let pending = poll::until("the first failed attempt", poll::WAIT, || async {
-        let (_, messages) = inbound(&env, "79001230001").await;
-        messages
-            .into_iter()
-            .find(|m| m["provider_id"] == id.as_str())
-            .filter(|m| m["attachments"][0]["error"].is_string())
-    })
-    .await;
+    let pending = wait_attachment_error(&env, "79001230001", id.as_str()).await;
     let a = &pending["attachments"][0];
     assert_eq!(a["state"], "pending", "{a}");
     assert!(a["error"].as_str().unwrap().contains("500"), "{a}");
@@ -402,14 +415,7 @@ async fn a_download_that_keeps_failing_or_cannot_heal_ends_failed() {
     assert!(error.contains("code 100"), "{error}");
 
     // 2+4+…+128 s of backoff: after the 8th attempt it is given up.
-    let after_seven = poll::until("the first attempt", poll::WAIT, || async {
-        let (_, messages) = inbound(&env, "79004440001").await;
-        messages
-            .into_iter()
-            .find(|m| m["provider_id"] == doomed.as_str())
-            .filter(|m| m["attachments"][0]["error"].is_string())
-    })
-    .await;
+    let after_seven = wait_attachment_error(&env, "79004440001", doomed.as_str()).await;
     assert_eq!(after_seven["attachments"][0]["state"], "pending");
     env.advance(200).await;
     let (_, messages) = inbound(&env, "79004440001").await;
@@ -554,14 +560,7 @@ async fn a_file_whose_hash_does_not_match_is_never_served() {
     );
     let (status, resp) = env.post_webhook(&body).await;
     assert_eq!(status, StatusCode::OK, "{resp}");
-    let first = poll::until("the first attempt", poll::WAIT, || async {
-        let (_, messages) = inbound(&env, "79003330001").await;
-        messages
-            .into_iter()
-            .find(|m| m["provider_id"] == id.as_str())
-            .filter(|m| m["attachments"][0]["error"].is_string())
-    })
-    .await;
+    let first = wait_attachment_error(&env, "79003330001", id.as_str()).await;
     let error = first["attachments"][0]["error"].as_str().unwrap();
     assert!(error.contains("SHA-256"), "{error}");
     assert_eq!(first["attachments"][0]["state"], "pending");
@@ -596,14 +595,7 @@ async fn a_download_still_pending_at_a_restart_is_finished_after_it() {
     );
     let (status, resp) = env.post_webhook(&body).await;
     assert_eq!(status, StatusCode::OK, "{resp}");
-    poll::until("the failed first attempt", poll::WAIT, || async {
-        let (_, messages) = inbound(&env, "79002220001").await;
-        messages
-            .into_iter()
-            .find(|m| m["provider_id"] == id.as_str())
-            .filter(|m| m["attachments"][0]["error"].is_string())
-    })
-    .await;
+    wait_attachment_error(&env, "79002220001", id.as_str()).await;
     env.restart().await;
     env.advance(5).await;
     let stored = wait_attachment(&env, "79002220001", &id, "stored").await;
