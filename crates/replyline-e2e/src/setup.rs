@@ -225,6 +225,13 @@ impl Env {
         resp.1
     }
 
+    /// `PATCH` the channel as the admin: its status and body.
+    pub async fn patch_channel(&self, patch: &Value) -> Resp {
+        self.admin
+            .patch(&format!("/api/v1/channels/{}", self.channel_id), patch)
+            .await
+    }
+
     /// Kills and restarts the server on the same database; logs the admin in again.
     pub async fn restart(&mut self) {
         self.server.restart().await;

@@ -118,11 +118,7 @@ async fn media_and_files_in_chromium() {
     let env = Env::start(&json!({})).await;
     let base = env.server.base_url().to_owned();
     let resp = env
-        .admin
-        .patch(
-            &format!("/api/v1/channels/{}", env.channel_id),
-            &json!({"whatsapp": {"waba_id": WABA}, "allow_write_first": true}),
-        )
+        .patch_channel(&json!({"whatsapp": {"waba_id": WABA}, "allow_write_first": true}))
         .await;
     expect_status(&resp, StatusCode::OK, "waba id and write first");
 
@@ -352,11 +348,7 @@ async fn templates_after_the_window_closes_in_chromium() {
     let env = Env::start(&json!({})).await;
     let base = env.server.base_url().to_owned();
     let resp = env
-        .admin
-        .patch(
-            &format!("/api/v1/channels/{}", env.channel_id),
-            &json!({"whatsapp": {"waba_id": WABA}, "allow_write_first": true}),
-        )
+        .patch_channel(&json!({"whatsapp": {"waba_id": WABA}, "allow_write_first": true}))
         .await;
     expect_status(&resp, StatusCode::OK, "waba id and write first");
     env.graph.set_templates(
@@ -683,11 +675,7 @@ async fn whatsapp_errors_read_in_the_uis_language() {
         async move { api.post("/api/v1/conversations", &b).await }
     };
     let resp = env
-        .admin
-        .patch(
-            &format!("/api/v1/channels/{}", env.channel_id),
-            &json!({"allow_write_first": false}),
-        )
+        .patch_channel(&json!({"allow_write_first": false}))
         .await;
     expect_status(&resp, StatusCode::OK, "write first off");
     let resp = first(
@@ -697,11 +685,7 @@ async fn whatsapp_errors_read_in_the_uis_language() {
     .await;
     errors.push(error_row("write first disabled", &resp, 403));
     let resp = env
-        .admin
-        .patch(
-            &format!("/api/v1/channels/{}", env.channel_id),
-            &json!({"whatsapp": {"waba_id": WABA}, "allow_write_first": true}),
-        )
+        .patch_channel(&json!({"whatsapp": {"waba_id": WABA}, "allow_write_first": true}))
         .await;
     expect_status(&resp, StatusCode::OK, "waba id and write first");
     env.graph.set_templates(

@@ -546,13 +546,7 @@ async fn a_group_with_nobody_online_leaves_the_chat_in_the_queue() {
 #[tokio::test]
 async fn without_a_matching_rule_the_channel_mode_round_robin_routes() {
     let env = Env::start(&json!({})).await;
-    let (status, channel) = env
-        .admin
-        .patch(
-            &format!("/api/v1/channels/{}", env.channel_id),
-            &json!({"routing": "round_robin"}),
-        )
-        .await;
+    let (status, channel) = env.patch_channel(&json!({"routing": "round_robin"})).await;
     assert_eq!(status, StatusCode::OK, "{channel}");
     assert_eq!(channel["routing"], "round_robin", "{channel}");
     presence(&env, &env.ivan, true).await;

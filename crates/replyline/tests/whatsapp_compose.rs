@@ -33,11 +33,7 @@ async fn with_templates() -> Env {
 
 async fn set_waba(env: &Env, waba: &str) -> Value {
     let resp = env
-        .admin
-        .patch(
-            &format!("/api/v1/channels/{}", env.channel_id),
-            &json!({"whatsapp": {"waba_id": waba}}),
-        )
+        .patch_channel(&json!({"whatsapp": {"waba_id": waba}}))
         .await;
     expect_status(&resp, StatusCode::OK, "PATCH waba_id");
     resp.1
@@ -81,11 +77,7 @@ async fn the_template_list_is_cached_refreshed_and_read_page_by_page() {
     let error = expect_error(&resp, StatusCode::UNPROCESSABLE_ENTITY, "no waba_id");
     assert_eq!(error["code"], "waba_id_missing", "{error}");
     let resp = env
-        .admin
-        .patch(
-            &format!("/api/v1/channels/{}", env.channel_id),
-            &json!({"whatsapp": {"waba_id": "not a number"}}),
-        )
+        .patch_channel(&json!({"whatsapp": {"waba_id": "not a number"}}))
         .await;
     expect_field(
         &resp,
@@ -171,11 +163,7 @@ async fn the_template_list_is_cached_refreshed_and_read_page_by_page() {
 
     // `null` removes the WABA: nothing to read the templates from.
     let resp = env
-        .admin
-        .patch(
-            &format!("/api/v1/channels/{}", env.channel_id),
-            &json!({"whatsapp": {"waba_id": null}}),
-        )
+        .patch_channel(&json!({"whatsapp": {"waba_id": null}}))
         .await;
     expect_status(&resp, StatusCode::OK, "waba_id null");
     assert_eq!(resp.1["whatsapp"]["waba_id"], Value::Null, "{}", resp.1);
@@ -403,11 +391,7 @@ async fn writing_first_to_a_new_number_takes_a_template() {
 
     // The channel stops allowing it: 403.
     let resp = env
-        .admin
-        .patch(
-            &format!("/api/v1/channels/{}", env.channel_id),
-            &json!({"allow_write_first": false}),
-        )
+        .patch_channel(&json!({"allow_write_first": false}))
         .await;
     expect_status(&resp, StatusCode::OK, "allow_write_first off");
     assert_eq!(resp.1["allow_write_first"], false, "{}", resp.1);
