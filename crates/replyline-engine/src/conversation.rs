@@ -207,6 +207,16 @@ impl Conversation {
         self.assignee.as_ref()
     }
 
+    /// The latest instant an input reached this conversation at: the
+    /// client's or an employee's last message, or its close. A driver that
+    /// feeds inputs late keeps time from running backwards with it.
+    pub fn last_activity_at(&self) -> Option<Timestamp> {
+        [self.last_client_at, self.last_employee_at, self.closed_at]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+
     pub fn closed_at(&self) -> Option<Timestamp> {
         self.closed_at
     }

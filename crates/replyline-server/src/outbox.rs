@@ -21,7 +21,7 @@ use crate::metrics::Metrics;
 use replyline_engine::{Template, TemplateRef, Var, Vars};
 use replyline_store::{
     Attachment, Channel, HealthChange, Id, OutboxJob, OutboxOutcome, SendHealth, SentTemplate,
-    Store, StoreError,
+    Store,
 };
 use replyline_whatsapp::{ErrorClass, GraphClient, OutgoingBody, OutgoingMessage, SendError};
 use serde_json::{Value, json};
@@ -51,7 +51,11 @@ pub struct OutboxWorker {
     sender: Sender,
     wake: Arc<Notify>,
     drain: mpsc::Receiver<oneshot::Sender<()>>,
+    finished: mpsc::UnboundedReceiver<Finished>,
 }
+
+/// A send's outcome on its way to the group commit, with who waits for it.
+type Finished = (Id, OutboxOutcome, oneshot::Sender<bool>);
 
 /// What the send tasks share.
 struct Sender {
@@ -66,6 +70,9 @@ struct Sender {
     media: MediaStore,
     /// `{company_name}` in a fallback template's parameters.
     company_name: Option<String>,
+    /// Outcomes to record: every outcome that arrives while one transaction
+    /// runs goes into the next (see [`record_outcomes`]).
+    finish: mpsc::UnboundedSender<Finished>,
 }
 
 impl OutboxWorker {
@@ -92,6 +99,7 @@ pub fn outbox(
     media: MediaStore,
 ) -> (OutboxWorker, OutboxHandle) {
     let (handle, signals) = crate::worker::channel();
+    let (finish, finished) = mpsc::unbounded_channel();
     let http = replyline_whatsapp::reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
@@ -107,9 +115,11 @@ pub fn outbox(
             live: crate::live::LiveHub::new(),
             media,
             company_name: None,
+            finish,
         },
         wake: signals.wake,
         drain: signals.drain,
+        finished,
     };
     (worker, handle)
 }
@@ -141,7 +151,13 @@ impl OutboxWorker {
             sender,
             wake,
             mut drain,
+            finished,
         } = self;
+        tokio::spawn(record_outcomes(
+            finished,
+            sender.store.clone(),
+            sender.clock.clone(),
+        ));
         let sender = Arc::new(sender);
         sender.recover().await;
         let mut sends = JoinSet::new();
@@ -176,6 +192,49 @@ impl OutboxWorker {
                     }
                 },
             }
+        }
+    }
+}
+
+/// Outcomes recorded per transaction at most.
+const FINISH_BATCH: usize = 256;
+
+/// Records send outcomes in group commits, retrying while the store fails:
+/// the rows stay in flight meanwhile (never sent again; a crash leaves them
+/// "unknown").
+async fn record_outcomes(
+    mut finished: mpsc::UnboundedReceiver<Finished>,
+    store: Arc<dyn Store>,
+    clock: Clock,
+) {
+    while let Some(first) = finished.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < FINISH_BATCH
+            && let Ok(next) = finished.try_recv()
+        {
+            batch.push(next);
+        }
+        let outcomes: Vec<(Id, OutboxOutcome)> = batch
+            .iter()
+            .map(|(id, outcome, _)| (*id, outcome.clone()))
+            .collect();
+        let mut delay = FINISH_RETRY_FIRST;
+        let found = loop {
+            match store.finish_outbox_many(&outcomes, clock.now()).await {
+                Ok(found) => break found,
+                Err(err) => {
+                    tracing::error!(%err, rows = outcomes.len(), retry_in_ms = delay.as_millis() as u64,
+                        "recording send outcomes failed; retrying (the messages are not sent again)");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(FINISH_RETRY_MAX);
+                }
+            }
+        };
+        for ((outbox_id, _, reply), found) in batch.into_iter().zip(found) {
+            if !found {
+                tracing::error!(outbox = outbox_id, "the sent outbox row is gone");
+            }
+            let _ = reply.send(found);
         }
     }
 }
@@ -279,29 +338,14 @@ impl Sender {
         }
     }
 
-    /// Records a send's outcome, retrying while the store fails: the row stays
-    /// in flight meanwhile (never sent again; a crash leaves it "unknown").
+    /// Records a send's outcome (with the others finishing meanwhile, in one
+    /// transaction); false when the row is gone.
     async fn finish(&self, outbox_id: Id, outcome: OutboxOutcome) -> bool {
-        let mut delay = FINISH_RETRY_FIRST;
-        loop {
-            match self
-                .store
-                .finish_outbox(outbox_id, outcome.clone(), self.clock.now())
-                .await
-            {
-                Ok(()) => return true,
-                Err(StoreError::NotFound) => {
-                    tracing::error!(outbox = outbox_id, "the sent outbox row is gone");
-                    return false;
-                }
-                Err(err) => {
-                    tracing::error!(%err, outbox = outbox_id, retry_in_ms = delay.as_millis() as u64,
-                        "recording the send outcome failed; retrying (the message is not sent again)");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(FINISH_RETRY_MAX);
-                }
-            }
+        let (reply, recorded) = oneshot::channel();
+        if self.finish.send((outbox_id, outcome, reply)).is_err() {
+            return false;
         }
+        recorded.await.unwrap_or(false)
     }
 
     async fn attempt(&self, job: &OutboxJob) -> Attempt {

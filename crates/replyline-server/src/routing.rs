@@ -5,6 +5,7 @@
 //! the conversation, and records the outcome on the timeline.
 
 use crate::driver::eid;
+use jiff::Timestamp;
 use replyline_engine::Team;
 use replyline_engine::routing::{RouteMatch, RouteTarget, RoutingRule};
 use replyline_store::{Id, RoutingCandidate, RoutingRuleRecord};
@@ -28,6 +29,18 @@ pub fn engine_rules(records: &[RoutingRuleRecord]) -> Vec<RoutingRule> {
             })
         })
         .collect()
+}
+
+/// Counts the chats `assigned` earlier in a round not committed yet: each
+/// one is an open chat more, assigned at `now`, so a round spreads its new
+/// conversations exactly as one commit per conversation would.
+pub fn count_assigned(candidates: &mut [RoutingCandidate], assigned: &[Id], now: Timestamp) {
+    for id in assigned {
+        if let Some(c) = candidates.iter_mut().find(|c| c.employee_id == *id) {
+            c.open_chats += 1;
+            c.last_assigned_at = Some(now);
+        }
+    }
 }
 
 /// Round robin: the online member with the fewest open chats; ties go to the one whose
@@ -197,5 +210,26 @@ mod tests {
             pick_round_robin(&[candidate(8, true, 0), candidate(7, true, 0)]),
             Some(7)
         );
+    }
+
+    #[test]
+    fn a_round_spreads_new_chats_as_separate_commits_would() {
+        let now: Timestamp = "2026-01-03T00:00:00Z".parse().unwrap();
+        let mut members = [
+            candidate(5, true, 0),
+            candidate(6, true, 0),
+            candidate(7, true, 0),
+        ];
+        let mut assigned = Vec::new();
+        for _ in 0..4 {
+            let mut seen = members.clone();
+            count_assigned(&mut seen, &assigned, now);
+            assigned.push(pick_round_robin(&seen).unwrap());
+        }
+        assert_eq!(assigned, [5, 6, 7, 5]);
+        count_assigned(&mut members, &[6, 6], now);
+        assert_eq!(members[1].open_chats, 2);
+        assert_eq!(members[1].last_assigned_at, Some(now));
+        assert_eq!(members[0].open_chats, 0);
     }
 }

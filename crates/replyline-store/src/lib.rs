@@ -203,6 +203,9 @@ pub trait Store:
     ) -> StoreResult<InboxFailure>;
     /// The earliest retry of an unprocessed row that is not due yet.
     async fn next_inbox_attempt_at(&self) -> StoreResult<Option<Timestamp>>;
+    /// When the oldest unprocessed row never attempted yet arrived: no deadline
+    /// at or after it may fire before that row's messages are processed.
+    async fn oldest_unprocessed_inbox_at(&self) -> StoreResult<Option<Timestamp>>;
     /// Unprocessed rows that keep failing, oldest first.
     async fn failed_inbox(&self, limit: i64) -> StoreResult<Vec<FailedInboxItem>>;
     /// Makes a failing row due now; false when there is no such failing row.
@@ -222,6 +225,27 @@ pub trait Store:
         address: &str,
     ) -> StoreResult<Option<Contact>>;
     async fn inbound_exists(&self, channel_id: Id, provider_id: &str) -> StoreResult<bool>;
+    /// Which of `provider_ids` are already stored as inbound messages of the
+    /// channel (an inbox round's deduplication, one query). This and the next
+    /// two read committed data off the writer (the driver, their only writer,
+    /// reads after its own commits).
+    async fn inbound_existing(
+        &self,
+        channel_id: Id,
+        provider_ids: &[String],
+    ) -> StoreResult<Vec<String>>;
+    /// The channel's contacts among `addresses` (one query).
+    async fn contacts_by_address(
+        &self,
+        channel_id: Id,
+        addresses: &[String],
+    ) -> StoreResult<Vec<Contact>>;
+    /// Each of `contact_ids`' newest conversation on the channel (one query).
+    async fn latest_conversations(
+        &self,
+        channel_id: Id,
+        contact_ids: &[Id],
+    ) -> StoreResult<Vec<ConversationRecord>>;
     /// The contact's newest conversation on the channel.
     async fn latest_conversation(
         &self,
@@ -302,6 +326,13 @@ pub trait Store:
         outcome: OutboxOutcome,
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// Records many claimed rows' outcomes in one transaction (group commit);
+    /// per row, whether it still existed.
+    async fn finish_outbox_many(
+        &self,
+        outcomes: &[(Id, OutboxOutcome)],
+        now: Timestamp,
+    ) -> StoreResult<Vec<bool>>;
     /// The earliest pending row's attempt time (active channels only).
     async fn next_outbox_at(&self) -> StoreResult<Option<Timestamp>>;
 

@@ -387,6 +387,8 @@ pub struct NewMessage {
     pub payload: Option<Value>,
     /// A file stored with the message.
     pub attachment: Option<NewAttachment>,
+    /// When it happened, if not at the commit's instant (a client message's arrival).
+    pub at: Option<Timestamp>,
 }
 
 /// One timeline entry.
@@ -406,6 +408,8 @@ pub struct Event {
 /// A new timeline entry.
 #[derive(Clone, Debug, Default)]
 pub struct NewEvent {
+    /// When it happened, if not at the commit's instant.
+    pub at: Option<Timestamp>,
     pub kind: String,
     pub rule: Option<String>,
     pub outcome: Option<String>,
@@ -448,7 +452,10 @@ pub struct ConversationWrite {
     /// `None` creates the conversation.
     pub id: Option<Id>,
     pub channel_id: Id,
+    /// Ignored when `contact` is set.
     pub contact_id: Id,
+    /// Creates or updates the contact in the same transaction and uses its id.
+    pub contact: Option<ContactUpsert>,
     pub status: String,
     pub assignee_id: Option<Id>,
     pub waiting_since: Option<Timestamp>,
@@ -460,6 +467,16 @@ pub struct ConversationWrite {
     pub messages: Vec<NewMessage>,
     pub events: Vec<NewEvent>,
     pub notifications: Vec<NewNotification>,
+}
+
+/// A contact as a client message names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactUpsert {
+    pub address: String,
+    /// The messenger profile's name; an edited name is kept.
+    pub name: Option<String>,
+    /// The message's arrival; the stored instant only moves forward.
+    pub inbound_at: Option<Timestamp>,
 }
 
 /// A delivery status reported by the provider.
@@ -490,8 +507,10 @@ pub struct Commit {
     pub conversations: Vec<ConversationWrite>,
     pub statuses: Vec<StatusWrite>,
     pub settings: Option<SettingsWrite>,
-    /// Marks an inbox row processed, with a short result note.
-    pub inbox_done: Option<(Id, String)>,
+    /// Inbox rows marked processed, each with a short result note.
+    pub inbox_done: Vec<(Id, String)>,
+    /// Employees handed a new conversation by routing (round robin's turn).
+    pub assigned: Vec<Id>,
     /// Employees who start observing existing conversations.
     pub observers: Vec<ObserverWrite>,
 }
@@ -504,7 +523,8 @@ impl Commit {
             conversations: Vec::new(),
             statuses: Vec::new(),
             settings: None,
-            inbox_done: None,
+            inbox_done: Vec::new(),
+            assigned: Vec::new(),
             observers: Vec::new(),
         }
     }

@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../migrations/0010_mentions.sql")),
     (11, include_str!("../migrations/0011_inbox_indexes.sql")),
     (12, include_str!("../migrations/0012_whatsapp_full.sql")),
+    (13, include_str!("../migrations/0013_throughput.sql")),
 ];
 
 /// SQLite store: a single-connection writer pool (serializing writes) and a reader pool.
@@ -43,9 +44,7 @@ pub struct SqliteStore {
 /// per recipient is in flight at a time (so a crash leaves at most that one in
 /// doubt) and a retry keeps the recipient's later messages waiting behind it.
 const OUTBOX_HEAD_OF_LINE: &str = "NOT EXISTS (SELECT 1 FROM outbox o2 \
-    JOIN messages m2 ON m2.id = o2.message_id JOIN conversations c2 ON c2.id = m2.conversation_id \
-    WHERE o2.id < o.id AND o2.state IN ('pending', 'inflight') \
-    AND c2.contact_id = (SELECT c3.contact_id FROM messages m3 JOIN conversations c3 ON c3.id = m3.conversation_id WHERE m3.id = o.message_id))";
+    WHERE o2.contact_id = o.contact_id AND o2.id < o.id AND o2.state IN ('pending', 'inflight'))";
 
 pub(crate) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
@@ -355,6 +354,23 @@ async fn attach<'e, E: sqlx::SqliteExecutor<'e>>(
     Ok(())
 }
 
+/// Like [`attach`], for the messages whose ids `sql` takes as one JSON array.
+async fn attach_json<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
+    messages: &mut [Message],
+    sql: &str,
+    ids_json: &str,
+) -> StoreResult<()> {
+    let rows = sqlx::query(sql).bind(ids_json).fetch_all(executor).await?;
+    for row in &rows {
+        let a = attachment(row)?;
+        if let Some(m) = messages.iter_mut().find(|m| m.id == a.message_id) {
+            m.attachments.push(a);
+        }
+    }
+    Ok(())
+}
+
 /// The `mentions` column: a JSON array of employee ids, NULL for none.
 fn mentions(column: Option<String>) -> StoreResult<Vec<Id>> {
     match column {
@@ -395,6 +411,33 @@ fn notification(row: &SqliteRow) -> StoreResult<NotificationRecord> {
 
 type Tx<'a> = Transaction<'a, Sqlite>;
 
+/// Creates or updates a contact: an edited name is kept, the last inbound
+/// instant only moves forward.
+async fn upsert_contact<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
+    channel_id: Id,
+    upsert: &ContactUpsert,
+) -> StoreResult<Contact> {
+    let row = sqlx::query(
+        "INSERT INTO contacts (channel_id, address, name, last_inbound_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (channel_id, address) DO UPDATE SET name = CASE WHEN contacts.name_edited = 1 \
+         THEN contacts.name ELSE COALESCE(excluded.name, contacts.name) END, \
+         last_inbound_at = MAX(COALESCE(contacts.last_inbound_at, 0), COALESCE(excluded.last_inbound_at, 0)) \
+         RETURNING id, channel_id, address, name, last_inbound_at",
+    )
+    .bind(channel_id)
+    .bind(&upsert.address)
+    .bind(&upsert.name)
+    .bind(upsert.inbound_at.map(ms))
+    .fetch_one(executor)
+    .await?;
+    let mut c = contact(&row, "")?;
+    if c.last_inbound_at == Some(Timestamp::UNIX_EPOCH) {
+        c.last_inbound_at = None;
+    }
+    Ok(c)
+}
+
 async fn insert_attachment(
     tx: &mut Tx<'_>,
     a: &NewAttachment,
@@ -433,7 +476,12 @@ async fn write_conversation(
     tx: &mut Tx<'_>,
     w: &ConversationWrite,
     now: Timestamp,
+    crm: bool,
 ) -> StoreResult<(Id, Vec<Id>, usize)> {
+    let contact_id = match &w.contact {
+        Some(upsert) => upsert_contact(&mut **tx, w.channel_id, upsert).await?.id,
+        None => w.contact_id,
+    };
     let id = match w.id {
         Some(id) => {
             sqlx::query(
@@ -457,11 +505,12 @@ async fn write_conversation(
              closed_at, last_message_at, state, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(w.channel_id)
-        .bind(w.contact_id)
+        .bind(contact_id)
         .bind(&w.status)
         .bind(w.assignee_id)
         .bind(w.waiting_since.map(ms))
-        .bind(ms(now))
+        // Opened when its first message happened (a client message's arrival).
+        .bind(ms(w.messages.first().and_then(|m| m.at).unwrap_or(now)))
         .bind(w.closed_at.map(ms))
         .bind(w.last_message_at.map(ms))
         .bind(&w.state)
@@ -490,8 +539,8 @@ async fn write_conversation(
         .bind(&m.provider_id)
         .bind(&m.media_id)
         .bind(&m.content_type)
-        .bind(ms(now))
-        .bind(ms(now))
+        .bind(ms(m.at.unwrap_or(now)))
+        .bind(ms(m.at.unwrap_or(now)))
         .bind((!m.mentions.is_empty()).then(|| Value::from(m.mentions.clone()).to_string()))
         .bind(m.payload.as_ref().map(Value::to_string))
         .fetch_one(&mut **tx)
@@ -502,11 +551,12 @@ async fn write_conversation(
         }
         if m.send {
             sqlx::query(
-                "INSERT INTO outbox (message_id, channel_id, state, next_attempt_at, created_at) \
-                 VALUES (?, ?, 'pending', ?, ?)",
+                "INSERT INTO outbox (message_id, channel_id, contact_id, state, next_attempt_at, created_at) \
+                 VALUES (?, ?, ?, 'pending', ?, ?)",
             )
             .bind(message_id)
             .bind(w.channel_id)
+            .bind(contact_id)
             .bind(ms(now))
             .bind(ms(now))
             .execute(&mut **tx)
@@ -515,20 +565,7 @@ async fn write_conversation(
         }
         message_ids.push(message_id);
     }
-    for e in &w.events {
-        sqlx::query(
-            "INSERT INTO events (conversation_id, at, type, rule, outcome, reason, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(ms(now))
-        .bind(&e.kind)
-        .bind(&e.rule)
-        .bind(&e.outcome)
-        .bind(&e.reason)
-        .bind(e.data.as_ref().map(Value::to_string))
-        .execute(&mut **tx)
-        .await?;
-    }
+    insert_events(tx, id, &w.events, now).await?;
     for n in &w.notifications {
         let notification_id: Id = sqlx::query_scalar(
             "INSERT INTO notifications (conversation_id, reason, employee_id, manager_id, wait_started_at, \
@@ -546,8 +583,153 @@ async fn write_conversation(
         .await?;
         crate::sqlite_delivery::on_notification(tx, notification_id, id, n, now).await?;
     }
-    crate::sqlite_delivery::on_conversation_write(tx, id, w, &message_ids, now).await?;
+    if crm {
+        crate::sqlite_delivery::on_conversation_write(tx, id, w, &message_ids, now).await?;
+    }
     Ok((id, message_ids, queued))
+}
+
+/// Timeline entries per statement: seven values each, well under SQLite's limit.
+const EVENTS_PER_INSERT: usize = 128;
+
+/// A conversation's timeline entries, in order, with multi-row inserts.
+async fn insert_events(
+    tx: &mut Tx<'_>,
+    conversation_id: Id,
+    events: &[NewEvent],
+    now: Timestamp,
+) -> StoreResult<()> {
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (conversation_id, at, type, rule, outcome, reason, data) ",
+        );
+        insert.push_values(chunk, |mut row, e| {
+            row.push_bind(conversation_id)
+                .push_bind(ms(e.at.unwrap_or(now)))
+                .push_bind(&e.kind)
+                .push_bind(&e.rule)
+                .push_bind(&e.outcome)
+                .push_bind(&e.reason)
+                .push_bind(e.data.as_ref().map(Value::to_string));
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Records one claimed outbox row's outcome; false when the row is gone.
+async fn finish_one(
+    tx: &mut Tx<'_>,
+    outbox_id: Id,
+    outcome: &OutboxOutcome,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let Some(message_id): Option<Id> =
+        sqlx::query_scalar("SELECT message_id FROM outbox WHERE id = ?")
+            .bind(outbox_id)
+            .fetch_optional(&mut **tx)
+            .await?
+    else {
+        return Ok(false);
+    };
+    match outcome {
+        OutboxOutcome::Sent {
+            provider_id,
+            template,
+        } => {
+            sqlx::query("UPDATE outbox SET state = 'done' WHERE id = ?")
+                .bind(outbox_id)
+                .execute(&mut **tx)
+                .await?;
+            if let Some(t) = template {
+                let payload = serde_json::json!({"template": {
+                    "name": t.name, "language": t.language, "parameters": t.parameters}});
+                sqlx::query(
+                    "UPDATE messages SET template = ?, template_language = ?, payload = ? WHERE id = ?",
+                )
+                .bind(&t.name)
+                .bind(&t.language)
+                .bind(payload.to_string())
+                .bind(message_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+            // A status webhook may have arrived first: never downgrade.
+            sqlx::query(
+                "UPDATE messages SET provider_id = ?, status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END, \
+                 error = CASE WHEN status = 'failed' THEN error END, retry_at = NULL, delivery_unknown = 0, \
+                 updated_at = ? WHERE id = ?",
+            )
+            .bind(provider_id)
+            .bind(ms(now))
+            .bind(message_id)
+            .execute(&mut **tx)
+            .await?;
+            crate::sqlite_delivery::on_message_sent(tx, message_id, now).await?;
+        }
+        OutboxOutcome::Retry { at, error } => {
+            sqlx::query("UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?")
+                .bind(ms_ceil(*at))
+                .bind(&error)
+                .bind(outbox_id)
+                .execute(&mut **tx)
+                .await?;
+            // Visible at once: the last attempt's error and when the next one is.
+            sqlx::query("UPDATE messages SET error = ?, retry_at = ?, updated_at = ? WHERE id = ?")
+                .bind(&error)
+                .bind(ms_ceil(*at))
+                .bind(ms(now))
+                .bind(message_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        OutboxOutcome::Failed { error } => {
+            sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?")
+                .bind(&error)
+                .bind(outbox_id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(
+                "UPDATE messages SET status = 'failed', error = ?, retry_at = NULL, updated_at = ? WHERE id = ?",
+            )
+            .bind(&error)
+            .bind(ms(now))
+            .bind(message_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        OutboxOutcome::Unknown { error } => {
+            sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?")
+                .bind(&error)
+                .bind(outbox_id)
+                .execute(&mut **tx)
+                .await?;
+            // Healable: a later status callback for it says what happened.
+            sqlx::query(
+                "UPDATE messages SET status = 'failed', error = ?, retry_at = NULL, delivery_unknown = 1, \
+                 updated_at = ? WHERE id = ? AND status = 'queued'",
+            )
+            .bind(&error)
+            .bind(ms(now))
+            .bind(message_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        OutboxOutcome::Skipped { reason } => {
+            sqlx::query("UPDATE outbox SET state = 'skipped', last_error = ? WHERE id = ?")
+                .bind(&reason)
+                .bind(outbox_id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("UPDATE messages SET status = 'skipped', error = ?, retry_at = NULL, updated_at = ? WHERE id = ?")
+                .bind(&reason)
+                .bind(ms(now))
+                .bind(message_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(true)
 }
 
 /// Applies a delivery status, never downgrading; true when the message changed.
@@ -1021,6 +1203,10 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn oldest_unprocessed_inbox_at(&self) -> StoreResult<Option<Timestamp>> {
+        crate::sqlite_writer::oldest_unprocessed_inbox_at(&self.writer).await
+    }
+
     async fn next_inbox_attempt_at(&self) -> StoreResult<Option<Timestamp>> {
         crate::sqlite_writer::next_inbox_attempt_at(&self.writer).await
     }
@@ -1040,24 +1226,12 @@ impl Store for SqliteStore {
         name: Option<&str>,
         inbound_at: Option<Timestamp>,
     ) -> StoreResult<Contact> {
-        let row = sqlx::query(
-            "INSERT INTO contacts (channel_id, address, name, last_inbound_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (channel_id, address) DO UPDATE SET name = CASE WHEN contacts.name_edited = 1 \
-             THEN contacts.name ELSE COALESCE(excluded.name, contacts.name) END, \
-             last_inbound_at = MAX(COALESCE(contacts.last_inbound_at, 0), COALESCE(excluded.last_inbound_at, 0)) \
-             RETURNING id, channel_id, address, name, last_inbound_at",
-        )
-        .bind(channel_id)
-        .bind(address)
-        .bind(name)
-        .bind(inbound_at.map(ms))
-        .fetch_one(&self.writer)
-        .await?;
-        let mut c = contact(&row, "")?;
-        if c.last_inbound_at == Some(Timestamp::UNIX_EPOCH) {
-            c.last_inbound_at = None;
-        }
-        Ok(c)
+        let upsert = ContactUpsert {
+            address: address.to_owned(),
+            name: name.map(str::to_owned),
+            inbound_at,
+        };
+        upsert_contact(&self.writer, channel_id, &upsert).await
     }
 
     async fn contact_by_address(
@@ -1082,6 +1256,63 @@ impl Store for SqliteStore {
         .fetch_optional(&self.writer)
         .await?;
         Ok(found.is_some())
+    }
+
+    async fn inbound_existing(
+        &self,
+        channel_id: Id,
+        provider_ids: &[String],
+    ) -> StoreResult<Vec<String>> {
+        if provider_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT provider_id FROM messages WHERE channel_id = ? AND direction = 'in' \
+             AND provider_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(channel_id)
+        .bind(Value::from(provider_ids.to_vec()).to_string())
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    async fn contacts_by_address(
+        &self,
+        channel_id: Id,
+        addresses: &[String],
+    ) -> StoreResult<Vec<Contact>> {
+        if addresses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT id, channel_id, address, name, NULLIF(last_inbound_at, 0) AS last_inbound_at FROM contacts \
+             WHERE channel_id = ? AND address IN (SELECT value FROM json_each(?))",
+        )
+        .bind(channel_id)
+        .bind(Value::from(addresses.to_vec()).to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(|r| contact(r, "")).collect()
+    }
+
+    async fn latest_conversations(
+        &self,
+        channel_id: Id,
+        contact_ids: &[Id],
+    ) -> StoreResult<Vec<ConversationRecord>> {
+        if contact_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{CONVERSATION_SELECT} WHERE c.id IN (SELECT MAX(id) FROM conversations WHERE channel_id = ? \
+             AND contact_id IN (SELECT value FROM json_each(?)) GROUP BY contact_id)"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(channel_id)
+            .bind(Value::from(contact_ids.to_vec()).to_string())
+            .fetch_all(&self.reader)
+            .await?;
+        self.with_observers(&self.reader, &rows).await
     }
 
     async fn latest_conversation(
@@ -1222,8 +1453,10 @@ impl Store for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
             }
+            let crm = !commit.conversations.is_empty()
+                && crate::sqlite_delivery::crm_active(&mut tx).await?;
             for w in &commit.conversations {
-                let (id, messages, queued) = write_conversation(&mut tx, w, now).await?;
+                let (id, messages, queued) = write_conversation(&mut tx, w, now, crm).await?;
                 result.conversations.push((id, messages));
                 result.queued += queued;
             }
@@ -1233,11 +1466,18 @@ impl Store for SqliteStore {
                     result.statuses_applied += 1;
                 }
             }
-            if let Some((id, note)) = &commit.inbox_done {
+            for (id, note) in &commit.inbox_done {
                 sqlx::query("UPDATE inbox SET processed_at = ?, result = ? WHERE id = ?")
                     .bind(ms(now))
                     .bind(note)
                     .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for employee in &commit.assigned {
+                sqlx::query("UPDATE employees SET last_assigned_at = ? WHERE id = ?")
+                    .bind(ms(now))
+                    .bind(employee)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -1351,7 +1591,7 @@ impl Store for SqliteStore {
             let mut tx = self.writer.begin().await?;
             let rows = sqlx::query(
                 &format!(
-                    "SELECT o.id AS outbox_id, o.attempts, k.address, k.name AS contact_name FROM outbox o \
+                    "SELECT o.id AS outbox_id, o.message_id, o.attempts, k.address, k.name AS contact_name FROM outbox o \
                      JOIN channels ch ON ch.id = o.channel_id JOIN messages m ON m.id = o.message_id \
                      JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id \
                      WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND ch.status = 'active' AND ch.deleted = 0 \
@@ -1363,39 +1603,56 @@ impl Store for SqliteStore {
             .bind(limit)
             .fetch_all(&mut *tx)
             .await?;
+            if rows.is_empty() {
+                return Ok(Vec::new());
+            }
+            // The claimed rows, their messages (with attachments) and channels: one statement each.
+            let ids: Vec<Id> = rows.iter().map(|r| r.try_get("outbox_id")).collect::<Result<_, _>>()?;
+            let message_ids: Vec<Id> = rows.iter().map(|r| r.try_get("message_id")).collect::<Result<_, _>>()?;
+            let ids_json = Value::from(ids).to_string();
+            let message_ids_json = Value::from(message_ids).to_string();
+            sqlx::query(
+                "UPDATE outbox SET state = 'inflight', attempts = attempts + 1 WHERE id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(&ids_json)
+            .execute(&mut *tx)
+            .await?;
+            let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id IN (SELECT value FROM json_each(?))");
+            let mut messages = sqlx::query(&sql)
+                .bind(&message_ids_json)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(message)
+                .collect::<StoreResult<Vec<_>>>()?;
+            let sql = format!(
+                "SELECT {ATTACHMENT_COLS} FROM attachments WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY id"
+            );
+            attach_json(&mut *tx, &mut messages, &sql, &message_ids_json).await?;
+            let mut channel_ids: Vec<Id> = messages.iter().map(|m| m.channel_id).collect();
+            channel_ids.sort_unstable();
+            channel_ids.dedup();
+            let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id IN (SELECT value FROM json_each(?))");
+            let channels = sqlx::query(&sql)
+                .bind(Value::from(channel_ids).to_string())
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(channel)
+                .collect::<StoreResult<Vec<_>>>()?;
+            let mut by_id: std::collections::HashMap<Id, Message> =
+                messages.into_iter().map(|m| (m.id, m)).collect();
             let mut jobs = Vec::with_capacity(rows.len());
             for row in rows {
-                let outbox_id: Id = row.try_get("outbox_id")?;
-                sqlx::query(
-                    "UPDATE outbox SET state = 'inflight', attempts = attempts + 1 WHERE id = ?",
-                )
-                .bind(outbox_id)
-                .execute(&mut *tx)
-                .await?;
-                let sql = format!(
-                    "SELECT {MESSAGE_COLS} FROM messages WHERE id = (SELECT message_id FROM outbox WHERE id = ?)"
-                );
-                let mut m = [message(
-                    &sqlx::query(&sql)
-                        .bind(outbox_id)
-                        .fetch_one(&mut *tx)
-                        .await?,
-                )?];
-                let sql = format!(
-                    "SELECT {ATTACHMENT_COLS} FROM attachments WHERE message_id = ? ORDER BY id"
-                );
-                let message_id = m[0].id;
-                attach(&mut *tx, &mut m, &sql, message_id).await?;
-                let [m] = m;
-                let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = ?");
-                let ch = channel(
-                    &sqlx::query(&sql)
-                        .bind(m.channel_id)
-                        .fetch_one(&mut *tx)
-                        .await?,
-                )?;
+                let message_id: Id = row.try_get("message_id")?;
+                let m = by_id.remove(&message_id).ok_or(StoreError::NotFound)?;
+                let ch = channels
+                    .iter()
+                    .find(|c| c.id == m.channel_id)
+                    .cloned()
+                    .ok_or(StoreError::NotFound)?;
                 jobs.push(OutboxJob {
-                    id: outbox_id,
+                    id: row.try_get("outbox_id")?,
                     attempts: row.try_get("attempts")?,
                     message: m,
                     channel: ch,
@@ -1417,107 +1674,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         self.tracked(async move {
             let mut tx = self.writer.begin().await?;
-            let message_id: Id = sqlx::query_scalar("SELECT message_id FROM outbox WHERE id = ?")
-                .bind(outbox_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            match outcome {
-                OutboxOutcome::Sent {
-                    provider_id,
-                    template,
-                } => {
-                    sqlx::query("UPDATE outbox SET state = 'done' WHERE id = ?")
-                        .bind(outbox_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    if let Some(t) = template {
-                        let payload = serde_json::json!({"template": {
-                            "name": t.name, "language": t.language, "parameters": t.parameters}});
-                        sqlx::query(
-                            "UPDATE messages SET template = ?, template_language = ?, payload = ? WHERE id = ?",
-                        )
-                        .bind(&t.name)
-                        .bind(&t.language)
-                        .bind(payload.to_string())
-                        .bind(message_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    // A status webhook may have arrived first: never downgrade.
-                    sqlx::query(
-                        "UPDATE messages SET provider_id = ?, status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END, \
-                         error = CASE WHEN status = 'failed' THEN error END, retry_at = NULL, delivery_unknown = 0, \
-                         updated_at = ? WHERE id = ?",
-                    )
-                    .bind(provider_id)
-                    .bind(ms(now))
-                    .bind(message_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    crate::sqlite_delivery::on_message_sent(&mut tx, message_id, now).await?;
-                }
-                OutboxOutcome::Retry { at, error } => {
-                    sqlx::query("UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?")
-                        .bind(ms_ceil(at))
-                        .bind(&error)
-                        .bind(outbox_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    // Visible at once: the last attempt's error and when the next one is.
-                    sqlx::query("UPDATE messages SET error = ?, retry_at = ?, updated_at = ? WHERE id = ?")
-                        .bind(&error)
-                        .bind(ms_ceil(at))
-                        .bind(ms(now))
-                        .bind(message_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                OutboxOutcome::Failed { error } => {
-                    sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?")
-                        .bind(&error)
-                        .bind(outbox_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "UPDATE messages SET status = 'failed', error = ?, retry_at = NULL, updated_at = ? WHERE id = ?",
-                    )
-                    .bind(&error)
-                    .bind(ms(now))
-                    .bind(message_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                OutboxOutcome::Unknown { error } => {
-                    sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?")
-                        .bind(&error)
-                        .bind(outbox_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    // Healable: a later status callback for it says what happened.
-                    sqlx::query(
-                        "UPDATE messages SET status = 'failed', error = ?, retry_at = NULL, delivery_unknown = 1, \
-                         updated_at = ? WHERE id = ? AND status = 'queued'",
-                    )
-                    .bind(&error)
-                    .bind(ms(now))
-                    .bind(message_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                OutboxOutcome::Skipped { reason } => {
-                    sqlx::query("UPDATE outbox SET state = 'skipped', last_error = ? WHERE id = ?")
-                        .bind(&reason)
-                        .bind(outbox_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("UPDATE messages SET status = 'skipped', error = ?, retry_at = NULL, updated_at = ? WHERE id = ?")
-                        .bind(&reason)
-                        .bind(ms(now))
-                        .bind(message_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+            if !finish_one(&mut tx, outbox_id, &outcome, now).await? {
+                return Err(StoreError::NotFound);
             }
             tx.commit().await?;
             Ok(())
@@ -1525,13 +1683,30 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn finish_outbox_many(
+        &self,
+        outcomes: &[(Id, OutboxOutcome)],
+        now: Timestamp,
+    ) -> StoreResult<Vec<bool>> {
+        self.tracked(async move {
+            let mut tx = self.writer.begin().await?;
+            let mut found = Vec::with_capacity(outcomes.len());
+            for (outbox_id, outcome) in outcomes {
+                found.push(finish_one(&mut tx, *outbox_id, outcome, now).await?);
+            }
+            tx.commit().await?;
+            Ok(found)
+        })
+        .await
+    }
+
     async fn next_outbox_at(&self) -> StoreResult<Option<Timestamp>> {
         let v: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT MIN(o.next_attempt_at) FROM outbox o JOIN channels ch ON ch.id = o.channel_id \
+            "SELECT o.next_attempt_at FROM outbox o JOIN channels ch ON ch.id = o.channel_id \
                  WHERE o.state = 'pending' AND ch.status = 'active' AND ch.deleted = 0 \
-                 AND {OUTBOX_HEAD_OF_LINE}"
+                 AND {OUTBOX_HEAD_OF_LINE} ORDER BY o.next_attempt_at LIMIT 1"
         ))
-        .fetch_one(&self.writer)
+        .fetch_optional(&self.writer)
         .await?;
         opt_ts(v)
     }

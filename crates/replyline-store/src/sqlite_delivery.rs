@@ -172,6 +172,14 @@ pub(crate) async fn on_notification(
 /// CRM events of a conversation write, in the same transaction: `message.received`
 /// per inbound message, `conversation.opened` (opened or reopened),
 /// `conversation.closed`, and `sla.breached` per manager-notification firing.
+/// Whether any CRM webhook is configured (asked once per commit).
+pub(crate) async fn crm_active(tx: &mut Transaction<'_, Sqlite>) -> StoreResult<bool> {
+    let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM webhooks WHERE deleted = 0 LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(any.is_some())
+}
+
 pub(crate) async fn on_conversation_write(
     tx: &mut Transaction<'_, Sqlite>,
     conversation_id: Id,
@@ -179,12 +187,6 @@ pub(crate) async fn on_conversation_write(
     message_ids: &[Id],
     now: Timestamp,
 ) -> StoreResult<()> {
-    let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM webhooks WHERE deleted = 0 LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await?;
-    if any.is_none() {
-        return Ok(());
-    }
     for e in &w.events {
         let event = match e.kind.as_str() {
             "opened" | "reopened" => "conversation.opened",

@@ -274,6 +274,18 @@ pub(crate) async fn next_inbox_attempt_at(writer: &SqlitePool) -> StoreResult<Op
     opt_ts(at)
 }
 
+/// The arrival of the oldest unprocessed row not attempted yet (index `inbox_unprocessed`).
+pub(crate) async fn oldest_unprocessed_inbox_at(
+    writer: &SqlitePool,
+) -> StoreResult<Option<Timestamp>> {
+    let at: Option<i64> = sqlx::query_scalar(
+        "SELECT received_at FROM inbox WHERE processed_at IS NULL AND attempts = 0 ORDER BY id LIMIT 1",
+    )
+    .fetch_optional(writer)
+    .await?;
+    opt_ts(at)
+}
+
 /// Unprocessed rows that keep failing, oldest first.
 pub(crate) async fn failed_inbox(
     reader: &SqlitePool,

@@ -98,7 +98,7 @@ async fn a_failing_inbox_row_is_retried_with_backoff_listed_and_never_dropped() 
 
     // Success at last: processed, no longer listed.
     let mut done = Commit::new(t(101));
-    done.inbox_done = Some((a, "stored 1".into()));
+    done.inbox_done = vec![(a, "stored 1".into())];
     store.commit(done).await.unwrap();
     assert!(store.failed_inbox(10).await.unwrap().is_empty());
     assert_eq!(store.gauges().await.unwrap().inbox_failed, 0);

@@ -69,12 +69,31 @@ enum BenchCommand {
         #[arg(long, default_value_t = 5_000_000)]
         events: u64,
     },
-    /// Signed WhatsApp webhooks acknowledged per second by a fresh `serve` on SQLite.
+    /// A burst of signed WhatsApp webhooks (new contacts, then into their open
+    /// conversations) against a fresh `serve` on SQLite, automations on.
     Ingest {
         #[arg(long, default_value_t = 5_000)]
         requests: usize,
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
+    },
+    /// Open-loop load: signed webhooks at a target rate (a mix of new contacts
+    /// and existing conversations), a fake Graph API counting arrivals.
+    Load {
+        /// Webhooks per second offered; several runs for a comma-separated list.
+        #[arg(long, value_delimiter = ',', default_value = "1000")]
+        rate: Vec<f64>,
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        /// Share of webhooks from new contacts.
+        #[arg(long, default_value_t = 0.3)]
+        new_share: f64,
+        /// No-reply delay; deadlines fall due during the run when shorter than it.
+        #[arg(long, default_value_t = 5)]
+        no_reply_seconds: u64,
+        /// Appends one CSV line per run to this file (for scripts/bench-plot).
+        #[arg(long)]
+        csv: Option<PathBuf>,
     },
 }
 
@@ -158,20 +177,134 @@ fn bench_command(command: BenchCommand) -> anyhow::Result<()> {
             );
             let runtime = tokio::runtime::Runtime::new()?;
             let report = runtime.block_on(bench::ingest(requests, concurrency))?;
-            println!(
-                "ingest: {} webhooks, {} concurrent: acknowledged in {:.2} s = {:.0}/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; all processed after {:.2} s",
-                report.requests,
-                report.concurrency,
-                report.seconds,
-                report.requests as f64 / report.seconds,
-                report.latency_ms[0],
-                report.latency_ms[1],
-                report.latency_ms[2],
-                report.processed_seconds
+            print_ingest(&report);
+            Ok(())
+        }
+        BenchCommand::Load {
+            rate,
+            seconds,
+            new_share,
+            no_reply_seconds,
+            csv,
+        } => {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&new_share),
+                "--new-share must be between 0 and 1"
             );
+            let runtime = tokio::runtime::Runtime::new()?;
+            for rate in rate {
+                let plan = bench::LoadPlan {
+                    rate,
+                    seconds,
+                    new_share,
+                    no_reply_seconds,
+                };
+                let report = runtime.block_on(bench::load(plan))?;
+                print_load(&report);
+                if let Some(path) = &csv {
+                    append_csv(path, &report)?;
+                }
+            }
             Ok(())
         }
     }
+}
+
+fn print_ingest(r: &bench::IngestReport) {
+    println!(
+        "HTTP ceiling (trivial endpoint, same server, 64 in flight): {:.0} requests/s",
+        r.ceiling
+    );
+    for p in &r.phases {
+        let ack = p.requests as f64 / p.ack_seconds;
+        let processed = p.requests as f64 / p.processed_seconds;
+        println!(
+            "{}: {} webhooks, {} concurrent: acknowledged {:.0}/s (1/{:.1} of ceiling), p50 {:.1} / p99 {:.1} / max {:.1} ms; \
+             processed {:.0}/s (1/{:.1} of ceiling) in {:.2} s",
+            p.name,
+            p.requests,
+            r.concurrency,
+            ack,
+            r.ceiling / ack,
+            p.ack_ms[0],
+            p.ack_ms[1],
+            p.ack_ms[2],
+            processed,
+            r.ceiling / processed,
+            p.processed_seconds
+        );
+    }
+    println!("greetings at the fake provider: {}", r.greetings_delivered);
+    if let Some(ms) = r.cpu_ms_per_message {
+        println!("server CPU: {ms:.3} ms per message");
+    }
+}
+
+fn print_load(r: &bench::LoadReport) {
+    let ratio = |rate: f64| r.ceiling / rate.max(f64::MIN_POSITIVE);
+    println!(
+        "load {:.0}/s for {:.0} s ({:.0} % new contacts, no-reply after {} s); HTTP ceiling {:.0}/s",
+        r.plan.rate,
+        r.plan.seconds,
+        r.plan.new_share * 100.0,
+        r.plan.no_reply_seconds,
+        r.ceiling
+    );
+    println!(
+        "  acknowledged {} of {}; ack p50 {:.1} / p99 {:.1} / p999 {:.1} ms (from the instant each was due)",
+        r.acknowledged, r.sent, r.ack_ms[0], r.ack_ms[1], r.ack_ms[2]
+    );
+    println!(
+        "  processed {:.0} messages/s (1/{:.1} of ceiling), all {} after {:.2} s; {} new conversations, {} greetings at the provider",
+        r.processed_rate,
+        ratio(r.processed_rate),
+        r.acknowledged,
+        r.processed_seconds,
+        r.new_conversations,
+        r.greetings_delivered
+    );
+    println!(
+        "  no-reply lateness p50 {:.1} / p99 {:.1} / max {:.1} ms over {} no-replies",
+        r.lateness_ms[0], r.lateness_ms[1], r.lateness_ms[2], r.no_replies
+    );
+    if let (Some(cpu), Some(rss)) = (r.cpu_seconds_per_1000, r.rss_bytes) {
+        println!(
+            "  server: {cpu:.3} CPU seconds per 1,000 messages, {:.1} MiB resident",
+            rss as f64 / 1_048_576.0
+        );
+    }
+}
+
+fn append_csv(path: &std::path::Path, r: &bench::LoadReport) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let fresh = !path.exists();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    if fresh {
+        writeln!(
+            file,
+            "rate,ceiling,acknowledged,ack_p50_ms,ack_p99_ms,ack_p999_ms,processed_rate,lateness_p50_ms,lateness_p99_ms,lateness_max_ms,cpu_s_per_1000,rss_bytes"
+        )?;
+    }
+    writeln!(
+        file,
+        "{},{:.0},{},{:.2},{:.2},{:.2},{:.1},{:.1},{:.1},{:.1},{:.4},{}",
+        r.plan.rate,
+        r.ceiling,
+        r.acknowledged,
+        r.ack_ms[0],
+        r.ack_ms[1],
+        r.ack_ms[2],
+        r.processed_rate,
+        r.lateness_ms[0],
+        r.lateness_ms[1],
+        r.lateness_ms[2],
+        r.cpu_seconds_per_1000.unwrap_or(f64::NAN),
+        r.rss_bytes.unwrap_or(0)
+    )?;
+    Ok(())
 }
 
 fn main() -> ExitCode {

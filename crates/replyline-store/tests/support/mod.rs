@@ -41,6 +41,7 @@ pub fn open_conversation(channel: Id, contact: Id, messages: Vec<NewMessage>) ->
         id: None,
         channel_id: channel,
         contact_id: contact,
+        contact: None,
         status: "open".into(),
         assignee_id: None,
         waiting_since: None,

@@ -19,28 +19,26 @@ use replyline_engine::{
     Policy, Role, Settings, StateChange, Status, Team, ValidationError,
 };
 use replyline_store::{
-    Channel, Commit, ConversationFilter, ConversationRecord, ConversationWrite, Id, InboxItem,
-    NewAttachment, NewEvent, NewMessage, NewNotification, ObserverWrite, SettingsWrite,
-    StatusWrite, Store, StoreError,
+    Channel, Commit, ConversationFilter, ConversationRecord, ConversationWrite, Id, NewAttachment,
+    NewEvent, NewMessage, NewNotification, ObserverWrite, SettingsWrite, StatusWrite, Store,
+    StoreError,
 };
-use replyline_whatsapp::{InboundMessage, StatusUpdate};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+mod inbox;
+
 /// Conversations fired per scheduler transaction.
 const DUE_BATCH: i64 = 64;
-/// The first retry of a failed inbox row; each further failure doubles it.
-const INBOX_FIRST_BACKOFF_SECONDS: u64 = 1;
-/// The longest wait between attempts at a failing inbox row.
-const INBOX_MAX_BACKOFF_SECONDS: u64 = 600;
 /// How soon the inbox is tried again after the storage itself failed (a full
 /// disk): real time, whatever the clock, so it resumes as soon as space is back.
 const STORAGE_RETRY: Duration = Duration::from_secs(1);
-/// Inbox rows read per round.
-const INBOX_BATCH: i64 = 32;
+/// Scheduler transactions per turn of the loop, so due deadlines and inbox
+/// rounds take turns and neither starves the other.
+const DUE_BATCHES_PER_TURN: usize = 4;
 
 /// Why a driver command failed.
 #[derive(Debug, thiserror::Error)]
@@ -294,6 +292,8 @@ pub struct Driver {
     /// retry, or soon after a storage failure. Failed rows are retried with
     /// backoff and never dropped (their attempts are stored with the row).
     inbox_retry: Option<tokio::time::Instant>,
+    /// Inbox rows may be waiting: a webhook was stored, or the last round was full.
+    inbox_ready: bool,
     rx: mpsc::Receiver<Command>,
     live: LiveHub,
     /// Woken after a commit that stored files to download.
@@ -319,6 +319,7 @@ pub fn driver(
         routing_rules: None,
         channels: HashMap::new(),
         inbox_retry: Some(tokio::time::Instant::now()),
+        inbox_ready: true,
         rx,
         live: LiveHub::new(),
         downloads: None,
@@ -511,6 +512,24 @@ impl Step {
         }
     }
 
+    /// Dates every row of the step at `at` (a client message's arrival).
+    fn stamp(&mut self, at: Timestamp) {
+        for m in &mut self.messages {
+            m.at = Some(at);
+        }
+        for e in &mut self.events {
+            e.at = Some(at);
+        }
+    }
+
+    /// Appends a later step of the same conversation.
+    fn append(&mut self, later: Step) {
+        self.messages.extend(later.messages);
+        self.events.extend(later.events);
+        self.notifications.extend(later.notifications);
+        self.rejected = self.rejected.or(later.rejected);
+    }
+
     /// Turns engine actions into rows.
     fn absorb(&mut self, actions: impl Iterator<Item = Action>, metrics: &Metrics) {
         for action in actions {
@@ -577,6 +596,7 @@ impl Step {
                         outcome: Some(d.outcome.as_str().into()),
                         reason: Some(d.reason.as_str().into()),
                         data: Some(json!({"code": d.rule.code()})),
+                        ..NewEvent::default()
                     });
                 }
                 Action::Changed(change) => self.events.push(change_event(change)),
@@ -694,12 +714,35 @@ struct Row {
 }
 
 impl Driver {
-    /// Runs until every handle is dropped.
+    /// Runs until every handle is dropped. Each turn takes the commands
+    /// waiting, one inbox round and a few scheduler transactions, so a long
+    /// inbox never starves due deadlines and commands are never queued behind
+    /// the whole inbox.
     pub async fn run(mut self) {
         if let Err(err) = self.catch_up().await {
             tracing::error!(%err, "startup catch-up failed");
         }
         loop {
+            loop {
+                match self.rx.try_recv() {
+                    Ok(command) => self.handle(command).await,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return,
+                }
+            }
+            if self.inbox_ready || self.inbox_retry_due() {
+                self.inbox_ready = match self.inbox_round().await {
+                    Ok(more) => more,
+                    Err(err) => {
+                        tracing::error!(%err, "inbox processing failed");
+                        false
+                    }
+                };
+            }
+            let due_left = self.fire_due_logged().await;
+            if self.inbox_ready || due_left {
+                continue;
+            }
             let wait = match self.next_wait().await {
                 Ok(wait) => wait,
                 Err(err) => {
@@ -719,29 +762,47 @@ impl Driver {
                     None => return,
                 },
             };
-            match command {
-                Some(command) => self.handle(command).await,
-                None => {
-                    self.retry_inbox_if_due().await;
-                    self.fire_due_logged().await;
-                }
+            if let Some(command) = command {
+                self.handle(command).await;
             }
         }
     }
 
+    /// Everything due now: every inbox row, and every deadline (each only
+    /// once the messages that arrived before it are processed).
     async fn catch_up(&mut self) -> Result<(), DriverError> {
-        self.fire_due().await?;
-        self.process_inbox().await
+        loop {
+            let more = self.inbox_round().await?;
+            let due_left = self.fire_due().await?;
+            if !more && !due_left {
+                return Ok(());
+            }
+        }
     }
 
-    /// How long until the next deadline: zero when one is due, `None` for "none pending"
-    /// (or a manual clock, which only moves on command).
+    /// The latest instant deadlines may fire at now: the clock, held back to
+    /// just before the oldest webhook not processed yet — its message comes
+    /// first, and ties go to the event.
+    async fn deadline_cutoff(&self) -> Result<Timestamp, DriverError> {
+        let now = self.clock.now();
+        Ok(match self.store.oldest_unprocessed_inbox_at().await? {
+            Some(arrival) if arrival <= now => arrival - jiff::SignedDuration::from_millis(1),
+            _ => now,
+        })
+    }
+
+    /// How long until the next deadline: zero when one may fire, `None` for
+    /// "none pending" (or a manual clock, which only moves on command, or a
+    /// deadline held back by the inbox, which wakes the driver itself).
     async fn next_wait(&self) -> Result<Option<Duration>, DriverError> {
         let Some(due) = self.store.next_due_at().await? else {
             return Ok(None);
         };
-        if due <= self.clock.now() {
+        if due <= self.deadline_cutoff().await? {
             return Ok(Some(Duration::ZERO));
+        }
+        if due <= self.clock.now() {
+            return Ok(None);
         }
         Ok(self
             .clock
@@ -751,11 +812,7 @@ impl Driver {
 
     async fn handle(&mut self, command: Command) {
         match command {
-            Command::InboxReady => {
-                if let Err(err) = self.process_inbox().await {
-                    tracing::error!(%err, "inbox processing failed");
-                }
-            }
+            Command::InboxReady => self.inbox_ready = true,
             Command::TeamChanged => self.team = None,
             Command::RoutingChanged => self.routing_rules = None,
             Command::ChannelChanged(id) => {
@@ -856,6 +913,7 @@ impl Driver {
             id: row.id,
             channel_id: row.channel_id,
             contact_id: row.contact_id,
+            contact: None,
             status: status_name(engine.status()).into(),
             assignee_id: engine.assignee().and_then(row_id),
             waiting_since: engine.waiting_since(),
@@ -962,21 +1020,29 @@ impl Driver {
         }
     }
 
-    async fn fire_due_logged(&mut self) {
-        if let Err(err) = self.fire_due().await {
-            tracing::error!(%err, "firing deadlines failed");
-            tokio::time::sleep(Duration::from_millis(200)).await;
+    /// One turn of the scheduler; true when more deadlines are due.
+    async fn fire_due_logged(&mut self) -> bool {
+        match self.fire_due().await {
+            Ok(due_left) => due_left,
+            Err(err) => {
+                tracing::error!(%err, "firing deadlines failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                false
+            }
         }
     }
 
-    /// Fires every deadline due now, in batches of one transaction each.
-    async fn fire_due(&mut self) -> Result<(), DriverError> {
-        for _round in 0..10_000 {
+    /// Fires the deadlines due now, up to [`DUE_BATCHES_PER_TURN`]
+    /// transactions of [`DUE_BATCH`] conversations; true when more are due.
+    async fn fire_due(&mut self) -> Result<bool, DriverError> {
+        for _batch in 0..DUE_BATCHES_PER_TURN {
+            let cutoff = self.deadline_cutoff().await?;
             let now = self.clock.now();
-            let due = self.store.due_conversations(now, DUE_BATCH).await?;
+            let due = self.store.due_conversations(cutoff, DUE_BATCH).await?;
             if due.is_empty() {
-                return Ok(());
+                return Ok(false);
             }
+            let full = due.len() as i64 == DUE_BATCH;
             let team = self.team().await?;
             let mut commit = Commit::new(now);
             for record in due {
@@ -1015,7 +1081,7 @@ impl Driver {
                 };
                 let ctx = self.context(&rt, &team, record.contact.name.as_deref());
                 let mut fired = 0;
-                while let Some(at) = engine.poll_timeout().filter(|at| *at <= now) {
+                while let Some(at) = engine.poll_timeout().filter(|at| *at <= cutoff) {
                     engine.handle_timeout(at, &ctx);
                     self.metrics
                         .lateness(Duration::try_from(now.duration_since(at)).unwrap_or_default());
@@ -1030,275 +1096,10 @@ impl Driver {
                 );
             }
             self.commit(commit).await?;
-        }
-        Ok(())
-    }
-
-    /// Processes every due inbox row, then schedules the next look: a failed
-    /// row's retry, or a quick one when the storage failed.
-    async fn process_inbox(&mut self) -> Result<(), DriverError> {
-        let result = self.process_inbox_rows().await;
-        self.inbox_retry = match &result {
-            Err(err) if is_storage_failure(err) => {
-                Some(tokio::time::Instant::now() + STORAGE_RETRY)
-            }
-            _ => self.next_inbox_retry().await,
-        };
-        result
-    }
-
-    async fn process_inbox_rows(&mut self) -> Result<(), DriverError> {
-        loop {
-            let items = self
-                .store
-                .pending_inbox(self.clock.now(), INBOX_BATCH)
-                .await?;
-            if items.is_empty() {
-                return Ok(());
-            }
-            for item in items {
-                let (id, attempts) = (item.id, item.attempts);
-                match self.process_item(item).await {
-                    Ok(()) => {}
-                    // The storage failing says nothing about this row: stop
-                    // and retry soon, without counting it against the row.
-                    Err(err) if is_storage_failure(&err) || matches!(err, DriverError::Stopped) => {
-                        return Err(err);
-                    }
-                    Err(err) => self.inbox_failed(id, attempts, &err).await?,
-                }
+            if !full {
+                return Ok(false);
             }
         }
-    }
-
-    /// Records a failed attempt at an inbox row and when to retry it. The row
-    /// is never dropped; when it first counts as failing, admins are alerted.
-    async fn inbox_failed(
-        &mut self,
-        id: Id,
-        attempts: i64,
-        err: &DriverError,
-    ) -> Result<(), DriverError> {
-        let now = self.clock.now();
-        let retry_at = crate::clock::after(now, inbox_backoff(attempts + 1));
-        let error = err.to_string();
-        let failure = match self
-            .store
-            .inbox_attempt_failed(id, &error, retry_at, now)
-            .await
-        {
-            Ok(failure) => failure,
-            // Processed meanwhile (or gone): nothing left to retry.
-            Err(StoreError::NotFound) => return Ok(()),
-            Err(err) => return Err(err.into()),
-        };
-        if failure.newly_failing {
-            // The alert (see docs/hardening.md): notifications belong to a
-            // conversation, which this row never became, so it is an error
-            // log line, the `replyline_inbox_failed` gauge and the admins'
-            // list at GET /api/v1/inbox/failed.
-            tracing::error!(
-                alert = "inbox_failed",
-                inbox = id,
-                attempts = failure.attempts,
-                error = %error,
-                "an acknowledged webhook body keeps failing; it is retried with backoff and listed at GET /api/v1/inbox/failed"
-            );
-        } else {
-            tracing::warn!(inbox = id, attempts = failure.attempts, %retry_at, error = %error, "webhook body failed; retrying later");
-        }
-        Ok(())
-    }
-
-    /// The real-time instant of the earliest failed row's retry (`None` with a
-    /// manual clock: its rows are retried when it is advanced).
-    async fn next_inbox_retry(&self) -> Option<tokio::time::Instant> {
-        match self.store.next_inbox_attempt_at().await {
-            Ok(at) => at
-                .and_then(|at| self.clock.sleep_for(at))
-                .map(|d| tokio::time::Instant::now() + d),
-            Err(err) => {
-                tracing::error!(%err, "inbox retry query failed");
-                Some(tokio::time::Instant::now() + STORAGE_RETRY)
-            }
-        }
-    }
-
-    /// The scheduler's wait, shortened to the next inbox retry.
-    fn until_inbox_retry(&self, wait: Option<Duration>) -> Option<Duration> {
-        let Some(retry) = self.inbox_retry else {
-            return wait;
-        };
-        let left = retry.saturating_duration_since(tokio::time::Instant::now());
-        Some(wait.map_or(left, |w| w.min(left)))
-    }
-
-    async fn retry_inbox_if_due(&mut self) {
-        if self
-            .inbox_retry
-            .is_some_and(|at| at <= tokio::time::Instant::now())
-            && let Err(err) = self.process_inbox().await
-        {
-            tracing::error!(%err, "inbox processing failed");
-        }
-    }
-
-    /// Processes one stored webhook body; marks it processed in the last transaction.
-    async fn process_item(&mut self, item: InboxItem) -> Result<(), DriverError> {
-        let now = self.clock.now();
-        let mut commit = Commit::new(now);
-        let rt = match self.channel(item.channel_id).await {
-            Ok(rt) => rt,
-            Err(DriverError::NotFound(_)) => {
-                commit.inbox_done = Some((item.id, "channel deleted".into()));
-                self.commit(commit).await?;
-                return Ok(());
-            }
-            Err(err) => return Err(err),
-        };
-        let webhook = match replyline_whatsapp::parse_webhook(&item.body) {
-            Ok(webhook) => webhook,
-            Err(err) => {
-                commit.inbox_done = Some((item.id, format!("unparseable: {err}")));
-                self.commit(commit).await?;
-                return Ok(());
-            }
-        };
-        let (mut stored, mut duplicates, mut ignored) = (0, 0, 0);
-        for change in webhook.changes {
-            let foreign =
-                change.phone_number_id.is_some() && change.phone_number_id != rt.phone_number_id;
-            if change.field != "messages" || foreign {
-                ignored += 1;
-                continue;
-            }
-            for message in change.messages {
-                if self.ingest_message(&rt, message).await? {
-                    stored += 1;
-                } else {
-                    duplicates += 1;
-                }
-            }
-            commit.statuses.extend(
-                change
-                    .statuses
-                    .iter()
-                    .map(|s| status_write(rt.channel.id, s)),
-            );
-        }
-        let note = format!(
-            "stored {stored}, duplicates {duplicates}, ignored changes {ignored}, statuses {}",
-            commit.statuses.len()
-        );
-        commit.inbox_done = Some((item.id, note));
-        self.commit(commit).await?;
-        Ok(())
-    }
-
-    /// Stores one inbound message and runs the engine; false for a duplicate.
-    async fn ingest_message(
-        &mut self,
-        rt: &ChannelRt,
-        message: InboundMessage,
-    ) -> Result<bool, DriverError> {
-        let channel_id = rt.channel.id;
-        if self
-            .store
-            .inbound_exists(channel_id, &message.provider_id)
-            .await?
-        {
-            self.metrics
-                .messages_duplicate
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return Ok(false);
-        }
-        let now = self.clock.now();
-        let previous = self
-            .store
-            .contact_by_address(channel_id, &message.contact_key)
-            .await?;
-        let last_inbound = previous.and_then(|c| c.last_inbound_at);
-        let contact = self
-            .store
-            .upsert_contact(
-                channel_id,
-                &message.contact_key,
-                message.contact_name.as_deref(),
-                Some(now),
-            )
-            .await?;
-        let team = self.team().await?;
-        let latest = self
-            .store
-            .latest_conversation(channel_id, contact.id)
-            .await?;
-        let (id, mut engine) = match latest {
-            Some(record) => {
-                let engine = decode(&record.state)?;
-                if engine.status() != Status::Closed
-                    || engine.accepts_client_message(now, &rt.policy)
-                {
-                    (Some(record.id), engine)
-                } else {
-                    (None, Conversation::continuing(last_inbound))
-                }
-            }
-            None => (None, Conversation::continuing(last_inbound)),
-        };
-        let mut id = id;
-        {
-            let ctx = self.context(rt, &team, contact.name.as_deref());
-            if engine.handle(now, Input::ClientMessage, &ctx).is_err() {
-                engine = Conversation::continuing(last_inbound);
-                id = None;
-                let _ = engine.handle(now, Input::ClientMessage, &ctx);
-            }
-        }
-        // Routing: a new conversation is assigned in the same step, so R4/R5 see the assignee.
-        let mut routed = None;
-        let mut routed_event = None;
-        if id.is_none() && engine.assignee().is_none() {
-            let (assignee, data) = self.route(rt, &team, contact.id, &message.text).await?;
-            let ctx = self.context(rt, &team, contact.name.as_deref());
-            if let Some(assignee) = assignee
-                && engine
-                    .handle(
-                        now,
-                        Input::Assign {
-                            employee: Some(eid(assignee)),
-                        },
-                        &ctx,
-                    )
-                    .is_ok()
-            {
-                routed = Some(assignee);
-            }
-            routed_event = data;
-        }
-        let inbound = inbound_message(&message);
-        let mut events = vec![event(
-            "message",
-            json!({"direction": "in", "kind": "client"}),
-        )];
-        if let Some(data) = routed_event {
-            events.push(event("routed", data));
-        }
-        let step = Step::new(vec![inbound], events);
-        let row = Row {
-            id,
-            channel_id,
-            contact_id: contact.id,
-        };
-        let (write, _) = self.write(row, &mut engine, step, now);
-        let mut commit = Commit::new(now);
-        commit.conversations.push(write);
-        self.commit(commit).await?;
-        if let Some(assignee) = routed {
-            self.store.mark_assigned(&[assignee], now).await?;
-        }
-        self.metrics
-            .messages_in
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(true)
     }
 
@@ -1345,10 +1146,8 @@ impl Driver {
         let mut commit = Commit::new(now);
         commit.conversations.push(write);
         commit.observers = planned.observers;
+        commit.assigned = planned.assigned.into_iter().collect();
         let result = self.commit(commit).await?;
-        if let Some(e) = planned.assigned {
-            self.store.mark_assigned(&[e], now).await?;
-        }
         if let Some(reason) = rejected {
             return Err(rejection(reason));
         }
@@ -1559,18 +1358,26 @@ impl Driver {
 
     /// The assignee for a new conversation and the `routed` timeline entry: the
     /// first routing rule matching the opening message, else the channel's mode.
+    /// `assigned` are the employees routed earlier in the same (uncommitted)
+    /// round: they count as already holding those chats.
     async fn route(
         &mut self,
         rt: &ChannelRt,
         team: &Team,
-        contact_id: Id,
+        contact_id: Option<Id>,
         text: &str,
+        assigned: &[Id],
     ) -> Result<(Option<Id>, Option<Value>), DriverError> {
+        let now = self.clock.now();
         let rules = self.routing_rules().await?;
         if let Some(matched) = match_rule(&rules, &rt.channel.id.to_string(), text) {
             let members = match &matched.rule.target {
                 RouteTarget::Group(group) => match group.parse() {
-                    Ok(group) => self.store.group_candidates(group).await?,
+                    Ok(group) => {
+                        let mut members = self.store.group_candidates(group).await?;
+                        routing::count_assigned(&mut members, assigned, now);
+                        members
+                    }
                     Err(_) => Vec::new(),
                 },
                 RouteTarget::Employee(_) => Vec::new(),
@@ -1582,9 +1389,10 @@ impl Driver {
         if mode != "round_robin" && mode != "sticky" {
             return Ok((None, None));
         }
-        let candidates = self.store.routing_candidates(rt.channel.id).await?;
-        let sticky = match mode {
-            "sticky" => self.store.last_employee_of_contact(contact_id).await?,
+        let mut candidates = self.store.routing_candidates(rt.channel.id).await?;
+        routing::count_assigned(&mut candidates, assigned, now);
+        let sticky = match (mode, contact_id) {
+            ("sticky", Some(contact_id)) => self.store.last_employee_of_contact(contact_id).await?,
             _ => None,
         }
         .filter(|last| {
@@ -1711,84 +1519,4 @@ fn rejection(reason: replyline_engine::Reason) -> DriverError {
 /// Whether a driver error is the storage failing (not the row being processed).
 fn is_storage_failure(err: &DriverError) -> bool {
     matches!(err, DriverError::Store(e) if e.is_storage_failure())
-}
-
-/// The wait before the next attempt at an inbox row that failed `attempts`
-/// times: 1 s, doubling, at most 10 minutes.
-fn inbox_backoff(attempts: i64) -> u64 {
-    let exp = u32::try_from(attempts.clamp(1, 30) - 1).unwrap_or(0);
-    INBOX_FIRST_BACKOFF_SECONDS
-        .saturating_mul(2u64.saturating_pow(exp))
-        .min(INBOX_MAX_BACKOFF_SECONDS)
-}
-
-/// The stored form of a client's message: a media message keeps its caption
-/// as text and its file as a pending download; location and contact cards
-/// keep their details as the payload.
-fn inbound_message(message: &InboundMessage) -> NewMessage {
-    let attachment = message.media.as_ref().map(|media| NewAttachment {
-        kind: media.kind.clone(),
-        mime_type: media.mime_type.clone(),
-        file_name: media.filename.clone(),
-        sha256: media.sha256.clone(),
-        provider_media_id: Some(media.id.clone()),
-        state: "pending".into(),
-        ..NewAttachment::default()
-    });
-    let text = match &message.media {
-        Some(media) => media.caption.clone().unwrap_or_default(),
-        None => message.text.clone(),
-    };
-    NewMessage {
-        direction: "in".into(),
-        kind: "client".into(),
-        text: Some(text),
-        status: "received".into(),
-        provider_id: Some(message.provider_id.clone()),
-        media_id: message.media_id.clone(),
-        content_type: Some(message.kind.as_str().into()),
-        payload: message.details.clone(),
-        attachment,
-        ..NewMessage::default()
-    }
-}
-
-fn status_write(channel_id: Id, s: &StatusUpdate) -> StatusWrite {
-    let error = (!s.errors.is_empty()).then(|| {
-        s.errors
-            .iter()
-            .map(|e| {
-                let text = e
-                    .details
-                    .as_deref()
-                    .or(e.message.as_deref())
-                    .or(e.title.as_deref())
-                    .unwrap_or("error");
-                format!("{} ({})", text, e.code)
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    });
-    StatusWrite {
-        channel_id,
-        message_id: s.callback_data.as_deref().and_then(|d| d.parse().ok()),
-        provider_id: s.provider_message_id.clone(),
-        status: s.status.as_str().into(),
-        error,
-    }
-}
-
-#[cfg(test)]
-mod inbox_tests {
-    use super::*;
-
-    #[test]
-    fn failed_inbox_rows_back_off_from_one_second_to_ten_minutes() {
-        assert_eq!(inbox_backoff(1), 1);
-        assert_eq!(inbox_backoff(2), 2);
-        assert_eq!(inbox_backoff(3), 4);
-        assert_eq!(inbox_backoff(10), 512);
-        assert_eq!(inbox_backoff(11), INBOX_MAX_BACKOFF_SECONDS);
-        assert_eq!(inbox_backoff(1000), INBOX_MAX_BACKOFF_SECONDS);
-    }
 }
