@@ -8,7 +8,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use replyline_store::{Channel, InboxAppend, Store};
+use replyline_store::{Channel, Id, InboxAppend, Store};
 use replyline_whatsapp::{SIGNATURE_HEADER, SignatureError};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,6 +28,9 @@ type Waiter = (InboxAppend, oneshot::Sender<Result<(), String>>);
 #[derive(Clone, Debug)]
 pub struct InboxBatcher {
     tx: mpsc::Sender<Waiter>,
+    /// WhatsApp channels by id, as webhooks need them (secret, phone number):
+    /// read once, forgotten when the channel is changed or deleted.
+    channels: Arc<std::sync::RwLock<HashMap<Id, Channel>>>,
 }
 
 impl InboxBatcher {
@@ -35,7 +38,39 @@ impl InboxBatcher {
     pub fn start(store: Arc<dyn Store>, on_commit: impl Fn() + Send + 'static) -> Self {
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(run_batcher(store, rx, on_commit));
-        Self { tx }
+        Self {
+            tx,
+            channels: Arc::default(),
+        }
+    }
+
+    /// Forgets a channel's cached configuration (after a change or deletion).
+    pub fn channel_changed(&self, id: Id) {
+        self.channels
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id);
+    }
+
+    /// A channel for its webhooks, from the cache or the store.
+    async fn channel(&self, store: &dyn Store, id: Id) -> ApiResult<Option<Channel>> {
+        let cached = self
+            .channels
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&id)
+            .cloned();
+        if let Some(channel) = cached {
+            return Ok(Some(channel));
+        }
+        let channel = store.channel(id).await?;
+        if let Some(channel) = &channel {
+            self.channels
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(id, channel.clone());
+        }
+        Ok(channel)
     }
 
     /// Durably stores a body; returns once it is committed.
@@ -75,8 +110,8 @@ async fn run_batcher(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Waiter>, on_c
 async fn whatsapp_channel(state: &AppState, id: &str) -> ApiResult<Channel> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("channel"))?;
     let channel = state
-        .store
-        .channel(id)
+        .inbox
+        .channel(state.store.as_ref(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("channel"))?;
     if channel.kind != "whatsapp" {

@@ -13,6 +13,7 @@ mod routing;
 mod sqlite;
 mod sqlite_attachments;
 mod sqlite_channel_health;
+mod sqlite_commit;
 mod sqlite_conversations;
 mod sqlite_delivery;
 mod sqlite_routing;
@@ -240,6 +241,16 @@ pub trait Store:
         channel_id: Id,
         addresses: &[String],
     ) -> StoreResult<Vec<Contact>>;
+    /// The channel's open conversations with an id above `after_id`, oldest
+    /// first, at most `limit` (a settings backlog's next chunk).
+    async fn open_conversations_after(
+        &self,
+        channel_id: Id,
+        after_id: Id,
+        limit: i64,
+    ) -> StoreResult<Vec<ConversationRecord>>;
+    /// Every settings change still being applied in chunks.
+    async fn settling(&self) -> StoreResult<Vec<Settling>>;
     /// Each of `contact_ids`' newest conversation on the channel (one query).
     async fn latest_conversations(
         &self,

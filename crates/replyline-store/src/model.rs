@@ -469,6 +469,26 @@ pub struct ConversationWrite {
     pub notifications: Vec<NewNotification>,
 }
 
+/// A settings change still being applied to a channel's open conversations:
+/// those with an id above `after_id` are still to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settling {
+    pub channel_id: Id,
+    pub after_id: Id,
+    pub changed_at: Timestamp,
+    pub employee_id: Option<Id>,
+}
+
+/// A settings backlog's progress, committed with the chunk it covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlingWrite {
+    pub channel_id: Id,
+    /// The last conversation done; `None` when the backlog is finished.
+    pub after_id: Option<Id>,
+    pub changed_at: Timestamp,
+    pub employee_id: Option<Id>,
+}
+
 /// A contact as a client message names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContactUpsert {
@@ -511,6 +531,8 @@ pub struct Commit {
     pub inbox_done: Vec<(Id, String)>,
     /// Employees handed a new conversation by routing (round robin's turn).
     pub assigned: Vec<Id>,
+    /// Moves (or, with `after_id: None`, ends) a channel's settings backlog.
+    pub settling: Option<SettlingWrite>,
     /// Employees who start observing existing conversations.
     pub observers: Vec<ObserverWrite>,
 }
@@ -525,6 +547,7 @@ impl Commit {
             settings: None,
             inbox_done: Vec::new(),
             assigned: Vec::new(),
+            settling: None,
             observers: Vec::new(),
         }
     }

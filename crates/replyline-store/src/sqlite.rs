@@ -71,7 +71,7 @@ fn json(text: &str) -> StoreResult<Value> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn conflict(err: sqlx::Error) -> StoreError {
+pub(crate) fn conflict(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(db.message().to_owned())
@@ -438,7 +438,7 @@ async fn upsert_contact<'e>(
     Ok(c)
 }
 
-async fn insert_attachment(
+pub(crate) async fn insert_attachment(
     tx: &mut Tx<'_>,
     a: &NewAttachment,
     message_id: Id,
@@ -472,147 +472,28 @@ async fn insert_attachment(
     Ok(())
 }
 
-async fn write_conversation(
-    tx: &mut Tx<'_>,
-    w: &ConversationWrite,
-    now: Timestamp,
-    crm: bool,
-) -> StoreResult<(Id, Vec<Id>, usize)> {
-    let contact_id = match &w.contact {
-        Some(upsert) => upsert_contact(&mut **tx, w.channel_id, upsert).await?.id,
-        None => w.contact_id,
-    };
-    let id = match w.id {
-        Some(id) => {
+/// Moves or ends a channel's settings backlog.
+async fn write_settling(tx: &mut Tx<'_>, s: &SettlingWrite) -> StoreResult<()> {
+    match s.after_id {
+        Some(after_id) => {
             sqlx::query(
-                "UPDATE conversations SET status = ?, assignee_id = ?, waiting_since = ?, closed_at = ?, \
-                 last_message_at = COALESCE(?, last_message_at), state = ?, due_at = ? WHERE id = ?",
+                "INSERT INTO settings_backlog (channel_id, after_id, changed_at, employee_id) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (channel_id) DO UPDATE SET after_id = excluded.after_id, \
+                 changed_at = excluded.changed_at, employee_id = excluded.employee_id",
             )
-            .bind(&w.status)
-            .bind(w.assignee_id)
-            .bind(w.waiting_since.map(ms))
-            .bind(w.closed_at.map(ms))
-            .bind(w.last_message_at.map(ms))
-            .bind(&w.state)
-            .bind(w.due_at.map(ms_ceil))
-            .bind(id)
+            .bind(s.channel_id)
+            .bind(after_id)
+            .bind(ms(s.changed_at))
+            .bind(s.employee_id)
             .execute(&mut **tx)
             .await?;
-            id
         }
-        None => sqlx::query_scalar(
-            "INSERT INTO conversations (channel_id, contact_id, status, assignee_id, waiting_since, opened_at, \
-             closed_at, last_message_at, state, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(w.channel_id)
-        .bind(contact_id)
-        .bind(&w.status)
-        .bind(w.assignee_id)
-        .bind(w.waiting_since.map(ms))
-        // Opened when its first message happened (a client message's arrival).
-        .bind(ms(w.messages.first().and_then(|m| m.at).unwrap_or(now)))
-        .bind(w.closed_at.map(ms))
-        .bind(w.last_message_at.map(ms))
-        .bind(&w.state)
-        .bind(w.due_at.map(ms_ceil))
-        .fetch_one(&mut **tx)
-        .await?,
-    };
-    let mut message_ids = Vec::with_capacity(w.messages.len());
-    let mut queued = 0;
-    for m in &w.messages {
-        let message_id: Id = sqlx::query_scalar(
-            "INSERT INTO messages (conversation_id, channel_id, direction, kind, text, template, template_language, \
-             employee_id, status, error, provider_id, media_id, content_type, created_at, updated_at, mentions, payload) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(id)
-        .bind(w.channel_id)
-        .bind(&m.direction)
-        .bind(&m.kind)
-        .bind(&m.text)
-        .bind(&m.template)
-        .bind(&m.template_language)
-        .bind(m.employee_id)
-        .bind(&m.status)
-        .bind(&m.error)
-        .bind(&m.provider_id)
-        .bind(&m.media_id)
-        .bind(&m.content_type)
-        .bind(ms(m.at.unwrap_or(now)))
-        .bind(ms(m.at.unwrap_or(now)))
-        .bind((!m.mentions.is_empty()).then(|| Value::from(m.mentions.clone()).to_string()))
-        .bind(m.payload.as_ref().map(Value::to_string))
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(conflict)?;
-        if let Some(a) = &m.attachment {
-            insert_attachment(tx, a, message_id, id, w, &m.direction, now).await?;
+        None => {
+            sqlx::query("DELETE FROM settings_backlog WHERE channel_id = ?")
+                .bind(s.channel_id)
+                .execute(&mut **tx)
+                .await?;
         }
-        if m.send {
-            sqlx::query(
-                "INSERT INTO outbox (message_id, channel_id, contact_id, state, next_attempt_at, created_at) \
-                 VALUES (?, ?, ?, 'pending', ?, ?)",
-            )
-            .bind(message_id)
-            .bind(w.channel_id)
-            .bind(contact_id)
-            .bind(ms(now))
-            .bind(ms(now))
-            .execute(&mut **tx)
-            .await?;
-            queued += 1;
-        }
-        message_ids.push(message_id);
-    }
-    insert_events(tx, id, &w.events, now).await?;
-    for n in &w.notifications {
-        let notification_id: Id = sqlx::query_scalar(
-            "INSERT INTO notifications (conversation_id, reason, employee_id, manager_id, wait_started_at, \
-             waited_seconds, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(id)
-        .bind(&n.reason)
-        .bind(n.employee_id)
-        .bind(n.manager_id)
-        .bind(ms(n.wait_started_at))
-        .bind(n.waited_seconds)
-        .bind(&n.text)
-        .bind(ms(now))
-        .fetch_one(&mut **tx)
-        .await?;
-        crate::sqlite_delivery::on_notification(tx, notification_id, id, n, now).await?;
-    }
-    if crm {
-        crate::sqlite_delivery::on_conversation_write(tx, id, w, &message_ids, now).await?;
-    }
-    Ok((id, message_ids, queued))
-}
-
-/// Timeline entries per statement: seven values each, well under SQLite's limit.
-const EVENTS_PER_INSERT: usize = 128;
-
-/// A conversation's timeline entries, in order, with multi-row inserts.
-async fn insert_events(
-    tx: &mut Tx<'_>,
-    conversation_id: Id,
-    events: &[NewEvent],
-    now: Timestamp,
-) -> StoreResult<()> {
-    for chunk in events.chunks(EVENTS_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO events (conversation_id, at, type, rule, outcome, reason, data) ",
-        );
-        insert.push_values(chunk, |mut row, e| {
-            row.push_bind(conversation_id)
-                .push_bind(ms(e.at.unwrap_or(now)))
-                .push_bind(&e.kind)
-                .push_bind(&e.rule)
-                .push_bind(&e.outcome)
-                .push_bind(&e.reason)
-                .push_bind(e.data.as_ref().map(Value::to_string));
-        });
-        insert.build().execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -1295,6 +1176,42 @@ impl Store for SqliteStore {
         rows.iter().map(|r| contact(r, "")).collect()
     }
 
+    async fn open_conversations_after(
+        &self,
+        channel_id: Id,
+        after_id: Id,
+        limit: i64,
+    ) -> StoreResult<Vec<ConversationRecord>> {
+        let sql = format!(
+            "{CONVERSATION_SELECT} WHERE c.channel_id = ? AND c.status = 'open' AND c.id > ? ORDER BY c.id LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(channel_id)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.writer)
+            .await?;
+        self.with_observers(&self.writer, &rows).await
+    }
+
+    async fn settling(&self) -> StoreResult<Vec<Settling>> {
+        let rows = sqlx::query(
+            "SELECT channel_id, after_id, changed_at, employee_id FROM settings_backlog ORDER BY channel_id",
+        )
+        .fetch_all(&self.writer)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Settling {
+                    channel_id: r.try_get("channel_id")?,
+                    after_id: r.try_get("after_id")?,
+                    changed_at: ts(r.try_get("changed_at")?)?,
+                    employee_id: r.try_get("employee_id")?,
+                })
+            })
+            .collect()
+    }
+
     async fn latest_conversations(
         &self,
         channel_id: Id,
@@ -1455,11 +1372,11 @@ impl Store for SqliteStore {
             }
             let crm = !commit.conversations.is_empty()
                 && crate::sqlite_delivery::crm_active(&mut tx).await?;
-            for w in &commit.conversations {
-                let (id, messages, queued) = write_conversation(&mut tx, w, now, crm).await?;
-                result.conversations.push((id, messages));
-                result.queued += queued;
-            }
+            let written =
+                crate::sqlite_commit::write_conversations(&mut tx, &commit.conversations, now, crm)
+                    .await?;
+            result.conversations = written.conversations;
+            result.queued = written.queued;
             crate::sqlite_conversations::write_observers(&mut tx, &commit.observers, now).await?;
             for s in &commit.statuses {
                 if apply_status(&mut tx, s, now).await? {
@@ -1473,6 +1390,9 @@ impl Store for SqliteStore {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
+            }
+            if let Some(s) = &commit.settling {
+                write_settling(&mut tx, s).await?;
             }
             for employee in &commit.assigned {
                 sqlx::query("UPDATE employees SET last_assigned_at = ? WHERE id = ?")
@@ -2000,16 +1920,27 @@ async fn append_inbox_rows(
     items: &[InboxAppend],
 ) -> StoreResult<()> {
     let mut tx = sqlx::Connection::begin(conn).await?;
+    for chunk in items.chunks(256) {
+        let mut insert =
+            sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO inbox (channel_id, body, received_at) ");
+        insert.push_values(chunk, |mut row, item| {
+            row.push_bind(item.channel_id)
+                .push_bind(&item.body)
+                .push_bind(ms(item.received_at));
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    let mut latest: Vec<(Id, Timestamp)> = Vec::new();
     for item in items {
-        sqlx::query("INSERT INTO inbox (channel_id, body, received_at) VALUES (?, ?, ?)")
-            .bind(item.channel_id)
-            .bind(&item.body)
-            .bind(ms(item.received_at))
-            .execute(&mut *tx)
-            .await?;
+        match latest.iter_mut().find(|(id, _)| *id == item.channel_id) {
+            Some((_, at)) => *at = (*at).max(item.received_at),
+            None => latest.push((item.channel_id, item.received_at)),
+        }
+    }
+    for (channel_id, at) in latest {
         sqlx::query("UPDATE channels SET last_webhook_at = MAX(COALESCE(last_webhook_at, 0), ?) WHERE id = ?")
-            .bind(ms(item.received_at))
-            .bind(item.channel_id)
+            .bind(ms(at))
+            .bind(channel_id)
             .execute(&mut *tx)
             .await?;
     }

@@ -387,6 +387,7 @@ pub async fn update(
     let entity = ("channel", Some(channel.id.to_string()));
     let change = (&audit_snapshot(&channel), &audit_snapshot(&updated));
     audit::record_changed(&state, &caller, entity, "update", change, AUDIT_SECRETS).await;
+    state.inbox.channel_changed(channel.id);
     state.driver.channel_changed(channel.id).await;
     state.outbox.wake();
     Ok(axum::Json(ChannelDto::new(updated, &state.public_url)))
@@ -406,6 +407,7 @@ pub async fn remove(
     let (id, snapshot) = (channel.id.to_string(), audit_snapshot(&channel));
     audit::record_deleted(&state, &caller, "channel", id, snapshot, AUDIT_SECRETS).await;
     state.driver.routing_changed();
+    state.inbox.channel_changed(channel.id);
     state.driver.channel_changed(channel.id).await;
     Ok(StatusCode::NO_CONTENT)
 }

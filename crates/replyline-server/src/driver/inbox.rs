@@ -193,7 +193,11 @@ impl Driver {
             .pending_inbox(self.clock.now(), INBOX_BATCH)
             .await?;
         let single = items.len() == 1;
-        match self.run_round(&items).await {
+        let result = self.run_round(&items).await;
+        if result.is_err() {
+            self.forget_early();
+        }
+        match result {
             Ok(()) => return Ok(!items.is_empty()),
             Err(err) if halts(&err) => return Err(err),
             Err(err) if single => {
@@ -205,7 +209,11 @@ impl Driver {
         }
         // A row of the round cannot be processed: find it, one row at a time.
         for item in &items {
-            match self.run_round(std::slice::from_ref(item)).await {
+            let result = self.run_round(std::slice::from_ref(item)).await;
+            if result.is_err() {
+                self.forget_early();
+            }
+            match result {
                 Ok(()) => {}
                 Err(err) if halts(&err) => return Err(err),
                 Err(err) => self.inbox_failed(item.id, item.attempts, &err).await?,
@@ -389,7 +397,21 @@ impl Driver {
         let team = self.team().await?;
         let latest = match round.latest.get(&(channel_id, message.contact_key.clone())) {
             Some(&index) => index,
-            None => load_slot(round, channel_id, &message)?,
+            None => {
+                let index = load_slot(round, channel_id, &message)?;
+                let slot = &mut round.slots[index];
+                if let Some(id) = slot.id {
+                    let name = slot.contact_name.clone();
+                    if let Some(settled) =
+                        self.settle_early(rt, &team, id, name.as_deref(), &mut slot.engine)
+                    {
+                        slot.step.absorb(slot.engine.drain_actions(), &self.metrics);
+                        slot.step.events.push(settled);
+                        slot.dirty = true;
+                    }
+                }
+                index
+            }
         };
         let at = message_instant(&round.slots[latest].engine, arrival);
         let mut index = round.accepting(latest, at, &rt.policy);

@@ -20,8 +20,7 @@ use replyline_engine::{
 };
 use replyline_store::{
     Channel, Commit, ConversationFilter, ConversationRecord, ConversationWrite, Id, NewAttachment,
-    NewEvent, NewMessage, NewNotification, ObserverWrite, SettingsWrite, StatusWrite, Store,
-    StoreError,
+    NewEvent, NewMessage, NewNotification, ObserverWrite, StatusWrite, Store, StoreError,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -30,6 +29,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 mod inbox;
+mod settings;
 
 /// Conversations fired per scheduler transaction.
 const DUE_BATCH: i64 = 64;
@@ -294,6 +294,8 @@ pub struct Driver {
     inbox_retry: Option<tokio::time::Instant>,
     /// Inbox rows may be waiting: a webhook was stored, or the last round was full.
     inbox_ready: bool,
+    /// Settings changes still being applied in chunks, by channel.
+    settling: HashMap<Id, settings::Backlog>,
     rx: mpsc::Receiver<Command>,
     live: LiveHub,
     /// Woken after a commit that stored files to download.
@@ -320,6 +322,7 @@ pub fn driver(
         channels: HashMap::new(),
         inbox_retry: Some(tokio::time::Instant::now()),
         inbox_ready: true,
+        settling: HashMap::new(),
         rx,
         live: LiveHub::new(),
         downloads: None,
@@ -719,6 +722,9 @@ impl Driver {
     /// inbox never starves due deadlines and commands are never queued behind
     /// the whole inbox.
     pub async fn run(mut self) {
+        if let Err(err) = self.load_settling().await {
+            tracing::error!(%err, "loading the settings backlog failed");
+        }
         if let Err(err) = self.catch_up().await {
             tracing::error!(%err, "startup catch-up failed");
         }
@@ -740,7 +746,8 @@ impl Driver {
                 };
             }
             let due_left = self.fire_due_logged().await;
-            if self.inbox_ready || due_left {
+            let settle_left = self.settle_logged().await;
+            if self.inbox_ready || due_left || settle_left {
                 continue;
             }
             let wait = match self.next_wait().await {
@@ -774,7 +781,8 @@ impl Driver {
         loop {
             let more = self.inbox_round().await?;
             let due_left = self.fire_due().await?;
-            if !more && !due_left {
+            let settle_left = self.settle_next().await?;
+            if !more && !due_left && !settle_left {
                 return Ok(());
             }
         }
@@ -829,7 +837,11 @@ impl Driver {
                 act,
                 reply,
             } => {
-                let _ = reply.send(self.act(conversation_id, act).await);
+                let result = self.act(conversation_id, act).await;
+                if result.is_err() {
+                    self.forget_early();
+                }
+                let _ = reply.send(result);
             }
             Command::Open {
                 channel_id,
@@ -1020,11 +1032,24 @@ impl Driver {
         }
     }
 
+    /// One chunk of a settings backlog; true when more is left.
+    async fn settle_logged(&mut self) -> bool {
+        match self.settle_next().await {
+            Ok(left) => left,
+            Err(err) => {
+                tracing::error!(%err, "applying a settings change failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                false
+            }
+        }
+    }
+
     /// One turn of the scheduler; true when more deadlines are due.
     async fn fire_due_logged(&mut self) -> bool {
         match self.fire_due().await {
             Ok(due_left) => due_left,
             Err(err) => {
+                self.forget_early();
                 tracing::error!(%err, "firing deadlines failed");
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 false
@@ -1079,6 +1104,13 @@ impl Driver {
                         continue;
                     }
                 };
+                let settled = self.settle_early(
+                    &rt,
+                    &team,
+                    record.id,
+                    record.contact.name.as_deref(),
+                    &mut engine,
+                );
                 let ctx = self.context(&rt, &team, record.contact.name.as_deref());
                 let mut fired = 0;
                 while let Some(at) = engine.poll_timeout().filter(|at| *at <= cutoff) {
@@ -1091,8 +1123,13 @@ impl Driver {
                     }
                 }
                 commit.conversations.push(
-                    self.write(row, &mut engine, Step::new(vec![], vec![]), now)
-                        .0,
+                    self.write(
+                        row,
+                        &mut engine,
+                        Step::new(vec![], settled.into_iter().collect()),
+                        now,
+                    )
+                    .0,
                 );
             }
             self.commit(commit).await?;
@@ -1115,8 +1152,16 @@ impl Driver {
         let rt = self.channel(record.channel_id).await?;
         let team = self.team().await?;
         let mut engine = decode(&record.state)?;
+        let settled = self.settle_early(
+            &rt,
+            &team,
+            record.id,
+            record.contact.name.as_deref(),
+            &mut engine,
+        );
         let now = self.clock.now();
         let mut planned = self.plan(&record, act, &team, now).await?;
+        planned.step.events.splice(0..0, settled);
         let ctx = self.context(&rt, &team, record.contact.name.as_deref());
         for input in std::mem::take(&mut planned.inputs) {
             engine.handle(now, input, &ctx).map_err(|err| match err {
@@ -1450,61 +1495,6 @@ impl Driver {
             self.commit(commit).await?;
         }
         Ok(moved)
-    }
-
-    async fn change_settings(
-        &mut self,
-        channel_id: Id,
-        employee: Id,
-        patch: &Value,
-    ) -> Result<Value, DriverError> {
-        let rt = self.channel(channel_id).await?;
-        let team = self.team().await?;
-        let old = rt.policy.settings().clone();
-        let new = old.patched(patch)?;
-        let policy = Policy::new(new.clone(), |id| team.get(id).is_some())?;
-        let now = self.clock.now();
-        let new_json = serde_json::to_value(&new).unwrap_or(Value::Null);
-        let mut channel = rt.channel.clone();
-        channel.settings = new_json.clone();
-        let new_rt = Arc::new(ChannelRt {
-            channel,
-            policy,
-            kind: rt.kind,
-            phone_number_id: rt.phone_number_id.clone(),
-        });
-        let mut commit = Commit::new(now);
-        commit.settings = Some(SettingsWrite {
-            channel_id,
-            employee_id: Some(employee),
-            old: serde_json::to_value(&old).unwrap_or(Value::Null),
-            new: new_json.clone(),
-        });
-        for record in self.store.open_conversations(channel_id).await? {
-            let Ok(mut engine) = decode(&record.state) else {
-                continue;
-            };
-            let ctx = self.context(&new_rt, &team, record.contact.name.as_deref());
-            let _ = engine.handle(now, Input::SettingsChanged, &ctx);
-            let row = Row {
-                id: Some(record.id),
-                channel_id,
-                contact_id: record.contact.id,
-            };
-            let step = Step::new(
-                vec![],
-                vec![event(
-                    "settings_changed",
-                    json!({"employee_id": employee.to_string()}),
-                )],
-            );
-            commit
-                .conversations
-                .push(self.write(row, &mut engine, step, now).0);
-        }
-        self.commit(commit).await?;
-        self.channels.insert(channel_id, new_rt);
-        Ok(new_json)
     }
 }
 
