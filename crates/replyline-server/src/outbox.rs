@@ -35,7 +35,7 @@ const MAX_ATTEMPTS: i64 = 10;
 /// The longest backoff.
 const MAX_BACKOFF_SECONDS: u64 = 600;
 /// Rows claimed per round.
-const CLAIM_BATCH: i64 = 16;
+const CLAIM_BATCH: i64 = 64;
 /// Sends in flight at most (each to a different recipient).
 const MAX_IN_FLIGHT: usize = 64;
 /// The first wait before recording an outcome again after the store failed.
@@ -73,6 +73,9 @@ struct Sender {
     /// Outcomes to record: every outcome that arrives while one transaction
     /// runs goes into the next (see [`record_outcomes`]).
     finish: mpsc::UnboundedSender<Finished>,
+    /// Channels whose stored health is known to be "no failures": a success
+    /// there needs no write (a failure forgets the channel first).
+    healthy: std::sync::Mutex<std::collections::HashSet<Id>>,
 }
 
 impl OutboxWorker {
@@ -116,6 +119,7 @@ pub fn outbox(
             media,
             company_name: None,
             finish,
+            healthy: std::sync::Mutex::default(),
         },
         wake: signals.wake,
         drain: signals.drain,
@@ -609,6 +613,20 @@ impl Sender {
 
     /// Records the attempt in the channel's health; tells the workspace when an outage starts or ends.
     async fn record_health(&self, job: &OutboxJob, health: &SendHealth) {
+        let channel = job.channel.id;
+        {
+            let mut healthy = self
+                .healthy
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match health {
+                SendHealth::Ok if healthy.contains(&channel) => return,
+                SendHealth::Ok => {}
+                SendHealth::Failed { .. } => {
+                    healthy.remove(&channel);
+                }
+            }
+        }
         let change = self
             .store
             .record_send(
@@ -618,6 +636,12 @@ impl Sender {
                 self.clock.now(),
             )
             .await;
+        if change.is_ok() && matches!(health, SendHealth::Ok) {
+            self.healthy
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(channel);
+        }
         match change {
             Ok(HealthChange::None) => {}
             Ok(change) => self.publish_health(job, &change, health).await,

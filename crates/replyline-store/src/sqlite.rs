@@ -551,13 +551,13 @@ async fn finish_one(
         OutboxOutcome::Retry { at, error } => {
             sqlx::query("UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?")
                 .bind(ms_ceil(*at))
-                .bind(&error)
+                .bind(error)
                 .bind(outbox_id)
                 .execute(&mut **tx)
                 .await?;
             // Visible at once: the last attempt's error and when the next one is.
             sqlx::query("UPDATE messages SET error = ?, retry_at = ?, updated_at = ? WHERE id = ?")
-                .bind(&error)
+                .bind(error)
                 .bind(ms_ceil(*at))
                 .bind(ms(now))
                 .bind(message_id)
@@ -566,14 +566,14 @@ async fn finish_one(
         }
         OutboxOutcome::Failed { error } => {
             sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?")
-                .bind(&error)
+                .bind(error)
                 .bind(outbox_id)
                 .execute(&mut **tx)
                 .await?;
             sqlx::query(
                 "UPDATE messages SET status = 'failed', error = ?, retry_at = NULL, updated_at = ? WHERE id = ?",
             )
-            .bind(&error)
+            .bind(error)
             .bind(ms(now))
             .bind(message_id)
             .execute(&mut **tx)
@@ -581,7 +581,7 @@ async fn finish_one(
         }
         OutboxOutcome::Unknown { error } => {
             sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?")
-                .bind(&error)
+                .bind(error)
                 .bind(outbox_id)
                 .execute(&mut **tx)
                 .await?;
@@ -590,7 +590,7 @@ async fn finish_one(
                 "UPDATE messages SET status = 'failed', error = ?, retry_at = NULL, delivery_unknown = 1, \
                  updated_at = ? WHERE id = ? AND status = 'queued'",
             )
-            .bind(&error)
+            .bind(error)
             .bind(ms(now))
             .bind(message_id)
             .execute(&mut **tx)
@@ -598,12 +598,12 @@ async fn finish_one(
         }
         OutboxOutcome::Skipped { reason } => {
             sqlx::query("UPDATE outbox SET state = 'skipped', last_error = ? WHERE id = ?")
-                .bind(&reason)
+                .bind(reason)
                 .bind(outbox_id)
                 .execute(&mut **tx)
                 .await?;
             sqlx::query("UPDATE messages SET status = 'skipped', error = ?, retry_at = NULL, updated_at = ? WHERE id = ?")
-                .bind(&reason)
+                .bind(reason)
                 .bind(ms(now))
                 .bind(message_id)
                 .execute(&mut **tx)

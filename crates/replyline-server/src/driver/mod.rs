@@ -36,6 +36,8 @@ const DUE_BATCH: i64 = 64;
 /// How soon the inbox is tried again after the storage itself failed (a full
 /// disk): real time, whatever the clock, so it resumes as soon as space is back.
 const STORAGE_RETRY: Duration = Duration::from_secs(1);
+/// How soon a deadline that is due but held back is looked at again.
+const HELD_DEADLINE_RETRY: Duration = Duration::from_millis(5);
 /// Scheduler transactions per turn of the loop, so due deadlines and inbox
 /// rounds take turns and neither starves the other.
 const DUE_BATCHES_PER_TURN: usize = 4;
@@ -799,23 +801,14 @@ impl Driver {
         })
     }
 
-    /// How long until the next deadline: zero when one may fire, `None` for
-    /// "none pending" (or a manual clock, which only moves on command, or a
-    /// deadline held back by the inbox, which wakes the driver itself).
+    /// How long until the next deadline may fire (see [`deadline_wait`]).
     async fn next_wait(&self) -> Result<Option<Duration>, DriverError> {
         let Some(due) = self.store.next_due_at().await? else {
             return Ok(None);
         };
-        if due <= self.deadline_cutoff().await? {
-            return Ok(Some(Duration::ZERO));
-        }
-        if due <= self.clock.now() {
-            return Ok(None);
-        }
-        Ok(self
-            .clock
-            .sleep_for(due)
-            .map(|d| d.max(Duration::from_millis(1))))
+        let cutoff = self.deadline_cutoff().await?;
+        let now = self.clock.now();
+        Ok(deadline_wait(due, cutoff, now, self.clock.sleep_for(due)))
     }
 
     async fn handle(&mut self, command: Command) {
@@ -1498,6 +1491,26 @@ impl Driver {
     }
 }
 
+/// How long to wait for the next deadline, due at `due`: zero when it may
+/// fire (at or before `cutoff`); a short look again when it is due but held
+/// back (by a webhook not processed yet, or by the clock's millisecond
+/// rounding); otherwise the clock's sleep until it (`None`: a manual clock,
+/// which only moves on command).
+fn deadline_wait(
+    due: Timestamp,
+    cutoff: Timestamp,
+    now: Timestamp,
+    sleep: Option<Duration>,
+) -> Option<Duration> {
+    if due <= cutoff {
+        Some(Duration::ZERO)
+    } else if due <= now {
+        Some(HELD_DEADLINE_RETRY)
+    } else {
+        sleep.map(|d| d.max(Duration::from_millis(1)))
+    }
+}
+
 /// The error for an employee message the engine refused.
 fn rejection(reason: replyline_engine::Reason) -> DriverError {
     match reason {
@@ -1509,4 +1522,40 @@ fn rejection(reason: replyline_engine::Reason) -> DriverError {
 /// Whether a driver error is the storage failing (not the row being processed).
 fn is_storage_failure(err: &DriverError) -> bool {
     matches!(err, DriverError::Store(e) if e.is_storage_failure())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millisecond(1_800_000_000_000 + ms).unwrap()
+    }
+
+    #[test]
+    fn a_deadline_at_or_before_the_cutoff_fires_now() {
+        let wait = deadline_wait(at(10), at(10), at(10), Some(Duration::ZERO));
+        assert_eq!(wait, Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_due_deadline_held_back_is_looked_at_again_soon_never_forgotten() {
+        // Due, but past the cutoff (a webhook before it, or millisecond rounding).
+        let wait = deadline_wait(at(11), at(10), at(11), Some(Duration::ZERO));
+        assert_eq!(wait, Some(HELD_DEADLINE_RETRY));
+        // The same with a manual clock, which never sleeps on its own.
+        assert_eq!(
+            deadline_wait(at(11), at(10), at(12), None),
+            Some(HELD_DEADLINE_RETRY)
+        );
+    }
+
+    #[test]
+    fn a_future_deadline_sleeps_on_the_clock() {
+        let wait = deadline_wait(at(50), at(10), at(10), Some(Duration::from_millis(40)));
+        assert_eq!(wait, Some(Duration::from_millis(40)));
+        assert_eq!(deadline_wait(at(50), at(10), at(10), None), None);
+        let tiny = deadline_wait(at(50), at(10), at(10), Some(Duration::ZERO));
+        assert_eq!(tiny, Some(Duration::from_millis(1)));
+    }
 }

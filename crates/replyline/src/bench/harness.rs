@@ -22,6 +22,7 @@ pub const NO_REPLY: &str = "Извините за ожидание, мы уже 
 #[derive(Clone, Debug)]
 pub struct Arrival {
     pub at: Instant,
+    /// The recipient's digits, as [`address`] spells them.
     pub to: String,
     pub text: String,
 }
@@ -34,7 +35,7 @@ pub struct FakeGraph {
 }
 
 impl FakeGraph {
-    async fn start() -> anyhow::Result<Self> {
+    fn start() -> anyhow::Result<Self> {
         let arrivals = Arc::new(Mutex::new(Vec::new()));
         let recorded = arrivals.clone();
         let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
@@ -42,7 +43,12 @@ impl FakeGraph {
             async move {
                 let at = Instant::now();
                 let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                let to = message["to"].as_str().unwrap_or_default().to_owned();
+                // The recipient as a bench address: E.164 digits without the "+".
+                let to = message["to"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_start_matches('+')
+                    .to_owned();
                 let text = message["text"]["body"]
                     .as_str()
                     .unwrap_or_default()
@@ -58,11 +64,25 @@ impl FakeGraph {
                     "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": id}]}))
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        // Its own runtime and thread: the load generator saturating the
+        // bench's runtime must not delay the "provider" (nor its clock).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let base = format!("http://{}", listener.local_addr()?);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        std::thread::Builder::new()
+            .name("fake-graph".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(async move {
+                        if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                            let _ = axum::serve(listener, app).await;
+                        }
+                    });
+                }
+            })?;
         Ok(Self { base, arrivals })
     }
 
@@ -90,15 +110,19 @@ pub struct Bench {
     pub base: String,
     pub http: Client,
     pub graph: FakeGraph,
+    pub channel_id: String,
     webhook_url: String,
     pid: u32,
     dir: PathBuf,
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
 }
 
 impl Drop for Bench {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // REPLYLINE_BENCH_KEEP=1 keeps the database for a look afterwards.
+        if std::env::var_os("REPLYLINE_BENCH_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -113,45 +137,75 @@ fn settings(no_reply_seconds: u64) -> Value {
     })
 }
 
+/// A running `replyline serve`: its child process, pid and base URL.
+struct Serve {
+    child: tokio::process::Child,
+    pid: u32,
+    base: String,
+}
+
+/// Starts `replyline serve` (this executable, or `REPLYLINE_BENCH_SERVER`)
+/// on the SQLite file in `dir`; returns once it listens.
+async fn serve(dir: &std::path::Path) -> anyhow::Result<Serve> {
+    // REPLYLINE_BENCH_SERVER runs another build's server (a before/after comparison).
+    let server = match std::env::var_os("REPLYLINE_BENCH_SERVER") {
+        Some(path) => PathBuf::from(path),
+        None => std::env::current_exe()?,
+    };
+    let mut child = tokio::process::Command::new(server)
+        .arg("serve")
+        .env("REPLYLINE__LISTEN", "127.0.0.1:0")
+        .env("REPLYLINE__DATABASE_URL", database_url(dir))
+        .env("REPLYLINE__ADMIN_EMAIL", "bench@example.com")
+        .env("REPLYLINE__ADMIN_PASSWORD", "bench-password")
+        .env(
+            "RUST_LOG",
+            std::env::var("REPLYLINE_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(std::process::Stdio::piped())
+        // REPLYLINE_BENCH_LOG=FILE keeps the server's log (for a run that misbehaves).
+        .stderr(match std::env::var_os("REPLYLINE_BENCH_LOG") {
+            Some(path) => std::fs::File::create(path)?.into(),
+            None => std::process::Stdio::null(),
+        })
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting replyline serve")?;
+    let pid = child.id().context("server pid")?;
+    let stdout = child.stdout.take().context("server stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next_line()
+            .await?
+            .context("server exited before listening")?;
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            break addr.trim().to_owned();
+        }
+    };
+    // Keep reading its output so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(Serve { child, pid, base })
+}
+
+fn database_url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}/bench.db", dir.display())
+}
+
 impl Bench {
-    /// Starts `replyline serve` (this executable, or `REPLYLINE_BENCH_SERVER`)
-    /// and sets up its channel.
+    /// Starts a server on a fresh database with a channel whose no-reply
+    /// comes after `no_reply_seconds` (greeting and manager notification on).
     pub async fn start(no_reply_seconds: u64) -> anyhow::Result<Self> {
-        let graph = FakeGraph::start().await?;
+        Self::start_with(&settings(no_reply_seconds)).await
+    }
+
+    /// Starts a server on a fresh database with a channel of `settings`.
+    pub async fn start_with(settings: &Value) -> anyhow::Result<Self> {
+        let graph = FakeGraph::start()?;
         let dir = std::env::temp_dir().join(format!("replyline-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
-        // REPLYLINE_BENCH_SERVER runs another build's server (a before/after comparison).
-        let server = match std::env::var_os("REPLYLINE_BENCH_SERVER") {
-            Some(path) => PathBuf::from(path),
-            None => std::env::current_exe()?,
-        };
-        let mut child = tokio::process::Command::new(server)
-            .arg("serve")
-            .env("REPLYLINE__LISTEN", "127.0.0.1:0")
-            .env(
-                "REPLYLINE__DATABASE_URL",
-                format!("sqlite://{}/bench.db", dir.display()),
-            )
-            .env("REPLYLINE__ADMIN_EMAIL", "bench@example.com")
-            .env("REPLYLINE__ADMIN_PASSWORD", "bench-password")
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting replyline serve")?;
-        let pid = child.id().context("server pid")?;
-        let stdout = child.stdout.take().context("server stdout")?;
-        let mut lines = tokio::io::BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines
-                .next_line()
-                .await?
-                .context("server exited before listening")?;
-            if let Some(addr) = line.strip_prefix("listening on ") {
-                break addr.trim().to_owned();
-            }
-        };
+        let Serve { child, pid, base } = serve(&dir).await?;
         let http = Client::builder().pool_max_idle_per_host(1024).build()?;
         let login: Value = http
             .post(format!("{base}/api/v1/auth/login"))
@@ -175,7 +229,7 @@ impl Bench {
         let put = http
             .put(format!("{base}/api/v1/channels/{channel_id}/settings"))
             .bearer_auth(&token)
-            .json(&settings(no_reply_seconds))
+            .json(settings)
             .send()
             .await?;
         anyhow::ensure!(
@@ -185,13 +239,33 @@ impl Bench {
         );
         Ok(Self {
             webhook_url: format!("{base}/webhooks/whatsapp/{channel_id}"),
+            channel_id,
             base,
             http,
             graph,
             pid,
             dir,
-            _child: child,
+            child,
         })
+    }
+
+    /// The server's database, for a bench that writes it while the server is stopped.
+    pub fn database_url(&self) -> String {
+        database_url(&self.dir)
+    }
+
+    /// Stops the server (SIGKILL: what a restart after a crash sees).
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
+    /// Starts the server again on the same database; returns once it listens.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        let Serve { child, pid, base } = serve(&self.dir).await?;
+        self.webhook_url = format!("{base}/webhooks/whatsapp/{}", self.channel_id);
+        (self.child, self.pid, self.base) = (child, pid, base);
+        Ok(())
     }
 
     /// Posts the signed webhook of message `message` from contact `contact`;

@@ -1,9 +1,11 @@
 //! `replyline bench`: measures the engine's throughput and memory, and the
 //! server's webhook pipeline under load, on this machine (docs/benchmarks.md).
 
+mod deadlines;
 mod harness;
 mod traffic;
 
+pub use deadlines::{DeadlinesReport, deadlines};
 pub use traffic::{IngestReport, LoadPlan, LoadReport, ingest, load};
 
 use jiff::{SignedDuration, Timestamp};

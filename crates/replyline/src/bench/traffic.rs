@@ -156,6 +156,12 @@ pub struct LoadReport {
     /// p50, p99, max in ms.
     pub lateness_ms: [f64; 3],
     pub no_replies: usize,
+    /// Webhook to provider: each greeting's arrival at the fake provider minus
+    /// the instant its conversation's first webhook was due; p50, p99, max in ms.
+    pub greeting_ms: [f64; 3],
+    /// The scheduler's own mean lateness (deadline fired minus due, from
+    /// `/metrics`), in ms: what the provider path adds is the difference.
+    pub scheduler_mean_lateness_ms: f64,
     pub cpu_seconds_per_1000: Option<f64>,
     pub rss_bytes: Option<u64>,
 }
@@ -213,7 +219,14 @@ pub async fn load(plan: LoadPlan) -> anyhow::Result<LoadReport> {
     let last_due = began + interval.mul_f64(total as f64) + no_reply_due;
     let limit = last_due.saturating_duration_since(Instant::now()) + Duration::from_secs(120);
     let no_replies = wait_for(&bench, NO_REPLY, new_conversations, limit).await;
-    let lateness = lateness_ms(&bench, &first_message, no_reply_due);
+    let lateness = lateness_ms(&bench, &first_message, no_reply_due, NO_REPLY);
+    let greeting = lateness_ms(&bench, &first_message, Duration::ZERO, GREETING);
+    let late_sum = bench
+        .metric("replyline_deadline_lateness_seconds_sum")
+        .await?;
+    let late_count = bench
+        .metric("replyline_deadline_lateness_seconds_count")
+        .await?;
     latencies.sort_by(f64::total_cmp);
     let processed_seconds = (processed - began).as_secs_f64();
     Ok(LoadReport {
@@ -236,21 +249,32 @@ pub async fn load(plan: LoadPlan) -> anyhow::Result<LoadReport> {
             quantile(&lateness, 1.0),
         ],
         no_replies,
+        greeting_ms: [
+            quantile(&greeting, 0.5),
+            quantile(&greeting, 0.99),
+            quantile(&greeting, 1.0),
+        ],
+        scheduler_mean_lateness_ms: late_sum * 1000.0 / late_count.max(1.0),
         cpu_seconds_per_1000: cpu.map(|s| s * 1000.0 / acknowledged.max(1) as f64),
         rss_bytes,
     })
 }
 
-/// Each no-reply's lateness in ms, sorted: its arrival at the fake provider
-/// minus its contact's first message plus the delay.
-fn lateness_ms(bench: &Bench, first: &HashMap<usize, Instant>, delay: Duration) -> Vec<f64> {
+/// Each `text` message's lateness in ms, sorted: its arrival at the fake
+/// provider minus its contact's first message plus `delay`.
+fn lateness_ms(
+    bench: &Bench,
+    first: &HashMap<usize, Instant>,
+    delay: Duration,
+    text: &str,
+) -> Vec<f64> {
     let by_address: HashMap<String, Instant> =
         first.iter().map(|(c, at)| (address(*c), *at)).collect();
     let mut late: Vec<f64> = bench
         .graph
         .arrivals()
         .iter()
-        .filter(|a| a.text == NO_REPLY)
+        .filter(|a| a.text == text)
         .filter_map(|a| {
             let due = *by_address.get(&a.to)? + delay;
             Some(a.at.saturating_duration_since(due).as_secs_f64() * 1000.0)
