@@ -35,7 +35,7 @@ const MAX_ATTEMPTS: i64 = 10;
 /// The longest backoff.
 const MAX_BACKOFF_SECONDS: u64 = 600;
 /// Rows claimed per round.
-const CLAIM_BATCH: i64 = 64;
+const CLAIM_BATCH: i64 = 16;
 /// Sends in flight at most (each to a different recipient).
 const MAX_IN_FLIGHT: usize = 64;
 /// The first wait before recording an outcome again after the store failed.

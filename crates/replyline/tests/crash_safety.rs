@@ -17,6 +17,11 @@ use tokio::sync::Semaphore;
 const CONTACTS: usize = 200;
 const KILL_AFTER_ACKS: usize = 70;
 const IN_FLIGHT: usize = 16;
+/// Sends the outbox has in flight at most (claimed, sending, or sent with the
+/// outcome not committed yet): what a SIGKILL can leave "delivery unknown".
+/// Inbox rounds hand the outbox greetings in bursts, so a kill under load
+/// can find it full.
+const OUTBOX_IN_FLIGHT: usize = 64;
 const GREETING: &str = "Здравствуйте! Чем можем помочь?";
 
 fn wa(i: usize) -> String {
@@ -171,8 +176,8 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged_and_sends_nothing_twice()
         "sent before the restart: {sent_before_restart}; greetings recorded failed: {unknown:?}"
     );
     assert!(
-        unknown.len() <= IN_FLIGHT,
-        "more greetings failed than could have been in flight: {unknown:?}"
+        unknown.len() <= OUTBOX_IN_FLIGHT,
+        "more greetings failed than the outbox can have in flight: {unknown:?}"
     );
 
     // Past the no-reply deadline: exactly one no-reply per contact.
