@@ -10,6 +10,10 @@ use serde_json::Value;
 pub const DEFAULT_API_BASE_URL: &str = "https://graph.facebook.com";
 /// Default Graph API version.
 pub const DEFAULT_API_VERSION: &str = "v21.0";
+/// Meta's default throughput per business phone number (messages per second).
+pub const DEFAULT_MESSAGES_PER_SECOND: u32 = 80;
+/// The most Meta allows a number after its automatic upgrade.
+pub const MAX_MESSAGES_PER_SECOND: u32 = 1000;
 
 /// The stored WhatsApp connection of a channel.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -29,6 +33,11 @@ pub struct WhatsappConfig {
     /// The WhatsApp Business Account whose message templates the channel may send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waba_id: Option<String>,
+    /// The number's throughput: sends started per second at most (default
+    /// [`DEFAULT_MESSAGES_PER_SECOND`]; 20 for a number shared with the
+    /// WhatsApp Business app, up to 1,000 after Meta's upgrade).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages_per_second: Option<u32>,
 }
 
 impl WhatsappConfig {
@@ -67,6 +76,13 @@ impl WhatsappConfig {
             .as_deref()
             .filter(|s| !s.is_empty())
             .unwrap_or(DEFAULT_API_BASE_URL)
+    }
+
+    /// Sends this channel may start per second.
+    pub fn messages_per_second(&self) -> u32 {
+        self.messages_per_second
+            .unwrap_or(DEFAULT_MESSAGES_PER_SECOND)
+            .clamp(1, MAX_MESSAGES_PER_SECOND)
     }
 
     pub fn version(&self) -> &str {

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod outbox;
 pub mod routing;
 pub mod secrets;
+pub mod send_rate;
 pub mod state;
 pub mod worker;
 

@@ -291,6 +291,12 @@ fn constrain(doc: &mut Value) {
             "waba_id",
             json!({"pattern": r"^ *[0-9]{0,30} *$"}),
         );
+        set(
+            doc,
+            schema,
+            "messages_per_second",
+            json!({"minimum": 1, "maximum": crate::channel::MAX_MESSAGES_PER_SECOND}),
+        );
     }
     set(doc, "TextRequest", "text", text.clone());
     set(doc, "NoteRequest", "text", text.clone());

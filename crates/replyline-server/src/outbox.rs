@@ -18,6 +18,7 @@ use crate::driver::channel_policy;
 use crate::live::LiveEvent;
 use crate::media::MediaStore;
 use crate::metrics::Metrics;
+use crate::send_rate::SendRates;
 use replyline_engine::{Template, TemplateRef, Var, Vars};
 use replyline_store::{
     Attachment, Channel, HealthChange, Id, OutboxJob, OutboxOutcome, SendHealth, SentTemplate,
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 /// Give up after this many attempts.
 const MAX_ATTEMPTS: i64 = 10;
@@ -165,11 +167,17 @@ impl OutboxWorker {
         let sender = Arc::new(sender);
         sender.recover().await;
         let mut sends = JoinSet::new();
+        let mut rates = SendRates::default();
         loop {
-            let claimed = sender.claim(&mut sends).await;
+            // Every finished send frees its slot before the next claim, so
+            // sends finishing together are replaced in one claim.
+            while let Some(done) = sends.try_join_next() {
+                log_join(done);
+            }
+            let claimed = sender.claim(&mut sends, &mut rates).await;
             let wait = match claimed {
                 Err(()) => Some(Duration::from_secs(1)),
-                Ok(()) => sender.next_wait(sends.len()).await,
+                Ok(()) => sender.next_wait(sends.len(), &rates).await,
             };
             if wait == Some(Duration::ZERO) {
                 continue;
@@ -186,7 +194,7 @@ impl OutboxWorker {
                 () = sleep => {}
                 reply = drain.recv() => match reply {
                     Some(reply) => {
-                        drain_all(&sender, &mut sends).await;
+                        drain_all(&sender, &mut sends, &mut rates).await;
                         let _ = reply.send(());
                     }
                     None => {
@@ -243,14 +251,25 @@ async fn record_outcomes(
     }
 }
 
-/// Sends everything due now and waits for every send in flight.
-async fn drain_all(sender: &Arc<Sender>, sends: &mut JoinSet<()>) {
+/// Sends everything due now and waits for every send in flight (a channel
+/// at its rate limit is waited for).
+async fn drain_all(sender: &Arc<Sender>, sends: &mut JoinSet<()>, rates: &mut SendRates) {
     loop {
         // A failed claim is logged; what is in flight is still awaited.
-        let _ = sender.claim(sends).await;
-        match sends.join_next().await {
-            Some(done) => log_join(done),
-            None => return,
+        let _ = sender.claim(sends, rates).await;
+        if let Some(done) = sends.join_next().await {
+            log_join(done);
+            continue;
+        }
+        let now = Instant::now();
+        let closed = rates.closed(now);
+        let held = match sender.store.next_outbox_at(&[]).await {
+            Ok(Some(at)) => at <= sender.clock.now() && !closed.is_empty(),
+            _ => false,
+        };
+        match rates.next_opening(now) {
+            Some(at) if held => tokio::time::sleep_until(at).await,
+            _ => return,
         }
     }
 }
@@ -274,15 +293,25 @@ impl Sender {
         }
     }
 
-    /// Claims due rows into free send slots, one task per row.
-    async fn claim(self: &Arc<Self>, sends: &mut JoinSet<()>) -> Result<(), ()> {
+    /// Claims due rows into free send slots, one task per row, as far as
+    /// their channels' rate limits allow.
+    async fn claim(
+        self: &Arc<Self>,
+        sends: &mut JoinSet<()>,
+        rates: &mut SendRates,
+    ) -> Result<(), ()> {
         loop {
             let free = MAX_IN_FLIGHT.saturating_sub(sends.len());
             if free == 0 {
                 return Ok(());
             }
             let limit = CLAIM_BATCH.min(i64::try_from(free).unwrap_or(CLAIM_BATCH));
-            let jobs = match self.store.claim_outbox(self.clock.now(), limit).await {
+            let mut gate = rates.gate(Instant::now());
+            let claimed = self
+                .store
+                .claim_outbox(self.clock.now(), limit, &mut gate)
+                .await;
+            let jobs = match claimed {
                 Ok(jobs) => jobs,
                 Err(err) => {
                     tracing::error!(%err, "outbox claim failed");
@@ -299,9 +328,12 @@ impl Sender {
     }
 
     /// How long to wait for the next due row: zero to claim again now, `None`
-    /// to wait for a wake-up (or for a send in flight to finish).
-    async fn next_wait(&self, in_flight: usize) -> Option<Duration> {
-        match self.store.next_outbox_at().await {
+    /// to wait for a wake-up (or for a send in flight to finish). Rows of a
+    /// channel at its rate limit wait for the channel's next free slot.
+    async fn next_wait(&self, in_flight: usize, rates: &SendRates) -> Option<Duration> {
+        let now = Instant::now();
+        let opening = rates.next_opening(now).map(|at| at.duration_since(now));
+        let due = match self.store.next_outbox_at(&rates.closed(now)).await {
             Ok(Some(at)) if at <= self.clock.now() => {
                 // Due, but every slot is taken: a finishing send wakes us.
                 (in_flight < MAX_IN_FLIGHT).then_some(Duration::ZERO)
@@ -315,7 +347,8 @@ impl Sender {
                 tracing::error!(%err, "outbox query failed");
                 Some(Duration::from_secs(1))
             }
-        }
+        };
+        due.into_iter().chain(opening).min()
     }
 
     /// Sends one claimed row and records its outcome.

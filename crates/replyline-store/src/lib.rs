@@ -328,8 +328,14 @@ pub trait Store:
     // --- outbox ---
     /// Recovers rows left in flight by a crash: their outcome is unknown, so they are failed, never resent.
     async fn recover_inflight(&self, now: Timestamp) -> StoreResult<u64>;
-    /// Claims due rows of active channels and marks them in flight, in one transaction.
-    async fn claim_outbox(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<OutboxJob>>;
+    /// Claims up to `limit` due rows of active channels that `gate` admits
+    /// and marks them in flight, in one transaction.
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        limit: i64,
+        gate: &mut dyn SendGate,
+    ) -> StoreResult<Vec<OutboxJob>>;
     /// Records the outcome of a claimed row.
     async fn finish_outbox(
         &self,
@@ -344,8 +350,8 @@ pub trait Store:
         outcomes: &[(Id, OutboxOutcome)],
         now: Timestamp,
     ) -> StoreResult<Vec<bool>>;
-    /// The earliest pending row's attempt time (active channels only).
-    async fn next_outbox_at(&self) -> StoreResult<Option<Timestamp>>;
+    /// The earliest pending row's attempt time (active channels only, none of `closed`).
+    async fn next_outbox_at(&self, closed: &[Id]) -> StoreResult<Option<Timestamp>>;
 
     /// Gauges for `/metrics`.
     async fn gauges(&self) -> StoreResult<Gauges>;

@@ -576,6 +576,30 @@ pub struct OutboxJob {
     pub contact_name: Option<String>,
 }
 
+/// Decides, inside a claim, which due outbox rows may be sent now: a
+/// provider's rate limit per channel. The store asks it row by row, in due
+/// order, so a channel that is full never holds back another one.
+pub trait SendGate: Send {
+    /// Channels that may send nothing now: their rows are not even read.
+    fn closed(&self) -> Vec<Id>;
+    /// Whether one more row of `channel` may be claimed now; `true` takes its slot.
+    fn admit(&mut self, channel: &Channel) -> bool;
+}
+
+/// A gate that admits everything (tools and tests without a rate limit).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSendLimit;
+
+impl SendGate for NoSendLimit {
+    fn closed(&self) -> Vec<Id> {
+        Vec::new()
+    }
+
+    fn admit(&mut self, _channel: &Channel) -> bool {
+        true
+    }
+}
+
 /// The template sent in place of an automatic message's text (the 24-hour window had closed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SentTemplate {

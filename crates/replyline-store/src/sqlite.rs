@@ -1506,29 +1506,59 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn claim_outbox(&self, now: Timestamp, limit: i64) -> StoreResult<Vec<OutboxJob>> {
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        limit: i64,
+        gate: &mut dyn SendGate,
+    ) -> StoreResult<Vec<OutboxJob>> {
+        let closed = Value::from(gate.closed()).to_string();
         self.tracked_when(async move {
             let mut tx = self.writer.begin().await?;
             let rows = sqlx::query(
                 &format!(
-                    "SELECT o.id AS outbox_id, o.message_id, o.attempts, k.address, k.name AS contact_name FROM outbox o \
+                    "SELECT o.id AS outbox_id, o.message_id, o.channel_id, o.attempts, k.address, k.name AS contact_name FROM outbox o \
                      JOIN channels ch ON ch.id = o.channel_id JOIN messages m ON m.id = o.message_id \
                      JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id \
                      WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND ch.status = 'active' AND ch.deleted = 0 \
-                     AND {OUTBOX_HEAD_OF_LINE} \
+                     AND o.channel_id NOT IN (SELECT value FROM json_each(?)) AND {OUTBOX_HEAD_OF_LINE} \
                      ORDER BY o.next_attempt_at, o.id LIMIT ?"
                 ),
             )
             .bind(ms(now))
+            .bind(&closed)
             .bind(limit)
             .fetch_all(&mut *tx)
             .await?;
             if rows.is_empty() {
                 return Ok(Vec::new());
             }
-            // The claimed rows, their messages (with attachments) and channels: one statement each.
-            let ids: Vec<Id> = rows.iter().map(|r| r.try_get("outbox_id")).collect::<Result<_, _>>()?;
-            let message_ids: Vec<Id> = rows.iter().map(|r| r.try_get("message_id")).collect::<Result<_, _>>()?;
+            // The candidates' channels, then the rows the gate admits, in due order.
+            let mut channel_ids: Vec<Id> = rows.iter().map(|r| r.try_get("channel_id")).collect::<Result<_, _>>()?;
+            channel_ids.sort_unstable();
+            channel_ids.dedup();
+            let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id IN (SELECT value FROM json_each(?))");
+            let channels: std::collections::HashMap<Id, Channel> = sqlx::query(&sql)
+                .bind(Value::from(channel_ids).to_string())
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| channel(r).map(|c| (c.id, c)))
+                .collect::<StoreResult<_>>()?;
+            let mut admitted = Vec::with_capacity(rows.len());
+            for row in rows {
+                let channel_id: Id = row.try_get("channel_id")?;
+                let ch = channels.get(&channel_id).ok_or(StoreError::NotFound)?;
+                if gate.admit(ch) {
+                    admitted.push(row);
+                }
+            }
+            if admitted.is_empty() {
+                return Ok(Vec::new());
+            }
+            // The claimed rows and their messages (with attachments): one statement each.
+            let ids: Vec<Id> = admitted.iter().map(|r| r.try_get("outbox_id")).collect::<Result<_, _>>()?;
+            let message_ids: Vec<Id> = admitted.iter().map(|r| r.try_get("message_id")).collect::<Result<_, _>>()?;
             let ids_json = Value::from(ids).to_string();
             let message_ids_json = Value::from(message_ids).to_string();
             sqlx::query(
@@ -1549,33 +1579,17 @@ impl Store for SqliteStore {
                 "SELECT {ATTACHMENT_COLS} FROM attachments WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY id"
             );
             attach_json(&mut *tx, &mut messages, &sql, &message_ids_json).await?;
-            let mut channel_ids: Vec<Id> = messages.iter().map(|m| m.channel_id).collect();
-            channel_ids.sort_unstable();
-            channel_ids.dedup();
-            let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id IN (SELECT value FROM json_each(?))");
-            let channels = sqlx::query(&sql)
-                .bind(Value::from(channel_ids).to_string())
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(channel)
-                .collect::<StoreResult<Vec<_>>>()?;
             let mut by_id: std::collections::HashMap<Id, Message> =
                 messages.into_iter().map(|m| (m.id, m)).collect();
-            let mut jobs = Vec::with_capacity(rows.len());
-            for row in rows {
+            let mut jobs = Vec::with_capacity(admitted.len());
+            for row in admitted {
                 let message_id: Id = row.try_get("message_id")?;
-                let m = by_id.remove(&message_id).ok_or(StoreError::NotFound)?;
-                let ch = channels
-                    .iter()
-                    .find(|c| c.id == m.channel_id)
-                    .cloned()
-                    .ok_or(StoreError::NotFound)?;
+                let channel_id: Id = row.try_get("channel_id")?;
                 jobs.push(OutboxJob {
                     id: row.try_get("outbox_id")?,
                     attempts: row.try_get("attempts")?,
-                    message: m,
-                    channel: ch,
+                    message: by_id.remove(&message_id).ok_or(StoreError::NotFound)?,
+                    channel: channels.get(&channel_id).cloned().ok_or(StoreError::NotFound)?,
                     contact_address: row.try_get("address")?,
                     contact_name: row.try_get("contact_name")?,
                 });
@@ -1620,12 +1634,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn next_outbox_at(&self) -> StoreResult<Option<Timestamp>> {
+    async fn next_outbox_at(&self, closed: &[Id]) -> StoreResult<Option<Timestamp>> {
         let v: Option<i64> = sqlx::query_scalar(&format!(
             "SELECT o.next_attempt_at FROM outbox o JOIN channels ch ON ch.id = o.channel_id \
                  WHERE o.state = 'pending' AND ch.status = 'active' AND ch.deleted = 0 \
+                 AND o.channel_id NOT IN (SELECT value FROM json_each(?)) \
                  AND {OUTBOX_HEAD_OF_LINE} ORDER BY o.next_attempt_at LIMIT 1"
         ))
+        .bind(Value::from(closed.to_vec()).to_string())
         .fetch_optional(&self.writer)
         .await?;
         opt_ts(v)

@@ -96,7 +96,12 @@ async fn statuses_never_downgrade() {
     let f = fixture().await;
     let r = commit(&f, conversation(&f, None, None, vec![outbound()]), t(1)).await;
     let id = r.conversations[0].1[0];
-    let job = f.store.claim_outbox(t(1), 10).await.unwrap().remove(0);
+    let job = f
+        .store
+        .claim_outbox(t(1), 10, &mut NoSendLimit)
+        .await
+        .unwrap()
+        .remove(0);
     f.store
         .finish_outbox(
             job.id,
@@ -164,9 +169,19 @@ async fn outbox_rows_are_claimed_once_in_order_and_inflight_rows_are_never_resen
     )
     .await;
     // One message per recipient is in flight at a time, oldest first.
-    let first = f.store.claim_outbox(t(1), 10).await.unwrap();
+    let first = f
+        .store
+        .claim_outbox(t(1), 10, &mut NoSendLimit)
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
-    assert!(f.store.claim_outbox(t(1), 10).await.unwrap().is_empty());
+    assert!(
+        f.store
+            .claim_outbox(t(1), 10, &mut NoSendLimit)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     f.store
         .finish_outbox(
             first[0].id,
@@ -179,9 +194,19 @@ async fn outbox_rows_are_claimed_once_in_order_and_inflight_rows_are_never_resen
         .await
         .unwrap();
     // The second message waits behind the first one's retry.
-    assert!(f.store.claim_outbox(t(59), 10).await.unwrap().is_empty());
-    assert_eq!(f.store.next_outbox_at().await.unwrap(), Some(t(60)));
-    let retried = f.store.claim_outbox(t(60), 10).await.unwrap();
+    assert!(
+        f.store
+            .claim_outbox(t(59), 10, &mut NoSendLimit)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(f.store.next_outbox_at(&[]).await.unwrap(), Some(t(60)));
+    let retried = f
+        .store
+        .claim_outbox(t(60), 10, &mut NoSendLimit)
+        .await
+        .unwrap();
     assert_eq!(retried.len(), 1);
     assert_eq!(retried[0].id, first[0].id);
     f.store
@@ -195,12 +220,22 @@ async fn outbox_rows_are_claimed_once_in_order_and_inflight_rows_are_never_resen
         )
         .await
         .unwrap();
-    let second = f.store.claim_outbox(t(60), 10).await.unwrap();
+    let second = f
+        .store
+        .claim_outbox(t(60), 10, &mut NoSendLimit)
+        .await
+        .unwrap();
     assert_eq!(second.len(), 1);
     assert_ne!(second[0].id, first[0].id);
     // The second is in flight: a restart marks it failed instead of resending.
     assert_eq!(f.store.recover_inflight(t(61)).await.unwrap(), 1);
-    assert!(f.store.claim_outbox(t(1000), 10).await.unwrap().is_empty());
+    assert!(
+        f.store
+            .claim_outbox(t(1000), 10, &mut NoSendLimit)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let statuses: Vec<String> = f
         .store
         .messages(second[0].message.conversation_id)
@@ -405,4 +440,88 @@ async fn deleting_a_channel_drops_the_rules_restricted_to_it() {
         .map(|r| (r.position, r.rule.keywords[0].clone()))
         .collect();
     assert_eq!(left, vec![(1, "a".to_owned()), (2, "c".to_owned())]);
+}
+
+/// A gate with a fixed number of slots per channel.
+struct Slots(std::collections::HashMap<Id, usize>);
+
+impl SendGate for Slots {
+    fn closed(&self) -> Vec<Id> {
+        self.0
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    fn admit(&mut self, channel: &Channel) -> bool {
+        let slots = self.0.entry(channel.id).or_insert(usize::MAX);
+        let free = *slots > 0;
+        *slots = slots.saturating_sub(1);
+        free
+    }
+}
+
+#[tokio::test]
+async fn a_claim_takes_only_what_the_send_gate_admits_and_skips_closed_channels() {
+    let f = fixture().await;
+    let other = f
+        .store
+        .create_channel(
+            NewChannel {
+                kind: "whatsapp".into(),
+                name: "second".into(),
+                config: json!({}),
+                settings: json!({}),
+            },
+            t(0),
+        )
+        .await
+        .unwrap()
+        .id;
+    // Three recipients on the first channel, one on the second, all due now.
+    for (channel, address) in [
+        (f.channel, "79000000001"),
+        (f.channel, "79000000002"),
+        (f.channel, "79000000003"),
+        (other, "79000000004"),
+    ] {
+        let contact = f
+            .store
+            .upsert_contact(channel, address, None, Some(t(0)))
+            .await
+            .unwrap()
+            .id;
+        let w = ConversationWrite {
+            id: None,
+            ..open_conversation(channel, contact, vec![outbound()])
+        };
+        let mut c = Commit::new(t(1));
+        c.conversations.push(w);
+        f.store.commit(c).await.unwrap();
+    }
+    // The first channel has one slot: one of its rows, and the second channel's row.
+    let mut gate = Slots([(f.channel, 1)].into());
+    let claimed = f.store.claim_outbox(t(1), 10, &mut gate).await.unwrap();
+    let channels: Vec<Id> = claimed.iter().map(|j| j.channel.id).collect();
+    assert_eq!(channels, vec![f.channel, other]);
+    assert_eq!(claimed[0].contact_address, "79000000001");
+    // Closed now: its rows are neither claimed nor the next instant to wait for.
+    assert!(
+        f.store
+            .claim_outbox(t(1), 10, &mut gate)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(f.store.next_outbox_at(&[f.channel]).await.unwrap(), None);
+    assert_eq!(f.store.next_outbox_at(&[]).await.unwrap(), Some(t(1)));
+    // Open again: the rest, oldest first, each once.
+    let rest = f
+        .store
+        .claim_outbox(t(1), 10, &mut NoSendLimit)
+        .await
+        .unwrap();
+    let addresses: Vec<&str> = rest.iter().map(|j| j.contact_address.as_str()).collect();
+    assert_eq!(addresses, vec!["79000000002", "79000000003"]);
 }

@@ -199,6 +199,7 @@ const FIELDS = {
   file: ["Файл", "File"],
   parameters: ["Параметр", "Parameter"],
   waba_id: ["WhatsApp Business Account ID", "WhatsApp Business Account ID"],
+  messages_per_second: ["Сообщений в секунду", "Messages per second"],
   allow_write_first: ["Писать клиентам первыми", "Message new clients first"],
 };
 

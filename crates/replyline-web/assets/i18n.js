@@ -314,6 +314,8 @@ export const DICT = {
   "health.unknown_error": ["причина неизвестна", "reason unknown"],
   "health.open_channel": ["Открыть канал", "Open the channel"],
   "channel.waba_id": ["WhatsApp Business Account ID", "WhatsApp Business Account ID"],
+  "channel.messages_per_second": ["Сообщений в секунду", "Messages per second"],
+  "channel.messages_per_second_hint": ["Пропускная способность номера у Meta: 80 по умолчанию, 20 для номера из приложения WhatsApp Business, до 1000 после повышения. Сверх неё сообщения ждут очереди.", "The number's throughput at Meta: 80 by default, 20 for a number shared with the WhatsApp Business app, up to 1,000 after the upgrade. Beyond it, messages wait their turn."],
   "channel.waba_id_hint": ["Нужен для шаблонов WhatsApp: Meta → WhatsApp Manager → Аккаунт", "Needed for WhatsApp templates: Meta → WhatsApp Manager → Account"],
   "channel.allow_write_first": ["Разрешить писать клиентам первыми", "Allow messaging new clients first"],
   "channel.allow_write_first_hint": ["Сотрудники смогут начать чат по номеру телефона (новому клиенту — только шаблоном)", "Employees may start a chat by phone number (a new client only with a template)"],

@@ -201,6 +201,14 @@ async fn every_page_at_laptop_and_phone_width() {
             format!("/admin/channels/{ch}"),
             testid("channel-secrets"),
         ),
+        Page {
+            focus: Some(testid("channel-edit-waba-id")),
+            ..page(
+                "channel-throughput",
+                format!("/admin/channels/{ch}"),
+                testid("channel-secrets"),
+            )
+        },
         page("employees-list", "/admin/employees", testid("employee-row")),
         page("audit", "/admin/audit", testid("audit-entry")),
     ] {

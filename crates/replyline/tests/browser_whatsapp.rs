@@ -530,6 +530,14 @@ async fn templates_after_the_window_closes_in_chromium() {
         })
         .await;
     assert_eq!(waba, WABA);
+    // the number's throughput: WhatsApp's 80 by default, refused out of range in Russian
+    assert_eq!(admin.value_of(&testid("channel-edit-rate")).await, "80");
+    admin.fill("channel-edit-rate", "0").await;
+    admin.click("channel-edit-save").await;
+    admin
+        .wait_testid_text("channel-edit-rate-error", "Целое число от 1 до 1000")
+        .await;
+    admin.fill("channel-edit-rate", "40").await;
     admin.click("channel-edit-write-first").await;
     admin.click("channel-edit-save").await;
     admin
@@ -537,6 +545,11 @@ async fn templates_after_the_window_closes_in_chromium() {
         .await;
     let (_, channel) = env.admin.channel(&env.channel_id).await;
     assert_eq!(channel["allow_write_first"], json!(false), "{channel}");
+    assert_eq!(
+        channel["whatsapp"]["messages_per_second"],
+        json!(40),
+        "{channel}"
+    );
     admin.close().await;
 
     // ---- a channel that stops sending gets a banner --------------------------------------------

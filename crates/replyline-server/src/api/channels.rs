@@ -6,7 +6,7 @@ use super::dto::{
 use super::{audit, parse_id};
 use crate::auth::{Caller, Permission, authorize};
 use crate::authz::{self, Access};
-use crate::channel::WhatsappConfig;
+use crate::channel::{MAX_MESSAGES_PER_SECOND, WhatsappConfig};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::AppState;
@@ -64,6 +64,7 @@ fn audit_snapshot(c: &Channel) -> Value {
         "phone_number_id": wa.phone_number_id, "access_token": wa.access_token,
         "app_secret": wa.app_secret, "verify_token": wa.verify_token,
         "api_base_url": wa.api_base_url, "api_version": wa.api_version, "waba_id": wa.waba_id,
+        "messages_per_second": wa.messages_per_second(),
     }, "allow_write_first": c.allow_write_first})
 }
 
@@ -202,6 +203,19 @@ fn check_waba_id(value: Option<&str>) -> ApiResult<Option<String>> {
     Ok(Some(v.to_owned()))
 }
 
+/// A number's throughput: 1 to [`MAX_MESSAGES_PER_SECOND`] sends per second.
+fn check_messages_per_second(value: Option<u32>) -> ApiResult<Option<u32>> {
+    match value {
+        Some(n) if !(1..=MAX_MESSAGES_PER_SECOND).contains(&n) => Err(ApiError::validation(
+            "whatsapp.messages_per_second",
+            format!(
+                "must be an integer from 1 to {MAX_MESSAGES_PER_SECOND}: the number's messages per second"
+            ),
+        )),
+        other => Ok(other),
+    }
+}
+
 /// Every channel.
 #[utoipa::path(get, path = "/api/v1/channels", tag = "channels", security(("bearer" = [])),
     responses((status = 200, body = Vec<ChannelDto>), (status = 401, body = crate::error::ErrorBody)))]
@@ -253,6 +267,7 @@ pub async fn create(
     check_url("whatsapp.api_base_url", wa.api_base_url.as_deref())?;
     check_version(wa.api_version.as_deref())?;
     let waba_id = check_waba_id(wa.waba_id.as_deref())?.filter(|w| !w.is_empty());
+    let messages_per_second = check_messages_per_second(wa.messages_per_second)?;
     let settings = match &req.settings {
         Some(patch) => {
             let employees = state.store.employees().await?;
@@ -272,6 +287,7 @@ pub async fn create(
         api_base_url: wa.api_base_url,
         api_version: wa.api_version,
         waba_id,
+        messages_per_second,
     };
     let new = NewChannel {
         kind: req.kind,
@@ -358,6 +374,10 @@ pub async fn update(
             None => None,
         }
         .flatten();
+        let messages_per_second = wa
+            .messages_per_second
+            .map(check_messages_per_second)
+            .transpose()?;
         let mut cfg = WhatsappConfig::of(&channel);
         patch.reactivate = wa.access_token.is_some();
         if let Some(v) = wa.phone_number_id {
@@ -380,6 +400,9 @@ pub async fn update(
         }
         if let Some(v) = waba_id {
             cfg.waba_id = Some(v).filter(|w| !w.is_empty());
+        }
+        if let Some(v) = messages_per_second {
+            cfg.messages_per_second = v;
         }
         patch.config = Some(cfg.sealed(&state.secrets));
     }

@@ -202,6 +202,8 @@ pub struct WhatsappInput {
     pub api_version: Option<String>,
     /// The WhatsApp Business Account id (its message templates).
     pub waba_id: Option<String>,
+    /// The number's throughput: sends per second at most, 1 to 1000 (default 80).
+    pub messages_per_second: Option<u32>,
 }
 
 /// A partial WhatsApp connection update.
@@ -218,6 +220,10 @@ pub struct WhatsappPatch {
     #[serde(default, deserialize_with = "double")]
     #[schema(value_type = Option<String>)]
     pub waba_id: Option<Option<String>>,
+    /// The number's throughput: sends per second at most, 1 to 1000; `null` restores the default (80).
+    #[serde(default, deserialize_with = "double")]
+    #[schema(value_type = Option<u32>)]
+    pub messages_per_second: Option<Option<u32>>,
 }
 
 /// `POST /api/v1/channels`.
@@ -257,6 +263,8 @@ pub struct WhatsappPublic {
     pub api_version: String,
     /// The WhatsApp Business Account id (templates), if set.
     pub waba_id: Option<String>,
+    /// Sends per second at most (the number's throughput).
+    pub messages_per_second: u32,
 }
 
 /// A channel (secrets never included).
@@ -290,6 +298,7 @@ impl ChannelDto {
             api_version: cfg.version().to_owned(),
             phone_number_id: cfg.phone_number_id.clone(),
             waba_id: cfg.waba_id.clone(),
+            messages_per_second: cfg.messages_per_second(),
         });
         Self {
             webhook_url: format!("{public_url}/webhooks/{}/{}", c.kind, c.id),

@@ -84,7 +84,7 @@ async fn advance_and_record(state: &AppState, at: jiff::Timestamp) {
 /// The earliest pending deadline, outbox attempt or media download.
 async fn next_instant(state: &AppState) -> Option<jiff::Timestamp> {
     let due = state.store.next_due_at().await.ok().flatten();
-    let outbox = state.store.next_outbox_at().await.ok().flatten();
+    let outbox = state.store.next_outbox_at(&[]).await.ok().flatten();
     let download = state.store.next_download_at().await.ok().flatten();
     due.into_iter().chain(outbox).chain(download).min()
 }

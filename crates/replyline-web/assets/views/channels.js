@@ -335,6 +335,12 @@ function wabaOf(ch) {
   return String((ch && (ch.waba_id || (ch.whatsapp && ch.whatsapp.waba_id))) || "");
 }
 
+/** The channel's sends per second, as the form shows it. */
+function rateOf(ch) {
+  const n = ch && ch.whatsapp && ch.whatsapp.messages_per_second;
+  return n == null ? "" : String(n);
+}
+
 function channelPage(ctx, id) {
   let channel = null;
   const title = h("h1", {}, t("channels.channel"));
@@ -347,6 +353,7 @@ function channelPage(ctx, id) {
     routing: h("select", { testid: "channel-edit-routing" }, ROUTING.map((r) => h("option", { value: r }, t(`channel.routing.${r}`)))),
     phone_number_id: h("input", { type: "text", testid: "channel-edit-phone-number-id", autocomplete: "off", inputmode: "numeric" }),
     waba_id: h("input", { type: "text", testid: "channel-edit-waba-id", autocomplete: "off", inputmode: "numeric" }),
+    messages_per_second: h("input", { type: "number", testid: "channel-edit-rate", min: 1, max: 1000, step: 1 }),
     allow_write_first: h("input", { type: "checkbox", testid: "channel-edit-write-first" }),
   };
   const fields = {
@@ -354,6 +361,7 @@ function channelPage(ctx, id) {
     routing: field(t("channel.routing"), inputs.routing, { testid: "channel-edit-routing" }),
     "whatsapp.phone_number_id": field(t("channels.phone_number_id"), inputs.phone_number_id, { hint: t("channels.phone_number_id_hint"), testid: "channel-edit-phone-number-id" }),
     "whatsapp.waba_id": field(t("channel.waba_id"), inputs.waba_id, { hint: t("channel.waba_id_hint"), testid: "channel-edit-waba-id" }),
+    "whatsapp.messages_per_second": field(t("channel.messages_per_second"), inputs.messages_per_second, { hint: t("channel.messages_per_second_hint"), testid: "channel-edit-rate" }),
     allow_write_first: field(t("channel.allow_write_first"), inputs.allow_write_first, { inline: true, hint: t("channel.allow_write_first_hint"), testid: "channel-edit-write-first" }),
   };
   const saveStatus = statusLine("channel-edit-status");
@@ -397,6 +405,8 @@ function channelPage(ctx, id) {
     if (phone && phone !== wa.phone_number_id) body.whatsapp = { phone_number_id: phone };
     const waba = inputs.waba_id.value.trim();
     if (waba !== wabaOf(channel)) body.whatsapp = { ...(body.whatsapp || {}), waba_id: waba || null };
+    const rate = inputs.messages_per_second.value.trim();
+    if (rate !== rateOf(channel)) body.whatsapp = { ...(body.whatsapp || {}), messages_per_second: rate === "" ? null : Number(rate) };
     if (inputs.allow_write_first.checked !== !!channel.allow_write_first) body.allow_write_first = inputs.allow_write_first.checked;
     if (!Object.keys(body).length) {
       setStatus(saveStatus, t("settings.no_changes"));
@@ -472,6 +482,7 @@ function channelPage(ctx, id) {
     inputs.routing.value = channel.routing || "manual";
     inputs.phone_number_id.value = wa.phone_number_id || "";
     inputs.waba_id.value = wabaOf(channel);
+    inputs.messages_per_second.value = rateOf(channel);
     inputs.allow_write_first.checked = !!channel.allow_write_first;
     secrets.hidden = channel.kind !== "whatsapp";
   }
@@ -505,6 +516,7 @@ function channelPage(ctx, id) {
       inputs.routing.value !== (channel.routing || "manual"),
       inputs.phone_number_id.value.trim() !== (wa.phone_number_id || ""),
       inputs.waba_id.value.trim() !== wabaOf(channel),
+      inputs.messages_per_second.value.trim() !== rateOf(channel),
       inputs.allow_write_first.checked !== !!channel.allow_write_first,
     ];
     return typed.some(Boolean) || [...secrets.querySelectorAll("input")].some((i) => i.value.trim());
