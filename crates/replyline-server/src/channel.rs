@@ -80,9 +80,16 @@ impl WhatsappConfig {
 
     /// Sends this channel may start per second.
     pub fn messages_per_second(&self) -> u32 {
-        self.messages_per_second
-            .unwrap_or(DEFAULT_MESSAGES_PER_SECOND)
-            .clamp(1, MAX_MESSAGES_PER_SECOND)
+        clamp_rate(self.messages_per_second)
+    }
+
+    /// [`Self::messages_per_second`] of a stored channel, without decrypting its secrets.
+    pub fn messages_per_second_of(channel: &Channel) -> u32 {
+        let stored = channel
+            .config
+            .get("messages_per_second")
+            .and_then(Value::as_u64);
+        clamp_rate(stored.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
     }
 
     pub fn version(&self) -> &str {
@@ -91,4 +98,11 @@ impl WhatsappConfig {
             .filter(|s| !s.is_empty())
             .unwrap_or(DEFAULT_API_VERSION)
     }
+}
+
+/// A stored throughput, or the default, within Meta's bounds.
+fn clamp_rate(stored: Option<u32>) -> u32 {
+    stored
+        .unwrap_or(DEFAULT_MESSAGES_PER_SECOND)
+        .clamp(1, MAX_MESSAGES_PER_SECOND)
 }

@@ -101,7 +101,7 @@ impl SendGate for Gate<'_> {
     }
 
     fn admit(&mut self, channel: &Channel) -> bool {
-        let limit = WhatsappConfig::of(channel).messages_per_second();
+        let limit = WhatsappConfig::messages_per_second_of(channel);
         self.rates.admit(channel.id, limit, self.now)
     }
 }

@@ -281,7 +281,16 @@ fn print_ingest(r: &bench::IngestReport) {
     }
     println!("greetings at the fake provider: {}", r.greetings_delivered);
     if let Some(ms) = r.cpu_ms_per_message {
-        println!("server CPU: {ms:.3} ms per message");
+        println!("server CPU: {ms:.3} ms per message until processed");
+    }
+    let messages: usize = r.phases.iter().map(|p| p.requests).sum();
+    println!(
+        "every message processed and every greeting at the provider after {:.2} s ({:.0} messages/s)",
+        r.all_done_seconds,
+        messages as f64 / r.all_done_seconds
+    );
+    if let Some(ms) = r.cpu_ms_per_message_with_sends {
+        println!("server CPU: {ms:.3} ms per message with the sends");
     }
 }
 
