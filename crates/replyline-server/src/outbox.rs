@@ -402,6 +402,7 @@ impl Sender {
         let m = &job.message;
         if let (Some(name), Some(language)) = (&m.template, &m.template_language) {
             return Ok(OutgoingBody::Template {
+                parameter_names: self.parameter_names(job, name, language).await,
                 name: name.clone(),
                 language: language.clone(),
                 parameters: payload_parameters(m.payload.as_ref()),
@@ -608,6 +609,7 @@ impl Sender {
             language: template.language,
         };
         let body = OutgoingBody::Template {
+            parameter_names: self.parameter_names(job, &sent.name, &sent.language).await,
             name: sent.name.clone(),
             language: sent.language.clone(),
             parameters: sent.parameters.clone(),
@@ -620,6 +622,20 @@ impl Sender {
                 },
                 health: health_of(&err),
             },
+        }
+    }
+
+    /// The names a template's parameters are sent with, from the channel's
+    /// cached copy: empty when they are numbered or the template is not cached
+    /// (then they go by position, as numbered ones do).
+    async fn parameter_names(&self, job: &OutboxJob, name: &str, language: &str) -> Vec<String> {
+        match self.store.template(job.channel.id, name, language).await {
+            Ok(Some(cached)) => replyline_whatsapp::templates::parameter_names(&cached.preview),
+            Ok(None) => Vec::new(),
+            Err(err) => {
+                tracing::warn!(%err, template = name, "reading the cached template failed; parameters go by position");
+                Vec::new()
+            }
         }
     }
 

@@ -42,6 +42,10 @@ pub enum OutgoingBody {
         language: String,
         /// The BODY's parameters in order (none: no `components`).
         parameters: Vec<String>,
+        /// The BODY's placeholder names when the template's parameters are
+        /// named (`{{first_name}}`): each parameter then carries its
+        /// `parameter_name`, as Meta requires. Empty for numbered ones.
+        parameter_names: Vec<String>,
     },
     /// A file already uploaded to the provider.
     Media {
@@ -56,13 +60,18 @@ pub enum OutgoingBody {
     },
 }
 
-/// The JSON of a template: `components` only when there are parameters.
-fn template_json(name: &str, language: &str, parameters: &[String]) -> Value {
+/// The JSON of a template: `components` only when there are parameters,
+/// each with its `parameter_name` when `names` are given.
+fn template_json(name: &str, language: &str, parameters: &[String], names: &[String]) -> Value {
     let mut template = json!({ "name": name, "language": { "code": language } });
     if !parameters.is_empty() {
         let parameters: Vec<Value> = parameters
             .iter()
-            .map(|text| json!({ "type": "text", "text": text }))
+            .enumerate()
+            .map(|(i, text)| match names.get(i) {
+                Some(name) => json!({ "type": "text", "parameter_name": name, "text": text }),
+                None => json!({ "type": "text", "text": text }),
+            })
             .collect();
         template["components"] = json!([{ "type": "body", "parameters": parameters }]);
     }
@@ -218,9 +227,10 @@ pub fn request_body(msg: &OutgoingMessage) -> Value {
             name,
             language,
             parameters,
+            parameter_names,
         } => {
             body["type"] = json!("template");
-            body["template"] = template_json(name, language, parameters);
+            body["template"] = template_json(name, language, parameters, parameter_names);
         }
         OutgoingBody::Media {
             kind,
@@ -397,6 +407,7 @@ mod tests {
             name: "hello".into(),
             language: "ru".into(),
             parameters: vec![],
+            parameter_names: vec![],
         }));
         assert_eq!(body["type"], "template");
         assert_eq!(
@@ -413,12 +424,30 @@ mod tests {
             name: "order".into(),
             language: "en_US".into(),
             parameters: vec!["Анна".into(), "#17".into()],
+            parameter_names: vec![],
         }));
         assert_eq!(
             body["template"]["components"],
             json!([{"type": "body", "parameters": [
                 {"type": "text", "text": "Анна"},
                 {"type": "text", "text": "#17"}
+            ]}])
+        );
+    }
+
+    #[test]
+    fn named_template_parameters_carry_their_names() {
+        let body = request_body(&message(OutgoingBody::Template {
+            name: "order".into(),
+            language: "ru".into(),
+            parameters: vec!["Анна".into(), "#17".into()],
+            parameter_names: vec!["client".into(), "order_id".into()],
+        }));
+        assert_eq!(
+            body["template"]["components"],
+            json!([{"type": "body", "parameters": [
+                {"type": "text", "parameter_name": "client", "text": "Анна"},
+                {"type": "text", "parameter_name": "order_id", "text": "#17"}
             ]}])
         );
     }

@@ -110,6 +110,16 @@ pub fn placeholders(body: &str) -> Vec<String> {
     names
 }
 
+/// The BODY's placeholder names when they are named (`{{first_name}}`), the
+/// way a send must name its parameters; empty when they are numbered.
+pub fn parameter_names(body: &str) -> Vec<String> {
+    let names = placeholders(body);
+    if names.iter().all(|n| n.parse::<u32>().is_ok()) {
+        return Vec::new();
+    }
+    names
+}
+
 /// The BODY with `params` in place of its placeholders (in [`placeholders`]
 /// order); a placeholder without a parameter stays as it is.
 pub fn fill(body: &str, params: &[String]) -> String {

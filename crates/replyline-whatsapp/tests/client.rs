@@ -119,6 +119,7 @@ async fn template_body() {
             name: "follow_up".to_owned(),
             language: "ru".to_owned(),
             parameters: vec![],
+            parameter_names: vec![],
         },
     };
     let sent = send_to(&server.uri(), &msg).await.expect("send");

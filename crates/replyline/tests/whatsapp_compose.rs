@@ -284,6 +284,30 @@ async fn a_template_with_parameters_is_sent_outside_the_window() {
         "{body}"
     );
 
+    // A template with named parameters (added since the list was read: a miss
+    // reads it again) sends each parameter with its name, as Meta requires.
+    let mut templates = waba_templates();
+    templates.push(template(
+        "courier",
+        "ru",
+        "APPROVED",
+        "{{client}}, курьер приедет {{when}}.",
+    ));
+    env.graph.set_templates(WABA, templates);
+    let courier = json!({"template": {"name": "courier", "language": "ru",
+        "parameters": ["Анна", "завтра"]}});
+    let (status, message) = send(&env, &conv, &courier).await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    let sent = env.graph.wait_for_to(WA, 2, WAIT).await;
+    assert_eq!(
+        sent[1].body["template"]["components"],
+        json!([{"type": "body", "parameters": [
+            {"type": "text", "parameter_name": "client", "text": "Анна"},
+            {"type": "text", "parameter_name": "when", "text": "завтра"}]}]),
+        "{}",
+        sent[1].body
+    );
+
     // A miss while the Graph API fails: still 422, saying why.
     set_waba(&env, "999").await;
     let resp = send(&env, &conv, &unknown).await;
