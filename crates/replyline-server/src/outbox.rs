@@ -261,14 +261,12 @@ async fn drain_all(sender: &Arc<Sender>, sends: &mut JoinSet<()>, rates: &mut Se
             log_join(done);
             continue;
         }
-        let now = Instant::now();
-        let closed = rates.closed(now);
-        let held = match sender.store.next_outbox_at(&[]).await {
-            Ok(Some(at)) => at <= sender.clock.now() && !closed.is_empty(),
-            _ => false,
+        // Nothing in flight: a channel at its limit may still hold due rows.
+        let Some(opening) = rates.next_opening(Instant::now()) else {
+            return;
         };
-        match rates.next_opening(now) {
-            Some(at) if held => tokio::time::sleep_until(at).await,
+        match sender.store.next_outbox_at(&[]).await {
+            Ok(Some(at)) if at <= sender.clock.now() => tokio::time::sleep_until(opening).await,
             _ => return,
         }
     }

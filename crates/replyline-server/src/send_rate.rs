@@ -41,6 +41,11 @@ impl Starts {
     fn is_full(&self) -> bool {
         self.at.len() >= self.limit
     }
+
+    /// The starts still inside the window at `now`, oldest first.
+    fn live(&self, now: Instant) -> impl Iterator<Item = Instant> + '_ {
+        self.at.iter().copied().filter(move |t| *t + WINDOW > now)
+    }
 }
 
 impl SendRates {
@@ -70,7 +75,7 @@ impl SendRates {
     pub fn closed(&self, now: Instant) -> Vec<Id> {
         self.channels
             .iter()
-            .filter(|(_, s)| s.at.iter().filter(|t| **t + WINDOW > now).count() >= s.limit)
+            .filter(|(_, s)| s.live(now).count() >= s.limit)
             .map(|(id, _)| *id)
             .collect()
     }
@@ -80,10 +85,10 @@ impl SendRates {
         self.channels
             .values()
             .filter_map(|s| {
-                let live: Vec<&Instant> = s.at.iter().filter(|t| **t + WINDOW > now).collect();
+                let live: Vec<Instant> = s.live(now).collect();
                 // The start that must leave the window for one more to fit.
                 let excess = (live.len() + 1).checked_sub(s.limit)?;
-                live.get(excess.checked_sub(1)?).map(|t| **t + WINDOW)
+                live.get(excess.checked_sub(1)?).map(|t| *t + WINDOW)
             })
             .min()
     }

@@ -6,7 +6,7 @@ mod support;
 
 use replyline_store::*;
 use std::sync::Arc;
-use support::{open_conversation, store_with_channel, t};
+use support::{claim, open_conversation, store_with_channel, t};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -101,12 +101,7 @@ async fn admin(store: &dyn Store, login: &str, active: bool) -> Id {
 async fn a_retried_send_shows_its_error_and_next_attempt_until_it_is_sent() {
     let f = fixture().await;
     let (_, id) = queued_message(&f).await;
-    let job = f
-        .store
-        .claim_outbox(t(1), 10, &mut NoSendLimit)
-        .await
-        .unwrap()
-        .remove(0);
+    let job = claim(f.store.as_ref(), t(1)).await.remove(0);
     let retry = OutboxOutcome::Retry {
         at: t(60),
         error: "Service unavailable (code 131000)".into(),
@@ -121,12 +116,7 @@ async fn a_retried_send_shows_its_error_and_next_attempt_until_it_is_sent() {
     assert_eq!(m.retry_at, Some(t(60)));
     assert_eq!(job.contact_name.as_deref(), Some("Анна"));
 
-    let job = f
-        .store
-        .claim_outbox(t(60), 10, &mut NoSendLimit)
-        .await
-        .unwrap()
-        .remove(0);
+    let job = claim(f.store.as_ref(), t(60)).await.remove(0);
     let sent = OutboxOutcome::Sent {
         provider_id: "wamid.1".into(),
         template: None,
@@ -142,10 +132,7 @@ async fn a_retried_send_shows_its_error_and_next_attempt_until_it_is_sent() {
 async fn a_send_in_doubt_is_healed_by_a_status_for_our_id() {
     let f = fixture().await;
     let (_, id) = queued_message(&f).await;
-    f.store
-        .claim_outbox(t(1), 10, &mut NoSendLimit)
-        .await
-        .unwrap();
+    claim(f.store.as_ref(), t(1)).await;
     assert_eq!(f.store.recover_inflight(t(2)).await.unwrap(), 1);
     let m = f.store.message(id).await.unwrap().unwrap();
     assert_eq!(m.status, "failed");
@@ -172,12 +159,7 @@ async fn a_send_in_doubt_is_healed_by_a_status_for_our_id() {
 async fn an_unknown_outcome_then_a_real_failure_stays_failed_with_the_providers_error() {
     let f = fixture().await;
     let (_, id) = queued_message(&f).await;
-    let job = f
-        .store
-        .claim_outbox(t(1), 10, &mut NoSendLimit)
-        .await
-        .unwrap()
-        .remove(0);
+    let job = claim(f.store.as_ref(), t(1)).await.remove(0);
     let unknown = OutboxOutcome::Unknown {
         error: "delivery unknown".into(),
     };
@@ -199,13 +181,7 @@ async fn an_unknown_outcome_then_a_real_failure_stays_failed_with_the_providers_
         Some("Message undeliverable (code 131026)")
     );
     // Nothing is sent again for it.
-    assert!(
-        f.store
-            .claim_outbox(t(1000), 10, &mut NoSendLimit)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(claim(f.store.as_ref(), t(1000)).await.is_empty());
 }
 
 fn failed(error: &str, halting: bool) -> SendHealth {
@@ -305,22 +281,13 @@ async fn a_file_in_flight_but_not_uploaded_at_a_crash_is_sent_again_not_left_in_
     ));
     let r = f.store.commit(c).await.unwrap();
     let id = r.conversations[0].1[0];
-    let job = f
-        .store
-        .claim_outbox(t(1), 10, &mut NoSendLimit)
-        .await
-        .unwrap()
-        .remove(0);
+    let job = claim(f.store.as_ref(), t(1)).await.remove(0);
     // Crash before the upload finished: nothing went out.
     assert_eq!(f.store.recover_inflight(t(2)).await.unwrap(), 0);
     let m = f.store.message(id).await.unwrap().unwrap();
     assert_eq!(m.status, "queued");
     assert!(!m.delivery_unknown);
-    let again = f
-        .store
-        .claim_outbox(t(2), 10, &mut NoSendLimit)
-        .await
-        .unwrap();
+    let again = claim(f.store.as_ref(), t(2)).await;
     assert_eq!(again.len(), 1, "claimed again");
     assert_eq!(again[0].id, job.id);
     // Uploaded, then a crash: the send may have gone out.

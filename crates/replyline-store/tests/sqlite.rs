@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use replyline_store::*;
 use serde_json::json;
 use std::sync::Arc;
-use support::{open_conversation, store_with_channel, t};
+use support::{claim, open_conversation, store_with_channel, t};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -96,12 +96,7 @@ async fn statuses_never_downgrade() {
     let f = fixture().await;
     let r = commit(&f, conversation(&f, None, None, vec![outbound()]), t(1)).await;
     let id = r.conversations[0].1[0];
-    let job = f
-        .store
-        .claim_outbox(t(1), 10, &mut NoSendLimit)
-        .await
-        .unwrap()
-        .remove(0);
+    let job = claim(f.store.as_ref(), t(1)).await.remove(0);
     f.store
         .finish_outbox(
             job.id,
@@ -169,19 +164,9 @@ async fn outbox_rows_are_claimed_once_in_order_and_inflight_rows_are_never_resen
     )
     .await;
     // One message per recipient is in flight at a time, oldest first.
-    let first = f
-        .store
-        .claim_outbox(t(1), 10, &mut NoSendLimit)
-        .await
-        .unwrap();
+    let first = claim(f.store.as_ref(), t(1)).await;
     assert_eq!(first.len(), 1);
-    assert!(
-        f.store
-            .claim_outbox(t(1), 10, &mut NoSendLimit)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(claim(f.store.as_ref(), t(1)).await.is_empty());
     f.store
         .finish_outbox(
             first[0].id,
@@ -194,19 +179,9 @@ async fn outbox_rows_are_claimed_once_in_order_and_inflight_rows_are_never_resen
         .await
         .unwrap();
     // The second message waits behind the first one's retry.
-    assert!(
-        f.store
-            .claim_outbox(t(59), 10, &mut NoSendLimit)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(claim(f.store.as_ref(), t(59)).await.is_empty());
     assert_eq!(f.store.next_outbox_at(&[]).await.unwrap(), Some(t(60)));
-    let retried = f
-        .store
-        .claim_outbox(t(60), 10, &mut NoSendLimit)
-        .await
-        .unwrap();
+    let retried = claim(f.store.as_ref(), t(60)).await;
     assert_eq!(retried.len(), 1);
     assert_eq!(retried[0].id, first[0].id);
     f.store
@@ -220,22 +195,12 @@ async fn outbox_rows_are_claimed_once_in_order_and_inflight_rows_are_never_resen
         )
         .await
         .unwrap();
-    let second = f
-        .store
-        .claim_outbox(t(60), 10, &mut NoSendLimit)
-        .await
-        .unwrap();
+    let second = claim(f.store.as_ref(), t(60)).await;
     assert_eq!(second.len(), 1);
     assert_ne!(second[0].id, first[0].id);
     // The second is in flight: a restart marks it failed instead of resending.
     assert_eq!(f.store.recover_inflight(t(61)).await.unwrap(), 1);
-    assert!(
-        f.store
-            .claim_outbox(t(1000), 10, &mut NoSendLimit)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(claim(f.store.as_ref(), t(1000)).await.is_empty());
     let statuses: Vec<String> = f
         .store
         .messages(second[0].message.conversation_id)
@@ -467,15 +432,7 @@ async fn a_claim_takes_only_what_the_send_gate_admits_and_skips_closed_channels(
     let f = fixture().await;
     let other = f
         .store
-        .create_channel(
-            NewChannel {
-                kind: "whatsapp".into(),
-                name: "second".into(),
-                config: json!({}),
-                settings: json!({}),
-            },
-            t(0),
-        )
+        .create_channel(whatsapp("second"), t(0))
         .await
         .unwrap()
         .id;
@@ -492,12 +449,9 @@ async fn a_claim_takes_only_what_the_send_gate_admits_and_skips_closed_channels(
             .await
             .unwrap()
             .id;
-        let w = ConversationWrite {
-            id: None,
-            ..open_conversation(channel, contact, vec![outbound()])
-        };
         let mut c = Commit::new(t(1));
-        c.conversations.push(w);
+        c.conversations
+            .push(open_conversation(channel, contact, vec![outbound()]));
         f.store.commit(c).await.unwrap();
     }
     // The first channel has one slot: one of its rows, and the second channel's row.
@@ -517,11 +471,7 @@ async fn a_claim_takes_only_what_the_send_gate_admits_and_skips_closed_channels(
     assert_eq!(f.store.next_outbox_at(&[f.channel]).await.unwrap(), None);
     assert_eq!(f.store.next_outbox_at(&[]).await.unwrap(), Some(t(1)));
     // Open again: the rest, oldest first, each once.
-    let rest = f
-        .store
-        .claim_outbox(t(1), 10, &mut NoSendLimit)
-        .await
-        .unwrap();
+    let rest = claim(f.store.as_ref(), t(1)).await;
     let addresses: Vec<&str> = rest.iter().map(|j| j.contact_address.as_str()).collect();
     assert_eq!(addresses, vec!["79000000002", "79000000003"]);
 }

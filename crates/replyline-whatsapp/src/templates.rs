@@ -104,17 +104,22 @@ pub fn placeholders(body: &str) -> Vec<String> {
             names.push(name.to_owned());
         }
     }
-    if names.iter().all(|n| n.parse::<u32>().is_ok()) {
+    if all_numbered(&names) {
         names.sort_by_key(|n| n.parse::<u32>().unwrap_or(u32::MAX));
     }
     names
+}
+
+/// Whether every placeholder is numbered (`{{1}}`), not named.
+fn all_numbered(names: &[String]) -> bool {
+    names.iter().all(|n| n.parse::<u32>().is_ok())
 }
 
 /// The BODY's placeholder names when they are named (`{{first_name}}`), the
 /// way a send must name its parameters; empty when they are numbered.
 pub fn parameter_names(body: &str) -> Vec<String> {
     let names = placeholders(body);
-    if names.iter().all(|n| n.parse::<u32>().is_ok()) {
+    if all_numbered(&names) {
         return Vec::new();
     }
     names

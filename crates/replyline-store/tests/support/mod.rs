@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use jiff::Timestamp;
-use replyline_store::{ConversationWrite, Id, NewChannel, NewMessage, Store, connect};
+use replyline_store::{
+    ConversationWrite, Id, NewChannel, NewMessage, NoSendLimit, OutboxJob, Store, connect,
+};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -32,6 +34,11 @@ pub async fn store_with_channel(dir: &Path, path: &str) -> (Arc<dyn Store>, Id) 
         .unwrap()
         .id;
     (store, channel)
+}
+
+/// Claims up to 10 due outbox rows at `now`, without a send rate limit.
+pub async fn claim(store: &dyn Store, now: Timestamp) -> Vec<OutboxJob> {
+    store.claim_outbox(now, 10, &mut NoSendLimit).await.unwrap()
 }
 
 /// A new open conversation of `contact` on `channel` with `messages`: nobody
